@@ -1,0 +1,130 @@
+# tf: small C programs that carry a trading system's events.
+# `make` builds every cmd/tf-*.c against lib/libtf.a into $(B)/.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+B ?= build
+VERSION := $(shell cat VERSION)
+
+WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes
+ifneq ($(CI),)
+WARN += -Werror
+endif
+
+# Recursive (=) so pkg-config runs after `deps` has installed it.
+PKGS = sqlite3
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3)
+# libjq 1.6 ships no .pc file.
+JQ_LIBS = $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq -lonig)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DTF_VERSION='"$(VERSION)"' \
+	-Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) $(JQ_LIBS) -lm
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+CMD_SRC = $(sort $(wildcard cmd/tf-*.c))
+PROGS = $(CMD_SRC:cmd/%.c=$(B)/%)
+TEST_SRC = $(sort $(wildcard test/c/*.c))
+TEST_PROGS = $(TEST_SRC:test/c/%.c=$(B)/test/%)
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+BENCH_PROGS = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+.PHONY: all deps run test check bench asan install uninstall clean format lint fuzz
+
+all: $(PROGS) $(TEST_PROGS) $(BENCH_PROGS)
+
+deps:
+	@scripts/install-deps
+
+$(B)/lib/%.o: lib/%.c lib/*.h VERSION
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libtf.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+$(B)/test/%: test/c/%.c $(B)/libtf.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+$(B)/bench/%: bench/%.c $(B)/libtf.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+# The two commands of the README: each installs what is missing first.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) examples/demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check
+
+check:
+	@B=$(B) test/run
+
+bench: deps
+	@$(MAKE) --no-print-directory all CFLAGS='-O2 -g'
+	@B=$(B) bench/run
+
+# The whole test suite against an AddressSanitizer + UBSan build.
+asan: deps
+	@$(MAKE) --no-print-directory all B=build-asan \
+		CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) --no-print-directory check B=build-asan
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
+	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
+	for c in completions/bash/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/bash-completion/completions/; done
+	for c in completions/zsh/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/zsh/site-functions/; done
+	for c in completions/fish/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
+	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m##*/}; done
+	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$${m##*/}; done
+	for c in completions/bash/*; do rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$${c##*/}; done
+	for c in completions/zsh/*; do rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/$${c##*/}; done
+	for c in completions/fish/*; do rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$${c##*/}; done
+
+format:
+	clang-format -i lib/*.c lib/*.h cmd/*.c test/c/*.c bench/*.c
+
+lint:
+	mandoc -Tlint -Wwarning man/*
+
+clean:
+	rm -rf build build-asan
+
+# tf_scan against jv_parse_sized under libFuzzer (fuzz/fuzz_scan.c): needs
+# clang; runs FUZZ_SECONDS, growing $(B)/fuzz-corpus from fuzz/seeds.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p $(B)/fuzz-corpus
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Ilib \
+		-Itest/c -o $(B)/fuzz_scan fuzz/fuzz_scan.c lib/scan.c \
+		$(JQ_LIBS) -lm
+	$(B)/fuzz_scan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-dict=fuzz/json.dict -artifact_prefix=$(B)/fuzz- \
+		$(B)/fuzz-corpus fuzz/seeds

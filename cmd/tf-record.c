@@ -1,0 +1,343 @@
+/* tf-record: append every good input line, with its arrival time and its
+ * indexed fields, to a SQLite recording, and pass it on to stdout. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "line.h"
+#include "log.h"
+#include "opts.h"
+#include "sig.h"
+#include "store.h"
+#include "vocab.h"
+
+enum {
+	OPT_BATCH_ROWS = 256,
+	OPT_BATCH_MS,
+	OPT_DURABLE,
+	OPT_SESSION,
+};
+
+static const struct tf_option options[] = {
+	{ "db", required_argument, 'd', "TF_RECORD_DB" },
+	{ "session", required_argument, OPT_SESSION, "TF_RECORD_SESSION" },
+	{ "no-output", no_argument, 'n', NULL },
+	{ "batch-rows", required_argument, OPT_BATCH_ROWS,
+		"TF_RECORD_BATCH_ROWS" },
+	{ "batch-ms", required_argument, OPT_BATCH_MS, "TF_RECORD_BATCH_MS" },
+	{ "durable", no_argument, OPT_DURABLE, "TF_RECORD_DURABLE" },
+	{ 0 },
+};
+
+struct config {
+	const char *db;
+	const char *session;
+	int output;
+	uint64_t batch_rows;
+	int64_t batch_ns;
+	int durable;
+	struct tf_common common;
+};
+
+struct counts {
+	uint64_t recorded, skipped;
+	int64_t first_ns, last_ns;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tf-record [-d FILE] [--session NAME] [options]\n"
+		"Append every line of stdin (NDJSON events), with its arrival time,\n"
+		"to a SQLite recording, and pass it on to stdout.\n"
+		"\n"
+		"  -d, --db FILE        the recording (default tf.db); created if missing\n"
+		"      --session NAME   name of this recording session (default: start time)\n"
+		"  -n, --no-output      record only; write nothing to stdout\n"
+		"      --batch-rows N   commit after N rows (default 10000)\n"
+		"      --batch-ms MS    commit after MS milliseconds (default 100)\n"
+		"      --durable        fsync every commit (synchronous=FULL)\n"
+		"      --strict         the first bad line is fatal (exit 65)\n"
+		"      --max-line SIZE  longest line accepted (default 1M)\n"
+		"      --config FILE    settings file (default $XDG_CONFIG_HOME/tf/tf.conf)\n"
+		"  -q, --quiet          errors only\n"
+		"  -v, --verbose        say more\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        the version\n"
+		"\n"
+		"Bad lines are reported on stderr with their number and skipped.\n"
+		"Replay a recording with tf-replay(1).\n");
+}
+
+static int
+set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
+{
+	struct config *c = ctx;
+	uint64_t v;
+
+	switch (val) {
+	case 'd':
+		c->db = arg;
+		break;
+	case OPT_SESSION:
+		if (!*arg) {
+			tf_seterr(err, errlen, "--session: empty name");
+			return -1;
+		}
+		c->session = arg;
+		break;
+	case 'n':
+		c->output = 0;
+		break;
+	case OPT_BATCH_ROWS:
+		return tf_parse_u64("--batch-rows", arg, 1, 10000000,
+			&c->batch_rows, err, errlen);
+	case OPT_BATCH_MS:
+		if (tf_parse_u64("--batch-ms", arg, 0, 3600000, &v, err,
+			    errlen) < 0)
+			return -1;
+		c->batch_ns = (int64_t)v * 1000000;
+		break;
+	case OPT_DURABLE:
+		c->durable = 1;
+		break;
+	}
+	return 0;
+}
+
+/* Writes a line to stdout until the reader goes away; then warns once and
+ * keeps recording. */
+static void
+forward(struct config *c, const char *line, size_t len)
+{
+	if (!c->output)
+		return;
+	fwrite(line, 1, len, stdout);
+	putchar_unlocked('\n');
+}
+
+static void
+flush_output(struct config *c)
+{
+	if (!c->output)
+		return;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tf_warn("stdout: %s: the reader went away; still recording",
+			strerror(errno));
+		c->output = 0;
+	}
+}
+
+static void
+summary(const struct config *c, const struct counts *n, int64_t session)
+{
+	char span[64] = "0s";
+
+	if (n->recorded > 1)
+		tf_format_duration(n->last_ns - n->first_ns, span, sizeof span);
+	tf_warn("recorded %llu line%s to %s (session %lld), %llu skipped, "
+		"spanning %s",
+		(unsigned long long)n->recorded, n->recorded == 1 ? "" : "s",
+		c->db, (long long)session, (unsigned long long)n->skipped,
+		span);
+}
+
+/* The string value of a well-known field, decoded, or NULL. */
+static const char *
+field(const struct tf_span *sp, char *buf, size_t size)
+{
+	if (sp->kind != TF_JSON_STRING)
+		return NULL;
+	if (!sp->escaped && sp->n < size) {
+		memcpy(buf, sp->p, sp->n);
+		buf[sp->n] = '\0';
+		return buf;
+	}
+	return tf_span_string(sp, buf, size) == (size_t)-1 ? NULL : buf;
+}
+
+/* Returns 0 at end of input or on a stop signal, 1 when a store error ends
+ * the recording, 65 for a bad line under --strict. */
+static int
+record(struct config *c, struct tf_store *st, struct tf_reader *r,
+	struct counts *n)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	int64_t deadline = 0;
+	char err[512], why[256];
+	struct tf_line l;
+	struct tf_event ev;
+	char tbuf[128], pbuf[128], sbuf[128];
+
+	for (;;) {
+		int64_t timeout = -1;
+		ssize_t got;
+
+		while (tf_reader_next(r, &l)) {
+			int k = tf_event_check(&l, &ev, why, sizeof why);
+			int64_t now;
+
+			if (k == 1)
+				continue;
+			if (k < 0) {
+				n->skipped++;
+				if (c->common.strict) {
+					tf_error("line %llu: %s",
+						(unsigned long long)l.no, why);
+					return 65;
+				}
+				tf_warn("line %llu: %s (skipped)",
+					(unsigned long long)l.no, why);
+				continue;
+			}
+			now = tf_now_ns();
+			if (!n->recorded)
+				n->first_ns = now;
+			n->last_ns = now;
+			if (tf_store_append(st, now, l.data, l.len,
+				    field(&ev.type, tbuf, sizeof tbuf),
+				    tf_event_topic(&ev, pbuf, sizeof pbuf),
+				    field(&ev.symbol, sbuf, sizeof sbuf), err,
+				    sizeof err) < 0) {
+				tf_error("%s: %s", c->db, err);
+				return 1;
+			}
+			n->recorded++;
+			if (tf_store_pending(st) == 1)
+				deadline = tf_mono_ns() + c->batch_ns;
+			forward(c, l.data, l.len);
+			if (tf_store_pending(st) >= c->batch_rows &&
+			    tf_store_commit(st, err, sizeof err) < 0) {
+				tf_error("%s: %s", c->db, err);
+				return 1;
+			}
+		}
+		if (tf_signal_stop() || tf_reader_eof(r))
+			return 0;
+
+		/* Batch under load: only flush and commit when input is idle
+		 * or the batch is old enough. */
+		if (poll(&pfd, 1, 0) == 0) {
+			flush_output(c);
+			if (tf_store_pending(st)) {
+				timeout = deadline - tf_mono_ns();
+				if (timeout < 0)
+					timeout = 0;
+			}
+			if (tf_signal_wait(&pfd, 1, timeout) == 0) {
+				if (tf_store_commit(st, err, sizeof err) < 0) {
+					tf_error("%s: %s", c->db, err);
+					return 1;
+				}
+				continue;
+			}
+		} else if (tf_store_pending(st) && tf_mono_ns() >= deadline) {
+			if (tf_store_commit(st, err, sizeof err) < 0) {
+				tf_error("%s: %s", c->db, err);
+				return 1;
+			}
+		}
+		got = tf_reader_fill(r);
+		if (got < 0 && errno != EINTR && errno != EAGAIN) {
+			tf_error("stdin: %s", strerror(errno));
+			return 1;
+		}
+	}
+}
+
+static int
+run(struct config *c)
+{
+	struct tf_store *st;
+	struct tf_reader *r;
+	struct counts n = { 0 };
+	char err[512], name[64];
+	int64_t start = tf_now_ns(), session;
+	int rc;
+
+	st = tf_store_open(c->db,
+		TF_STORE_WRITE | (c->durable ? TF_STORE_DURABLE : 0), err,
+		sizeof err);
+	if (!st) {
+		tf_error("%s", err);
+		return 1;
+	}
+	if (!c->session) {
+		tf_format_time(start, name, sizeof name);
+		c->session = name;
+	}
+	session = tf_store_session_begin(st, c->session, start, err,
+		sizeof err);
+	r = tf_reader_create(STDIN_FILENO, c->common.max_line);
+	if (session < 0 || !r) {
+		tf_error("%s: %s", c->db, r ? err : "out of memory");
+		tf_reader_destroy(r);
+		tf_store_close(st);
+		return 1;
+	}
+	rc = record(c, st, r, &n);
+	flush_output(c);
+	if (tf_store_session_end(st, tf_now_ns(), err, sizeof err) < 0) {
+		tf_error("%s: %s", c->db, err);
+		if (!rc)
+			rc = 1;
+	}
+	if (rc == 1)
+		tf_error("%s: stopped; every line before the last commit is "
+			 "kept", c->db);
+	summary(c, &n, session);
+	tf_reader_destroy(r);
+	tf_store_close(st);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char outbuf[1 << 16];
+	struct config c = {
+		.db = "tf.db",
+		.output = 1,
+		.batch_rows = 10000,
+		.batch_ns = 100 * 1000000LL,
+	};
+	char err[512];
+	int first, rc;
+
+	tf_log_init(argv[0]);
+	if (tf_options_parse(argc, argv, options, set_option, &c, &c.common,
+		    &first, err, sizeof err) < 0) {
+		tf_error("%s", err);
+		fprintf(stderr, "Try 'tf-record --help'.\n");
+		tf_options_free();
+		return 2;
+	}
+	if (c.common.help || c.common.version) {
+		if (c.common.help)
+			usage(stdout);
+		else
+			printf("tf-record %s\n", TF_VERSION);
+		tf_options_free();
+		return 0;
+	}
+	if (first < argc) {
+		tf_error("unexpected argument '%s' (the recording is -d FILE)",
+			argv[first]);
+		fprintf(stderr, "Try 'tf-record --help'.\n");
+		tf_options_free();
+		return 2;
+	}
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	tf_signals_init();
+	rc = run(&c);
+	if (c.output && fclose(stdout) != 0 && rc == 0 && errno != EPIPE) {
+		tf_error("stdout: %s", strerror(errno));
+		rc = 1;
+	}
+	tf_options_free();
+	return rc;
+}

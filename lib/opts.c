@@ -1,0 +1,618 @@
+/* opts.c: flags, then TF_* environment, then the config file, then
+ * defaults; and parsers for the values options take. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "opts.h"
+
+enum {
+	OPT_STRICT = 0x1000,
+	OPT_MAX_LINE,
+	OPT_CONFIG,
+};
+
+static const struct tf_option common_opts[] = {
+	{ "help", no_argument, 'h', NULL },
+	{ "version", no_argument, 'V', NULL },
+	{ "quiet", no_argument, 'q', NULL },
+	{ "verbose", no_argument, 'v', NULL },
+	{ "strict", no_argument, OPT_STRICT, "TF_STRICT" },
+	{ "max-line", required_argument, OPT_MAX_LINE, "TF_MAX_LINE" },
+	{ "config", required_argument, OPT_CONFIG, NULL },
+	{ 0 },
+};
+
+/* The config file: "NAME=value" lines, '#' comments, values optionally in
+ * single or double quotes. Loaded once; its strings live until
+ * tf_options_free. */
+struct setting {
+	char *name, *value;
+};
+static struct setting *settings;
+static size_t n_settings;
+static char *config_text;
+
+void
+tf_options_free(void)
+{
+	free(settings);
+	free(config_text);
+	settings = NULL;
+	config_text = NULL;
+	n_settings = 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_config(const char *path, int must_exist, char *err, size_t errlen)
+{
+	FILE *f;
+	long size;
+	char *line, *next;
+	unsigned lineno = 0;
+
+	f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		tf_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) < 0 || size > 1 << 20) {
+		tf_seterr(err, errlen, "%s: unreadable or larger than 1 MiB",
+			path);
+		fclose(f);
+		return -1;
+	}
+	config_text = malloc((size_t)size + 1);
+	settings = calloc((size_t)size / 2 + 1, sizeof *settings);
+	if (!config_text || !settings ||
+	    fread(config_text, 1, (size_t)size, f) != (size_t)size) {
+		tf_seterr(err, errlen, "%s: cannot read", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	config_text[size] = '\0';
+	for (line = config_text; line; line = next) {
+		char *eq, *name, *value;
+		size_t vn;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line = trim(line);
+		if (!*line || *line == '#')
+			continue;
+		if (!strncmp(line, "export ", 7))
+			line = trim(line + 7);
+		eq = strchr(line, '=');
+		if (!eq) {
+			tf_seterr(err, errlen, "%s:%u: expected NAME=value",
+				path, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		name = trim(line);
+		value = trim(eq + 1);
+		vn = strlen(value);
+		if (vn >= 2 && (value[0] == '"' || value[0] == '\'') &&
+		    value[vn - 1] == value[0]) {
+			value[vn - 1] = '\0';
+			value++;
+		}
+		settings[n_settings].name = name;
+		settings[n_settings].value = value;
+		n_settings++;
+	}
+	return 0;
+}
+
+/* The environment first, then the config file (last setting wins). */
+static const char *
+lookup(const char *name)
+{
+	const char *v = getenv(name);
+	size_t i;
+
+	if (v)
+		return v;
+	for (i = n_settings; i-- > 0;)
+		if (!strcmp(settings[i].name, name))
+			return settings[i].value;
+	return NULL;
+}
+
+static int
+falsy(const char *v)
+{
+	return !strcmp(v, "") || !strcmp(v, "0") || !strcasecmp(v, "false") ||
+		!strcasecmp(v, "no") || !strcasecmp(v, "off");
+}
+
+static size_t
+count_opts(const struct tf_option *o)
+{
+	size_t n = 0;
+
+	while (o && o[n].name)
+		n++;
+	return n;
+}
+
+static int
+common_apply(int val, const char *arg, struct tf_common *c, char *err,
+	size_t errlen)
+{
+	uint64_t v;
+
+	switch (val) {
+	case 'h':
+		c->help = 1;
+		break;
+	case 'V':
+		c->version = 1;
+		break;
+	case 'q':
+		tf_verbosity = 0;
+		break;
+	case 'v':
+		if (tf_verbosity < 3)
+			tf_verbosity = tf_verbosity < 1 ? 2 : tf_verbosity + 1;
+		break;
+	case OPT_STRICT:
+		c->strict = 1;
+		break;
+	case OPT_MAX_LINE:
+		if (tf_parse_size("--max-line", arg, 2, (uint64_t)1 << 30, &v,
+			    err, errlen) < 0)
+			return -1;
+		c->max_line = (size_t)v;
+		break;
+	case OPT_CONFIG:
+		c->config = arg;
+		break;
+	}
+	return 0;
+}
+
+static int
+is_common(int val)
+{
+	size_t i;
+
+	for (i = 0; common_opts[i].name; i++)
+		if (common_opts[i].val == val)
+			return 1;
+	return 0;
+}
+
+int
+tf_options_parse(int argc, char **argv, const struct tf_option *opts,
+	tf_option_fn *fn, void *ctx, struct tf_common *common, int *first,
+	char *err, size_t errlen)
+{
+	size_t nprog = count_opts(opts), ncommon = count_opts(common_opts);
+	size_t n = nprog + ncommon, i;
+	struct option *lo;
+	const struct tf_option **all;
+	char *seen, shortopts[256], *sp = shortopts;
+	char default_path[4096];
+	const char *path;
+	int c, rc = -1;
+
+	memset(common, 0, sizeof *common);
+	common->max_line = TF_MAX_LINE_DEFAULT;
+	lo = calloc(n + 1, sizeof *lo);
+	all = calloc(n, sizeof *all);
+	seen = calloc(n, 1);
+	if (!lo || !all || !seen) {
+		tf_seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	*sp++ = '+';	/* stop at the first operand, like POSIX */
+	*sp++ = ':';	/* report a missing argument as ':' */
+	for (i = 0; i < n; i++) {
+		all[i] = i < ncommon ? &common_opts[i] : &opts[i - ncommon];
+		lo[i].name = all[i]->name;
+		lo[i].has_arg = all[i]->has_arg;
+		lo[i].val = all[i]->val;
+		if (all[i]->val > 0 && all[i]->val < 128 &&
+		    isalnum(all[i]->val) && sp < shortopts + sizeof shortopts - 3) {
+			*sp++ = (char)all[i]->val;
+			if (all[i]->has_arg == required_argument)
+				*sp++ = ':';
+			else if (all[i]->has_arg == optional_argument) {
+				*sp++ = ':';
+				*sp++ = ':';
+			}
+		}
+	}
+	*sp = '\0';
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (optopt && optopt < 128 && optopt != 0 &&
+			    !(bad && bad[0] == '-' && bad[1] == '-'))
+				tf_seterr(err, errlen, "%s option -%c",
+					c == ':' ? "missing argument for" :
+						   "unknown",
+					optopt);
+			else
+				tf_seterr(err, errlen, "%s option %s",
+					c == ':' ? "missing argument for" :
+						   "unknown or ambiguous",
+					bad ? bad : "?");
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			if (all[i]->val == c)
+				seen[i] = 1;
+		if (is_common(c)) {
+			if (common_apply(c, optarg, common, err, errlen) < 0)
+				goto out;
+		} else if (fn(c, optarg, ctx, err, errlen) < 0) {
+			goto out;
+		}
+	}
+	*first = optind;
+	if (common->help || common->version) {
+		rc = 0;
+		goto out;
+	}
+
+	/* The config file: --config, TF_CONFIG, or the XDG default. */
+	path = common->config ? common->config : getenv("TF_CONFIG");
+	if (path) {
+		if (load_config(path, 1, err, errlen) < 0)
+			goto out;
+	} else {
+		const char *xdg = getenv("XDG_CONFIG_HOME");
+		const char *home = getenv("HOME");
+
+		if (xdg && *xdg)
+			snprintf(default_path, sizeof default_path,
+				"%s/tf/tf.conf", xdg);
+		else if (home)
+			snprintf(default_path, sizeof default_path,
+				"%s/.config/tf/tf.conf", home);
+		else
+			default_path[0] = '\0';
+		if (default_path[0] &&
+		    load_config(default_path, 0, err, errlen) < 0)
+			goto out;
+	}
+
+	for (i = 0; i < n; i++) {
+		const char *v;
+		char what[300];
+
+		if (seen[i] || !all[i]->env || !(v = lookup(all[i]->env)))
+			continue;
+		if (all[i]->has_arg == no_argument) {
+			if (falsy(v))
+				continue;
+			v = NULL;
+		}
+		if (is_common(all[i]->val))
+			c = common_apply(all[i]->val, v, common, what,
+				sizeof what);
+		else
+			c = fn(all[i]->val, v, ctx, what, sizeof what);
+		if (c < 0) {
+			tf_seterr(err, errlen, "%s: %s", all[i]->env, what);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(lo);
+	free(all);
+	free(seen);
+	return rc;
+}
+
+int
+tf_parse_u64(const char *name, const char *s, uint64_t min, uint64_t max,
+	uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !isdigit((unsigned char)*s) ||
+	    ((v = strtoull(s, &end, 10)), errno) || *end) {
+		tf_seterr(err, errlen, "%s: '%s' is not a whole number", name,
+			s ? s : "");
+		return -1;
+	}
+	if (v < min || v > max) {
+		tf_seterr(err, errlen, "%s: %s is out of range (%llu to %llu)",
+			name, s, (unsigned long long)min,
+			(unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+tf_parse_size(const char *name, const char *s, uint64_t min, uint64_t max,
+	uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	if (!s || !isdigit((unsigned char)*s) ||
+	    ((v = strtoull(s, &end, 10)), errno))
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mul = 1024;
+		break;
+	case 'm': case 'M':
+		mul = 1024 * 1024;
+		break;
+	case 'g': case 'G':
+		mul = 1024 * 1024 * 1024;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+		goto bad;
+	if (v > UINT64_MAX / mul || v * mul < min || v * mul > max) {
+		tf_seterr(err, errlen,
+			"%s: %s is out of range (%llu to %llu bytes)", name, s,
+			(unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v * mul;
+	return 0;
+bad:
+	tf_seterr(err, errlen, "%s: '%s' is not a size (e.g. 4096, 64K, 1M)",
+		name, s ? s : "");
+	return -1;
+}
+
+int
+tf_parse_double(const char *name, const char *s, double min, double max,
+	double *out, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	if (!s || !*s || ((v = strtod(s, &end)), errno) || *end ||
+	    !isfinite(v)) {
+		tf_seterr(err, errlen, "%s: '%s' is not a number", name,
+			s ? s : "");
+		return -1;
+	}
+	if (v < min || v > max) {
+		tf_seterr(err, errlen, "%s: %s is out of range (%g to %g)",
+			name, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+tf_parse_duration(const char *name, const char *s, int64_t *ns, char *err,
+	size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {
+		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
+		{ "ns", 1 }, { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 },
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	errno = 0;
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		goto bad;
+	v = strtod(s, &end);
+	if (errno || !isfinite(v) || v < 0)
+		goto bad;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (!strcmp(end, units[i].unit)) {
+			if (v * units[i].ns > 9.2e18)
+				goto bad;
+			*ns = (int64_t)llround(v * units[i].ns);
+			return 0;
+		}
+	}
+bad:
+	tf_seterr(err, errlen,
+		"%s: '%s' is not a duration (e.g. 30, 1.5s, 250ms, 5m, 2h)",
+		name, s ? s : "");
+	return -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	while (n--) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (*(*p)++ - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+tf_parse_time(const char *name, const char *s, int64_t *ns, char *err,
+	size_t errlen)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int64_t frac = 0, t;
+	size_t len;
+
+	if (!s)
+		goto bad;
+	len = strspn(s, "0123456789");
+	if (len && !s[len]) {
+		uint64_t v;
+
+		if (tf_parse_u64(name, s, 0, UINT64_MAX / 2, &v, err, errlen))
+			return -1;
+		/* 13 or more digits are milliseconds. */
+		if (len >= 13 ? v > INT64_MAX / 1000000 : v > INT64_MAX / 1000000000)
+			goto bad;
+		*ns = len >= 13 ? (int64_t)v * 1000000 : (int64_t)v * 1000000000;
+		return 0;
+	}
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 ||
+	    d > 31)
+		goto bad;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+		    h > 23 || mi > 59)
+			goto bad;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) || sec > 60)
+				goto bad;
+			if (*p == '.') {
+				int64_t scale = 100000000;
+
+				p++;
+				if (!isdigit((unsigned char)*p))
+					goto bad;
+				for (; isdigit((unsigned char)*p); p++) {
+					frac += (*p - '0') * scale;
+					scale /= 10;
+				}
+			}
+		}
+	}
+	t = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+		    mi * 60 + sec);
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1, oh, om;
+
+		if (digits(&p, 2, &oh) || (*p == ':' && !*++p) ||
+		    digits(&p, 2, &om))
+			goto bad;
+		t -= sign * (oh * 3600 + om * 60);
+	}
+	if (*p)
+		goto bad;
+	*ns = t * 1000000000 + frac;
+	return 0;
+bad:
+	tf_seterr(err, errlen,
+		"%s: '%s' is not a time (RFC 3339 such as 2026-11-21T09:30:00Z,"
+		" or epoch seconds or milliseconds)",
+		name, s ? s : "");
+	return -1;
+}
+
+void
+tf_format_time(int64_t ns, char *buf, size_t size)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	int64_t rem = ns % 1000000000;
+	struct tm tm;
+
+	if (rem < 0) {
+		rem += 1000000000;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, (int)(rem / 1000000));
+}
+
+void
+tf_format_duration(int64_t ns, char *buf, size_t size)
+{
+	int64_t s = ns / 1000000000;
+
+	if (ns < 0)
+		ns = 0;
+	if (ns < 1000000000)
+		snprintf(buf, size, "%.3gms", (double)ns / 1e6);
+	else if (s < 60)
+		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)(s % 60));
+	else
+		snprintf(buf, size, "%dh%02dm%02ds", (int)(s / 3600),
+			(int)(s / 60 % 60), (int)(s % 60));
+}
+
+int64_t
+tf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+tf_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

@@ -1,0 +1,86 @@
+/* sig.c: SIGINT/SIGTERM request a clean stop; SIGPIPE/SIGXFSZ become
+ * errors on the write that caused them; SIGUSR1 asks for stats. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+
+#include "sig.h"
+
+static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t usr1;
+
+static void
+on_stop(int sig)
+{
+	if (!stop_sig)
+		stop_sig = sig;
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
+
+void
+tf_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;	/* no SA_RESTART: blocking calls return */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGXFSZ, &sa, NULL);
+}
+
+int
+tf_signal_stop(void)
+{
+	return stop_sig;
+}
+
+int
+tf_signal_usr1(void)
+{
+	if (!usr1)
+		return 0;
+	usr1 = 0;
+	return 1;
+}
+
+int
+tf_signal_wait(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
+{
+	static sigset_t orig;
+	static int blocked;
+	struct timespec ts, *tp = NULL;
+
+	if (!blocked) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, &orig);
+		blocked = 1;
+	}
+	if (stop_sig || usr1) {
+		errno = EINTR;
+		return -1;
+	}
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tp = &ts;
+	}
+	return ppoll(fds, nfds, tp, &orig);
+}

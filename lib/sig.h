@@ -1,0 +1,28 @@
+/* sig.h: the signals every program handles the same way. */
+#ifndef TF_SIG_H
+#define TF_SIG_H
+
+#include <stdint.h>
+
+/* SIGINT/SIGTERM set a flag and interrupt blocking calls (no SA_RESTART);
+ * SIGPIPE and SIGXFSZ are ignored so that writes fail with EPIPE/EFBIG
+ * instead of killing the program. usr1, when not NULL, runs (outside the
+ * handler, from tf_signal_poll) after each SIGUSR1. */
+void tf_signals_init(void);
+
+/* The number of the first SIGINT/SIGTERM received, or 0. */
+int tf_signal_stop(void);
+
+/* Nonzero once per SIGUSR1 received since the last call. */
+int tf_signal_usr1(void);
+
+/* Waits like ppoll(2) for fds or timeout_ns (-1: for ever), but with
+ * SIGINT/SIGTERM/SIGUSR1 deliverable only while waiting, so a signal that
+ * arrives while the program works is never missed by the next wait. The
+ * first call blocks those signals outside the wait. Returns ppoll's result
+ * (-1 with EINTR after a signal). */
+struct pollfd;
+int tf_signal_wait(struct pollfd *fds, unsigned long nfds,
+	int64_t timeout_ns);
+
+#endif
