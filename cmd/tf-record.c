@@ -228,7 +228,10 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 				if (timeout < 0)
 					timeout = 0;
 			}
-			if (tf_signal_wait(&pfd, 1, timeout) == 0) {
+			switch (tf_signal_wait(&pfd, 1, timeout)) {
+			case -1:	/* a signal: the loop checks for stop */
+				continue;
+			case 0:		/* idle for --batch-ms */
 				if (tf_store_commit(st, err, sizeof err) < 0) {
 					tf_error("%s: %s", c->db, err);
 					return 1;

@@ -17,7 +17,11 @@ on_jq_error(void *data, jv msg)
 {
 	struct tf_filter *f = data;
 
-	if (jv_get_kind(msg) == JV_KIND_STRING)
+	/* Keep the first message: jq ends with "1 compile error", which
+	 * says less than the syntax error before it. */
+	if (f->err[0])
+		;
+	else if (jv_get_kind(msg) == JV_KIND_STRING)
 		snprintf(f->err, sizeof f->err, "%s", jv_string_value(msg));
 	else
 		snprintf(f->err, sizeof f->err, "jq error");

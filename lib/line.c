@@ -16,6 +16,7 @@ struct tf_reader {
 	int discarding;		/* inside a line longer than max_line */
 	size_t max_line;
 	size_t discarded;	/* bytes of that line seen so far */
+	char last;		/* its last byte, to drop a final '\r' */
 	uint64_t lineno;
 	char *buf;
 	size_t cap, start, end, scan;
@@ -56,6 +57,7 @@ check_overflow(struct tf_reader *r)
 	if (!r->discarding && r->end - r->start > r->max_line + 1) {
 		r->discarding = 1;
 		r->discarded = r->end - r->start;
+		r->last = r->buf[r->end - 1];
 		r->start = r->end = r->scan = 0;
 	}
 }
@@ -107,16 +109,22 @@ tf_reader_next(struct tf_reader *r, struct tf_line *line)
 	if (r->discarding) {
 		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
 		if (!nl) {
+			if (r->end > r->start)
+				r->last = r->buf[r->end - 1];
 			r->discarded += r->end - r->start;
 			r->start = r->end = r->scan = 0;
 			if (!r->eof || r->done)
 				return 0;
 			r->done = 1;
 		} else {
+			if (nl > r->buf + r->start)
+				r->last = nl[-1];
 			r->discarded += (size_t)(nl - (r->buf + r->start));
 			r->start = r->scan = (size_t)(nl - r->buf) + 1;
 		}
 		r->discarding = 0;
+		if (r->last == '\r')
+			r->discarded--;
 		line->no = ++r->lineno;
 		line->data = NULL;
 		line->len = r->discarded;

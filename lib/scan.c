@@ -1,6 +1,6 @@
 /* scan.c: the hot-path JSON scanner. One pass, no allocation, no recursion:
- * open containers live on a bit stack, strings are skipped eight bytes at a
- * time, and only the wanted top-level keys are compared. */
+ * open containers live on a bit stack, strings and digits are skipped a
+ * block at a time, and only the wanted top-level keys are compared. */
 
 #include <stdint.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 
 #define STACK_WORDS ((TF_SCAN_MAX_DEPTH + 63) / 64)
 
-/* Bytes that stop the fast skip over a string's contents. */
+/* What a byte is inside a string: all but PLAIN stop the fast skip. */
 enum { PLAIN = 0, QUOTE, BACKSLASH, CONTROL, HIGH };
 
 struct fault {
@@ -21,7 +21,6 @@ struct fault {
 	enum tf_scan_status status;
 };
 
-/* What each byte means inside a string. */
 static const unsigned char str_class[256] = {
 #define C CONTROL
 #define H HIGH
@@ -635,7 +634,9 @@ fail_at(struct tf_scan_error *e, const char *s, const unsigned char *p,
 /*
  * The grammar runs as a loop over three states (value, key, next) joined by
  * gotos: containers push a bit (1: object) and pop it at their close, and a
- * value that ends at depth 1 is recorded when its key was wanted.
+ * value that ends at depth 1 is recorded when its key was wanted. An error
+ * points at the byte that cannot be, except that an unterminated string
+ * points at its opening quote, and a bad number or literal at its start.
  */
 enum tf_scan_status
 tf_scan(const char *s, size_t n, const struct tf_scan_keys *keys,
@@ -766,9 +767,9 @@ key:
 done:
 	p = skip_ws(p, end);
 	if (p != end)
-		return fail(e, s, p, *top == '{' ?
+		return fail_at(e, s, p, end, *top == '{' ?
 		    "trailing characters after the object" :
-		    "trailing characters after the value", TF_SCAN_SYNTAX);
+		    "trailing characters after the value");
 	if (*top != '{')
 		return fail(e, s, top, "not an object", TF_SCAN_NOT_OBJECT);
 	return TF_SCAN_OK;

@@ -62,6 +62,8 @@ tf_signal_wait(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 	static sigset_t orig;
 	static int blocked;
 	struct timespec ts, *tp = NULL;
+	sigset_t pending;
+	int rc;
 
 	if (!blocked) {
 		sigset_t set;
@@ -82,5 +84,16 @@ tf_signal_wait(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tp = &ts;
 	}
-	return ppoll(fds, nfds, tp, &orig);
+	rc = ppoll(fds, nfds, tp, &orig);
+	/* When a descriptor was ready, ppoll restores the mask without
+	 * delivering signals that arrived meanwhile: let them in now. */
+	if (rc >= 0 && sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+		sigismember(&pending, SIGUSR1))) {
+		sigset_t cur;
+
+		sigprocmask(SIG_SETMASK, &orig, &cur);
+		sigprocmask(SIG_SETMASK, &cur, NULL);
+	}
+	return rc;
 }

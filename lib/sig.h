@@ -19,8 +19,9 @@ int tf_signal_usr1(void);
 /* Waits like ppoll(2) for fds or timeout_ns (-1: for ever), but with
  * SIGINT/SIGTERM/SIGUSR1 deliverable only while waiting, so a signal that
  * arrives while the program works is never missed by the next wait. The
- * first call blocks those signals outside the wait. Returns ppoll's result
- * (-1 with EINTR after a signal). */
+ * first call blocks those signals outside the wait; signals pending when it
+ * returns are delivered before it does (tf_signal_wait(NULL, 0, 0) just
+ * lets them in). Returns ppoll's result (-1 with EINTR after a signal). */
 struct pollfd;
 int tf_signal_wait(struct pollfd *fds, unsigned long nfds,
 	int64_t timeout_ns);

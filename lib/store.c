@@ -89,9 +89,10 @@ struct tf_store *
 tf_store_open(const char *path, int flags, char *err, size_t errlen)
 {
 	struct tf_store *st = calloc(1, sizeof *st);
-	int oflags = (flags & TF_STORE_WRITE) ?
+	/* tf programs are single-threaded: no mutexes (20% of a replay). */
+	int oflags = SQLITE_OPEN_NOMUTEX | ((flags & TF_STORE_WRITE) ?
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
-		SQLITE_OPEN_READONLY;
+		SQLITE_OPEN_READONLY);
 	int tables;
 	char sql[128];
 
@@ -331,6 +332,23 @@ tf_sessions_free(struct tf_session *list, size_t n)
 	for (i = 0; i < n; i++)
 		free(list[i].name);
 	free(list);
+}
+
+int64_t
+tf_store_last_id(struct tf_store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int64_t id = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM events",
+		    -1, &s, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "last id");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	else
+		fail(st, err, errlen, "last id");
+	sqlite3_finalize(s);
+	return id;
 }
 
 struct tf_cursor {

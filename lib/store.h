@@ -60,6 +60,10 @@ int tf_store_sessions(struct tf_store *st, struct tf_session **list,
 	size_t *n, char *err, size_t errlen);
 void tf_sessions_free(struct tf_session *list, size_t n);
 
+/* The id of the newest event (0 when there is none), or -1 with err
+ * filled. Rows committed later have larger ids. */
+int64_t tf_store_last_id(struct tf_store *st, char *err, size_t errlen);
+
 /* What a cursor returns; every condition is optional. */
 struct tf_query {
 	const int64_t *sessions;	/* ids; NULL or n_sessions 0 = all */

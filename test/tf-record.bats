@@ -176,6 +176,8 @@ rows() {
 		printf '{"n":1}\n{"n":2}\n' >&7
 		sleep 0.2
 		kill -s "$sig" "$pid"
+		# It stops although its input is still open.
+		wait_for eval '! kill -0 "$pid" 2>/dev/null'
 		rc=0
 		wait "$pid" || rc=$?
 		assert_equal "$rc" 0
