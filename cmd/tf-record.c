@@ -62,12 +62,9 @@ usage(FILE *f)
 		"      --batch-ms MS    commit after MS milliseconds (default 100)\n"
 		"      --durable        fsync every commit (synchronous=FULL)\n"
 		"      --strict         the first bad line is fatal (exit 65)\n"
-		"      --max-line SIZE  longest line accepted (default 1M)\n"
-		"      --config FILE    settings file (default $XDG_CONFIG_HOME/tf/tf.conf)\n"
-		"  -q, --quiet          errors only\n"
-		"  -v, --verbose        say more\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        the version\n"
+		"      --max-line SIZE  longest line accepted (default 1M)\n");
+	tf_options_usage(f, 23);
+	fprintf(f,
 		"\n"
 		"Bad lines are reported on stderr with their number and skipped.\n"
 		"Replay a recording with tf-replay(1).\n");
@@ -314,10 +311,8 @@ main(int argc, char **argv)
 	tf_log_init(argv[0]);
 	if (tf_options_parse(argc, argv, options, set_option, &c, &c.common,
 		    &first, err, sizeof err) < 0) {
-		tf_error("%s", err);
-		fprintf(stderr, "Try 'tf-record --help'.\n");
 		tf_options_free();
-		return 2;
+		return tf_usage_error(err);
 	}
 	if (c.common.help || c.common.version) {
 		if (c.common.help)
@@ -328,11 +323,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (first < argc) {
-		tf_error("unexpected argument '%s' (the recording is -d FILE)",
+		snprintf(err, sizeof err,
+			"unexpected argument '%s' (the recording is -d FILE)",
 			argv[first]);
-		fprintf(stderr, "Try 'tf-record --help'.\n");
 		tf_options_free();
-		return 2;
+		return tf_usage_error(err);
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	tf_signals_init();

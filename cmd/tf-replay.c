@@ -140,12 +140,9 @@ usage(FILE *f)
 		"      --json           with --list: one JSON object per session\n"
 		"      --progress       a progress bar on stderr, if it is a terminal\n"
 		"      --strict         a bad event is fatal (exit 65)\n"
-		"      --max-line SIZE  skip recorded lines longer than SIZE (1M)\n"
-		"      --config FILE    settings file (default $XDG_CONFIG_HOME/tf/tf.conf)\n"
-		"  -q, --quiet          errors only\n"
-		"  -v, --verbose        say more\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        the version\n"
+		"      --max-line SIZE  skip recorded lines longer than SIZE (1M)\n");
+	tf_options_usage(f, 23);
+	fprintf(f,
 		"\n"
 		"Environment: TF_REPLAY_SPEED, TF_REPLAY_MAX_GAP, TF_REPLAY_PROGRESS.\n"
 		"Exit status: 0 done or interrupted, 1 error, 2 usage, 65 bad event\n"
@@ -711,9 +708,7 @@ resolve_range(struct replay *r)
 	if (c->to.set)
 		r->q.to_ns = c->to.ns + (c->to.offset ? start : 0);
 	if (c->from.set && c->to.set && r->q.to_ns <= r->q.from_ns) {
-		tf_error("--to must be later than --from");
-		fprintf(stderr, "Try 'tf-replay --help'.\n");
-		return 2;
+		return tf_usage_error("--to must be later than --from");
 	}
 	return 1;
 }
@@ -898,9 +893,10 @@ run(struct config *c)
 
 	if (c->filter &&
 	    !(r.flt = tf_filter_create(c->filter, err, sizeof err))) {
-		tf_error("--filter: %s", err);
-		fprintf(stderr, "Try 'tf-replay --help'.\n");
-		return 2;
+		char what[600];
+
+		snprintf(what, sizeof what, "--filter: %s", err);
+		return tf_usage_error(what);
 	}
 	if (!(r.st = tf_store_open(c->path, TF_STORE_READ, err, sizeof err))) {
 		tf_error("%s", err);
@@ -1025,9 +1021,7 @@ main(int argc, char **argv)
 		    &first, err, sizeof err) < 0 ||
 	    (!c.common.help && !c.common.version &&
 		    check_config(&c, argc, words, first, err, sizeof err) < 0)) {
-		tf_error("%s", err);
-		fprintf(stderr, "Try 'tf-replay --help'.\n");
-		rc = 2;
+		rc = tf_usage_error(err);
 	} else if (c.common.help) {
 		usage(stdout);
 	} else if (c.common.version) {

@@ -102,12 +102,9 @@ usage(FILE *f)
 		"  -c, --control FILE      read control lines (a FIFO, '-' for stdin)\n"
 		"      --stopped           start with the bot stopped\n"
 		"      --strict            the first bad control line is fatal (exit 65)\n"
-		"      --max-line SIZE     longest control line accepted (default 1M)\n"
-		"      --config FILE       settings file (default $XDG_CONFIG_HOME/tf/tf.conf)\n"
-		"  -q, --quiet             errors only\n"
-		"  -v, --verbose           say more\n"
-		"  -h, --help              this help\n"
-		"  -V, --version           the version\n"
+		"      --max-line SIZE     longest control line accepted (default 1M)\n");
+	tf_options_usage(f, 26);
+	fprintf(f,
 		"\n"
 		"Control lines: {\"type\":\"control\",\"action\":\"start|stop|restart\"}.\n"
 		"--seed with --start gives byte-identical output. See tf-sim(1).\n");
@@ -518,10 +515,8 @@ finish(int rc)
 static int
 usage_error(const char *what)
 {
-	tf_error("%s", what);
-	fprintf(stderr, "Try 'tf-sim --help'.\n");
 	tf_options_free();
-	return 2;
+	return tf_usage_error(what);
 }
 
 static uint64_t

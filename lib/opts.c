@@ -336,6 +336,31 @@ out:
 	return rc;
 }
 
+void
+tf_options_usage(FILE *f, int col)
+{
+	static const char *const lines[][2] = {
+		{ "      --config FILE",
+			"settings file (default $XDG_CONFIG_HOME/tf/tf.conf)" },
+		{ "  -q, --quiet", "errors only" },
+		{ "  -v, --verbose", "say more" },
+		{ "  -h, --help", "this help" },
+		{ "  -V, --version", "the version" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		fprintf(f, "%-*s%s\n", col, lines[i][0], lines[i][1]);
+}
+
+int
+tf_usage_error(const char *what)
+{
+	tf_error("%s", what);
+	fprintf(stderr, "Try '%s --help'.\n", tf_prog());
+	return 2;
+}
+
 int
 tf_parse_u64(const char *name, const char *s, uint64_t min, uint64_t max,
 	uint64_t *out, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <getopt.h>
+#include <stdio.h>
 
 struct tf_option {
 	const char *name;	/* long name, "batch-rows" */
@@ -41,6 +42,14 @@ int tf_options_parse(int argc, char **argv, const struct tf_option *opts,
 	tf_option_fn *fn, void *ctx, struct tf_common *common, int *first,
 	char *err, size_t errlen);
 void tf_options_free(void);
+
+/* Prints the help lines of the options every program has (--config, -q,
+ * -v, -h, -V), the descriptions starting at column col. */
+void tf_options_usage(FILE *f, int col);
+
+/* Reports a usage error: "prog: what" and "Try 'prog --help'." on stderr.
+ * Returns 2, the exit status for it. */
+int tf_usage_error(const char *what);
 
 /* Value parsers: 0 on success, -1 with err filled ("NAME: why"). */
 int tf_parse_u64(const char *name, const char *s, uint64_t min, uint64_t max,
