@@ -616,16 +616,20 @@ gen_string(struct buf *b)
 static void
 gen_number(struct buf *b)
 {
+	/* One draw per statement: the same numbers whatever the compiler. */
+	const char *sign = below(2) ? "-" : "";
+	int shift = (int)below(64);
+	uint64_t x = next();
 	char t[64];
 
 	switch (below(3)) {
 	case 0:
-		snprintf(t, sizeof(t), "%s%llu", below(2) ? "-" : "",
-		    (unsigned long long)(next() >> below(64)));
+		snprintf(t, sizeof(t), "%s%llu", sign,
+		    (unsigned long long)(x >> shift));
 		break;
 	case 1:
-		snprintf(t, sizeof(t), "%.*f", (int)below(6),
-		    (double)(int64_t)next() / 1e12);
+		snprintf(t, sizeof(t), "%.*f", shift % 6,
+		    (double)(int64_t)x / 1e12);
 		break;
 	default:
 		snprintf(t, sizeof(t), "%s", PICK(gen_numbers));
@@ -709,16 +713,17 @@ static void
 mutate(struct buf *b)
 {
 	const char *sn;
-	char piece[16];
+	char piece[16], byte;
 	size_t at, k, len;
 	int ops = 1 + (int)below(3);
 
 	while (ops-- > 0) {
 		at = below(b->n + 1);
+		byte = (char)next();
 		switch (below(7)) {
 		case 0:
 			if (b->n > 0)
-				b->b[below(b->n)] = (char)next();
+				b->b[below(b->n)] = byte;
 			break;
 		case 1:
 			if (b->n > 0)
