@@ -17,15 +17,16 @@ WARN += -Werror
 endif
 
 # Recursive (=) so pkg-config runs after `deps` has installed it.
-PKGS = sqlite3
+PKGS = sqlite3 libwebsockets
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lwebsockets)
 # libjq 1.6 ships no .pc file.
 JQ_LIBS = $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq -lonig)
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DTF_VERSION='"$(VERSION)"' \
 	-Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-LIBS = $(PKG_LIBS) $(JQ_LIBS) -lm
+# Each program links only the libraries it uses.
+LIBS = -Wl,--as-needed $(PKG_LIBS) $(JQ_LIBS) -lm
 
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
