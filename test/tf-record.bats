@@ -288,6 +288,10 @@ for i in range(20000): print(json.dumps({"type":"price_update","n":i,"pad":"x"*2
 	run_err tf-record --config bad.conf </dev/null
 	assert_failure 2
 	[[ $stderr == *"TF_RECORD_BATCH_ROWS: --batch-rows: 'lots' is not a whole number"* ]]
+	head -c 1100000 /dev/zero | tr '\0' '#' >big.conf
+	run_err tf-record --config big.conf </dev/null
+	assert_failure 2
+	[[ $stderr == *"big.conf: unreadable or larger than 1 MiB"* ]]
 }
 
 @test "usage errors exit 2 with a hint" {
