@@ -267,8 +267,8 @@ check_config(struct config *c, int argc, char **argv, int first, char *err,
 		return -1;
 	}
 	if (argc - first > 1) {
-		tf_seterr(err, errlen, "unexpected argument '%s' (options go "
-			"before FILE)", argv[first + 1]);
+		tf_seterr(err, errlen, "unexpected argument '%s' (one FILE "
+			"at a time)", argv[first + 1]);
 		return -1;
 	}
 	c->path = argv[first];

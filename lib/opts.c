@@ -230,7 +230,8 @@ tf_options_parse(int argc, char **argv, const struct tf_option *opts,
 		tf_seterr(err, errlen, "out of memory");
 		goto out;
 	}
-	*sp++ = '+';	/* stop at the first operand, like POSIX */
+	/* Options may follow operands (tf-replay FILE --speed 10), as with
+	 * jq, curl and sqlite3; "--" ends them. */
 	*sp++ = ':';	/* report a missing argument as ':' */
 	for (i = 0; i < n; i++) {
 		all[i] = i < ncommon ? &common_opts[i] : &opts[i - ncommon];

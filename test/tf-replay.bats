@@ -167,6 +167,19 @@ teardown() {
 	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 
+@test "options may come after FILE, and -- ends them" {
+	printf '%s\n' '{"type":"alert","n":1}' '{"type":"heartbeat","n":2}' |
+		tf-record -q -n -d "$BATS_TEST_TMPDIR/r.db"
+	run tf-replay "$BATS_TEST_TMPDIR/r.db" --speed max --type alert
+	assert_success
+	assert_output '{"type":"alert","n":1}'
+	cp "$BATS_TEST_TMPDIR/r.db" "$BATS_TEST_TMPDIR/--odd.db"
+	cd "$BATS_TEST_TMPDIR"
+	run tf-replay --speed max -- --odd.db
+	assert_success
+	assert_line -n 1 '{"type":"heartbeat","n":2}'
+}
+
 @test "round trip: tf-record then tf-replay --speed max gives back exactly the good lines" {
 	local d=$BATS_TEST_TMPDIR at_limit over
 	at_limit=$(printf '{"p":"%04088d"}' 0)
@@ -623,7 +636,7 @@ status 141"
 		assert_equal "${stderr_lines[1]}" "Try 'tf-replay --help'."
 	}
 	msg="missing FILE (a recording made by tf-record)" check
-	msg="unexpected argument 'extra' (options go before FILE)" check "$R" extra
+	msg="unexpected argument 'extra' (one FILE at a time)" check "$R" extra
 	msg="unknown or ambiguous option --nope" check --nope "$R"
 	msg="missing argument for option --speed" check --speed
 	msg="--speed: 'fast' is not a number" check --speed fast "$R"
