@@ -22,7 +22,10 @@ on_jq_error(void *data, jv msg)
 	if (f->err[0])
 		;
 	else if (jv_get_kind(msg) == JV_KIND_STRING)
-		snprintf(f->err, sizeof f->err, "%s", jv_string_value(msg));
+		/* One line: jq repeats the program on the next ones. */
+		snprintf(f->err, sizeof f->err, "%.*s",
+			(int)strcspn(jv_string_value(msg), "\n"),
+			jv_string_value(msg));
 	else
 		snprintf(f->err, sizeof f->err, "jq error");
 	jv_free(msg);
