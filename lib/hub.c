@@ -1,0 +1,1872 @@
+/* hub.c: the WebSocket hub: one ring of messages framed once, clients with
+ * a cursor into it, batched raw writes, the tf.v1 protocol (tf(7)), late
+ * joiners, slow consumers, the checks before an upgrade, and /stats. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "log.h"
+#include "opts.h"
+#include "ring.h"
+#include "scan.h"
+#include "vocab.h"
+#include "wsproto.h"
+
+#define TOPIC_MAX 128		/* bytes of a topic name */
+#define KEY_MAX 256		/* bytes of a snapshot key */
+#define CTRL_MAX (1024 * 1024)	/* control bytes queued for one client */
+#define TICK_MS 200
+/* A tf.v1 client gets no events until its first message or HOLD_MS after
+ * joining, so that a resume sent on connecting comes before live data. */
+#define HOLD_MS 250
+
+enum { PROTO_PLAIN = 0x7f00, PROTO_V1, PROTO_FD };
+
+struct topic {
+	char *name;
+	uint64_t batch;		/* messages in the current batch */
+	struct tf_msg **hist;	/* last cfg.history messages, circular */
+	size_t hist_n, hist_pos;
+};
+
+struct snap {
+	char *key;
+	struct tf_msg *m;
+};
+
+struct backlog_entry {
+	struct tf_msg *m;
+	int snap;
+};
+
+struct backlog {
+	size_t n, pos;
+	struct backlog_entry e[];
+};
+
+struct client {
+	struct tf_hub *hub;
+	struct lws *wsi;
+	struct client *prev, *next;
+	uint64_t id;
+	uint64_t cursor;	/* next seq of the ring to look at */
+	uint64_t pending;	/* messages for it in [cursor, seq] */
+	uint64_t join_seq;	/* the last seq when it joined */
+	uint64_t *bits;		/* topics: in, or (when all) not in */
+	uint32_t words;
+	uint8_t v1, all, live, replaying, rx_skip, close_sent, hold;
+	int64_t hold_until;	/* tf.v1: no data before (see HOLD_MS) */
+	uint16_t close_code;
+	const char *close_why;
+	unsigned char *ctrl;	/* control frames, whole */
+	size_t ctrl_len, ctrl_off, ctrl_cap;
+	struct backlog *bl;
+	uint64_t *sent_bl;	/* seqs of backlog sent (tf.v1), ascending */
+	size_t sent_n;
+	uint64_t rcur, rend, rfrom, rcount;	/* a resume in progress */
+	char *rx;
+	size_t rx_len;
+	double tokens;
+	int64_t tokens_ms;
+};
+
+struct fdwatch {
+	struct fdwatch *next;
+	struct tf_hub *hub;
+	int fd;
+	tf_hub_fd_fn *fn;
+	void *arg;
+	struct lws *wsi;
+	int done;		/* fn returned -1 */
+};
+
+struct stats {
+	uint64_t in, bad, out, bytes_out, drops, gaps, slow_closed,
+		inbound, inbound_dropped, evicted, rejected, clients_total;
+};
+
+struct tf_hub {
+	struct tf_hub_config cfg;
+	struct lws_protocols protocols[4];
+	lws_retry_bo_t retry;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	char epoch[24];
+	struct tf_ring *ring;
+	uint64_t seq;
+	struct topic *topics;
+	uint32_t ntopics;
+	uint32_t *tmap;		/* hash of names to id + 1 */
+	size_t tmap_cap;
+	uint32_t *dirty;
+	uint32_t ndirty;
+	uint64_t batch_total;
+	struct snap *snaps;	/* open addressing */
+	size_t *snap_order;	/* the used slots, in order of first use */
+	size_t snap_cap, nsnaps;
+	struct tf_scan_keys keys;
+	int k_field, k_snap;
+	struct client *clients;
+	size_t nclients, nv1;
+	uint64_t next_id;
+	unsigned char *scratch;
+	size_t scratch_cap;
+	struct stats st;
+	int64_t start_ms, last_input_ms, next_hb_ms;
+	int stale_sent, input_ended, draining, killed, attached;
+	int64_t deadline_ms;
+	lws_sorted_usec_list_t tick;
+	struct fdwatch *fds;
+};
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+	void *user, void *in, size_t len);
+
+static int64_t
+now_ms(void)
+{
+	return tf_now_ns() / 1000000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return tf_mono_ns() / 1000000;
+}
+
+static uint32_t
+hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+void
+tf_hub_config_init(struct tf_hub_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->server = "tf-hub";
+	cfg->ring_msgs = 65536;
+	cfg->ring_bytes = 64 << 20;
+	cfg->max_lag = 10000;
+	cfg->ping_s = 30;
+	cfg->idle_timeout_s = 120;
+	cfg->max_message = 64 * 1024;
+	cfg->max_topics = 1024;
+	cfg->max_keys = 100000;
+	cfg->batch = 64 * 1024;
+	cfg->max_line = 1024 * 1024;
+}
+
+/* ---- topics ---------------------------------------------------------- */
+
+static uint32_t
+topic_find(struct tf_hub *h, const char *name, size_t n, int create)
+{
+	size_t mask = h->tmap_cap - 1, i = hash(name, n) & mask;
+	struct topic *t;
+
+	if (n > TOPIC_MAX)
+		return UINT32_MAX;
+	for (; h->tmap[i]; i = (i + 1) & mask) {
+		t = &h->topics[h->tmap[i] - 1];
+		if (!strncmp(t->name, name, n) && !t->name[n])
+			return h->tmap[i] - 1;
+	}
+	if (!create || h->ntopics >= h->cfg.max_topics)
+		return UINT32_MAX;
+	t = &h->topics[h->ntopics];
+	memset(t, 0, sizeof *t);
+	t->name = strndup(name, n);
+	if (!t->name)
+		return UINT32_MAX;
+	h->tmap[i] = ++h->ntopics;
+	return h->ntopics - 1;
+}
+
+static int
+subscribed(const struct client *c, uint32_t t)
+{
+	int bit = t / 64 < c->words && (c->bits[t / 64] >> (t % 64) & 1);
+
+	return c->all ? !bit : bit;
+}
+
+static int
+set_bit(struct client *c, uint32_t t, int on)
+{
+	if (t / 64 >= c->words) {
+		uint32_t words = t / 64 + 1;
+		uint64_t *b;
+
+		if (!on)
+			return 0;
+		b = realloc(c->bits, words * sizeof *b);
+		if (!b)
+			return -1;
+		memset(b + c->words, 0, (words - c->words) * sizeof *b);
+		c->bits = b;
+		c->words = words;
+	}
+	if (on)
+		c->bits[t / 64] |= (uint64_t)1 << (t % 64);
+	else
+		c->bits[t / 64] &= ~((uint64_t)1 << (t % 64));
+	return 0;
+}
+
+static int
+has_exclusions(const struct client *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->words; i++)
+		if (c->bits[i])
+			return 1;
+	return 0;
+}
+
+/* Subscribes (on) or unsubscribes one topic name; "*" is every topic. */
+static void
+subscribe(struct tf_hub *h, struct client *c, const char *name, size_t n,
+	int on)
+{
+	uint32_t t;
+
+	if (n == 1 && *name == '*') {
+		c->all = (uint8_t)on;
+		if (c->words)
+			memset(c->bits, 0, c->words * sizeof *c->bits);
+		return;
+	}
+	/* Leaving one topic of "*" must hold for its future lines too. */
+	t = topic_find(h, name, n, on || c->all);
+	if (t == UINT32_MAX)
+		return;
+	set_bit(c, t, c->all ? !on : on);
+}
+
+/* ---- control frames -------------------------------------------------- */
+
+static void close_client(struct client *c, int code, const char *why);
+static void stale_one(struct tf_hub *h, struct client *c);
+
+/* Queues b as one text frame for c, after the control frames before it. */
+static void
+ctrl_add(struct client *c, const struct tf_buf *b)
+{
+	struct tf_hub *h = c->hub;
+	size_t need = TF_WS_HEADER_MAX + b->len;
+
+	if (b->failed || need > h->scratch_cap - LWS_PRE)
+		return;
+	if (c->ctrl_len + need > CTRL_MAX) {
+		close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
+		return;
+	}
+	if (c->ctrl_len + need > c->ctrl_cap) {
+		size_t cap = c->ctrl_cap ? c->ctrl_cap : 512;
+		unsigned char *p;
+
+		while (cap < c->ctrl_len + need)
+			cap *= 2;
+		p = realloc(c->ctrl, cap);
+		if (!p)
+			return;
+		c->ctrl = p;
+		c->ctrl_cap = cap;
+	}
+	c->ctrl_len += tf_ws_header(c->ctrl + c->ctrl_len, TF_WS_TEXT, b->len);
+	memcpy(c->ctrl + c->ctrl_len, b->p, b->len);
+	c->ctrl_len += b->len;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void
+add_topics(struct tf_hub *h, const struct client *c, struct tf_buf *b)
+{
+	uint32_t t;
+	int first = 1;
+
+	tf_buf_adds(b, "\"topics\":[");
+	if (c->all) {
+		tf_buf_adds(b, "\"*\"]");
+		if (!has_exclusions(c))
+			return;
+		tf_buf_adds(b, ",\"except\":[");
+	}
+	for (t = 0; t < h->ntopics; t++) {
+		if (t / 64 >= c->words || !(c->bits[t / 64] >> (t % 64) & 1))
+			continue;
+		if (!first)
+			tf_buf_add(b, ",", 1);
+		first = 0;
+		tf_buf_json(b, h->topics[t].name, strlen(h->topics[t].name));
+	}
+	tf_buf_add(b, "]", 1);
+}
+
+static void
+send_welcome(struct tf_hub *h, struct client *c)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"type\":\"welcome\",\"epoch\":\"%s\",\"seq\":%llu,",
+		h->epoch, (unsigned long long)h->seq);
+	add_topics(h, c, &b);
+	tf_buf_adds(&b, ",\"server\":");
+	tf_buf_json(&b, h->cfg.server, strlen(h->cfg.server));
+	tf_buf_addf(&b, ",\"client\":%llu}", (unsigned long long)c->id);
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+send_subscribed(struct tf_hub *h, struct client *c)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_adds(&b, "{\"type\":\"subscribed\",");
+	add_topics(h, c, &b);
+	tf_buf_add(&b, "}", 1);
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+send_gap(struct client *c, uint64_t from, uint64_t to, uint64_t missed,
+	const char *reason)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"type\":\"gap\",\"from\":%llu,\"to\":%llu,"
+		"\"missed\":%llu,\"reason\":\"%s\"}", (unsigned long long)from,
+		(unsigned long long)to, (unsigned long long)missed, reason);
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+send_error(struct client *c, const char *msg)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_adds(&b, "{\"type\":\"error\",\"message\":");
+	tf_buf_json(&b, msg, strlen(msg));
+	tf_buf_add(&b, "}", 1);
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+send_heartbeat(struct tf_hub *h, struct client *c)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"type\":\"heartbeat\",\"seq\":%llu,\"ts\":%lld}",
+		(unsigned long long)h->seq, (long long)now_ms());
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+close_client(struct client *c, int code, const char *why)
+{
+	if (c->close_code)
+		return;
+	c->close_code = (uint16_t)code;
+	c->close_why = why;
+	/* A peer that stops reading never gets writable: do not wait for it
+	 * for ever. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* ---- late joiners ---------------------------------------------------- */
+
+static int
+by_seq(const void *a, const void *b)
+{
+	const struct backlog_entry *x = a, *y = b;
+
+	return x->m->seq < y->m->seq ? -1 : x->m->seq > y->m->seq;
+}
+
+/* The history of the client's topics and the snapshots of them, in seq
+ * order, each line once; snapshots are marked. */
+static void
+backlog_build(struct tf_hub *h, struct client *c)
+{
+	struct backlog *bl;
+	size_t n = 0, i, k;
+	uint32_t t;
+
+	for (t = 0; t < h->ntopics; t++)
+		if (subscribed(c, t))
+			n += h->topics[t].hist_n;
+	n += h->nsnaps;
+	if (!n)
+		return;
+	bl = malloc(sizeof *bl + n * sizeof bl->e[0]);
+	if (!bl)
+		return;
+	k = 0;
+	for (t = 0; t < h->ntopics; t++) {
+		struct topic *tp = &h->topics[t];
+
+		if (!subscribed(c, t))
+			continue;
+		for (i = 0; i < tp->hist_n; i++) {
+			size_t at = (tp->hist_pos + h->cfg.history - tp->hist_n
+				+ i) % h->cfg.history;
+
+			bl->e[k].m = tp->hist[at];
+			bl->e[k++].snap = 0;
+		}
+	}
+	for (i = 0; i < h->nsnaps; i++) {
+		struct tf_msg *m = h->snaps[h->snap_order[i]].m;
+
+		if (m && subscribed(c, m->topic)) {
+			bl->e[k].m = m;
+			bl->e[k++].snap = 1;
+		}
+	}
+	qsort(bl->e, k, sizeof bl->e[0], by_seq);
+	n = 0;
+	for (i = 0; i < k; i++) {
+		if (n && bl->e[n - 1].m == bl->e[i].m) {
+			bl->e[n - 1].snap |= bl->e[i].snap;
+			continue;
+		}
+		bl->e[n++] = bl->e[i];
+	}
+	if (!n) {
+		free(bl);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		tf_msg_ref(bl->e[i].m);
+	bl->n = n;
+	bl->pos = 0;
+	c->bl = bl;
+	if (c->v1) {
+		free(c->sent_bl);
+		c->sent_bl = malloc(n * sizeof *c->sent_bl);
+		c->sent_n = 0;
+	}
+}
+
+static void
+backlog_free(struct client *c)
+{
+	size_t i;
+
+	if (!c->bl)
+		return;
+	for (i = c->bl->pos; i < c->bl->n; i++)
+		tf_msg_unref(c->bl->e[i].m);
+	free(c->bl);
+	c->bl = NULL;
+}
+
+static int
+sent_in_backlog(const struct client *c, uint64_t seq)
+{
+	size_t lo = 0, hi = c->sent_n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->sent_bl[mid] == seq)
+			return 1;
+		if (c->sent_bl[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+struct out {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static int
+fits(const struct out *o, size_t f)
+{
+	return !o->n || o->n + f <= o->cap;
+}
+
+static void
+put(struct out *o, const unsigned char *f, size_t n)
+{
+	memcpy(o->p + o->n, f, n);
+	o->n += n;
+}
+
+/* Counts the messages for c kept in the ring from seq on. */
+static uint64_t
+count_kept(struct tf_hub *h, const struct client *c, uint64_t seq)
+{
+	uint64_t n = 0;
+
+	for (; seq <= h->seq; seq++) {
+		struct tf_msg *m = tf_ring_get(h->ring, seq);
+
+		if (m && subscribed(c, m->topic))
+			n++;
+	}
+	return n;
+}
+
+/* Fills o with what c gets next, in order: control frames, its backlog,
+ * a resume, live messages. Returns 1 when more is waiting. */
+static int
+fill(struct tf_hub *h, struct client *c, struct out *o)
+{
+	for (;;) {
+		while (c->ctrl_off < c->ctrl_len) {
+			size_t f = tf_ws_frame_size(c->ctrl + c->ctrl_off);
+
+			if (!fits(o, f))
+				return 1;
+			put(o, c->ctrl + c->ctrl_off, f);
+			c->ctrl_off += f;
+		}
+		if (c->ctrl) {
+			free(c->ctrl);
+			c->ctrl = NULL;
+			c->ctrl_len = c->ctrl_off = c->ctrl_cap = 0;
+		}
+		if (c->hold) {
+			if (!h->draining && mono_ms() < c->hold_until)
+				return 0;
+			c->hold = 0;
+		}
+		while (c->bl && c->bl->pos < c->bl->n) {
+			struct backlog_entry *e = &c->bl->e[c->bl->pos];
+			const unsigned char *f;
+			size_t n;
+
+			if (!c->v1) {
+				f = tf_msg_plain(e->m);
+				n = e->m->plain_len;
+			} else if (e->snap) {
+				f = tf_msg_snapshot(e->m,
+					h->topics[e->m->topic].name, h->epoch,
+					&n);
+			} else {
+				f = tf_msg_v1(e->m);
+				n = e->m->v1_len;
+			}
+			if (f && !fits(o, n))
+				return 1;
+			if (f) {
+				put(o, f, n);
+				h->st.out++;
+			}
+			if (c->sent_bl)
+				c->sent_bl[c->sent_n++] = e->m->seq;
+			tf_msg_unref(e->m);
+			c->bl->pos++;
+		}
+		if (c->bl) {
+			free(c->bl);
+			c->bl = NULL;
+		}
+		if (c->replaying) {
+			for (; c->rcur <= c->rend; c->rcur++) {
+				struct tf_msg *m = tf_ring_get(h->ring,
+					c->rcur);
+
+				if (!m || !subscribed(c, m->topic) ||
+				    sent_in_backlog(c, m->seq))
+					continue;
+				if (!fits(o, m->v1_len))
+					return 1;
+				put(o, tf_msg_v1(m), m->v1_len);
+				h->st.out++;
+				c->rcount++;
+			}
+			c->replaying = 0;
+			{
+				struct tf_buf b;
+
+				tf_buf_init(&b);
+				tf_buf_addf(&b, "{\"type\":\"resumed\","
+					"\"from\":%llu,\"count\":%llu}",
+					(unsigned long long)c->rfrom,
+					(unsigned long long)c->rcount);
+				ctrl_add(c, &b);
+				tf_buf_finish(&b);
+			}
+			continue;
+		}
+		break;
+	}
+	if (c->pending && c->cursor < tf_ring_first(h->ring)) {
+		/* The ring dropped messages it had not been sent yet. */
+		uint64_t kept = count_kept(h, c, tf_ring_first(h->ring));
+		uint64_t missed = c->pending > kept ? c->pending - kept : 0;
+
+		if (missed) {
+			h->st.gaps++;
+			h->st.drops += missed;
+			if (c->v1)
+				send_gap(c, c->cursor,
+					tf_ring_first(h->ring) - 1, missed,
+					"slow");
+		}
+		c->cursor = tf_ring_first(h->ring);
+		c->pending = kept;
+		if (c->ctrl_len)
+			return 1;
+	}
+	for (; c->pending && c->cursor <= h->seq; c->cursor++) {
+		struct tf_msg *m = tf_ring_get(h->ring, c->cursor);
+		const unsigned char *f;
+		size_t n;
+
+		if (!m || !subscribed(c, m->topic))
+			continue;
+		f = c->v1 ? tf_msg_v1(m) : tf_msg_plain(m);
+		n = c->v1 ? m->v1_len : m->plain_len;
+		if (!fits(o, n))
+			return 1;
+		put(o, f, n);
+		c->pending--;
+		h->st.out++;
+	}
+	if (!c->pending || c->cursor > h->seq) {
+		c->pending = 0;
+		c->cursor = h->seq + 1;
+	}
+	return 0;
+}
+
+static int
+client_writable(struct tf_hub *h, struct client *c)
+{
+	struct out o = { h->scratch + LWS_PRE, 0, h->cfg.batch };
+	int more;
+
+	if (c->close_code) {
+		/* Our close frame goes out now, written like the rest; lws
+		 * answers the peer's close and hangs up then (or the timeout
+		 * set with close_client does). Hanging up at once would
+		 * reset a peer that is still sending, and lose the frame. */
+		size_t n = strlen(c->close_why);
+
+		if (c->close_sent)
+			return 0;
+		o.p[0] = 0x88;
+		o.p[1] = (unsigned char)(2 + n);
+		o.p[2] = (unsigned char)(c->close_code >> 8);
+		o.p[3] = (unsigned char)c->close_code;
+		memcpy(o.p + 4, c->close_why, n);
+		c->close_sent = 1;
+		return lws_write(c->wsi, o.p, 4 + n, LWS_WRITE_RAW) < 0 ? -1 :
+			0;
+	}
+	more = fill(h, c, &o);
+	if (o.n) {
+		if (lws_write(c->wsi, o.p, o.n, LWS_WRITE_RAW) < 0)
+			return -1;
+		h->st.bytes_out += o.n;
+	}
+	if (more) {
+		lws_callback_on_writable(c->wsi);
+	} else if (h->draining) {
+		close_client(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+	}
+	return 0;
+}
+
+/* ---- publishing ------------------------------------------------------ */
+
+static void
+history_add(struct tf_hub *h, struct topic *t, struct tf_msg *m)
+{
+	size_t n = h->cfg.history;
+
+	if (!n)
+		return;
+	if (!t->hist) {
+		t->hist = calloc(n, sizeof *t->hist);
+		if (!t->hist)
+			return;
+	}
+	if (t->hist_n == n)
+		tf_msg_unref(t->hist[t->hist_pos]);
+	else
+		t->hist_n++;
+	tf_msg_ref(m);
+	t->hist[t->hist_pos] = m;
+	t->hist_pos = (t->hist_pos + 1) % n;
+}
+
+static void
+snapshot_put(struct tf_hub *h, const char *key, size_t n, struct tf_msg *m)
+{
+	size_t mask = h->snap_cap - 1, i = hash(key, n) & mask;
+
+	for (; h->snaps[i].key; i = (i + 1) & mask) {
+		if (!strncmp(h->snaps[i].key, key, n) && !h->snaps[i].key[n]) {
+			tf_msg_ref(m);
+			tf_msg_unref(h->snaps[i].m);
+			h->snaps[i].m = m;
+			return;
+		}
+	}
+	if (h->nsnaps >= h->cfg.max_keys)
+		return;
+	h->snaps[i].key = strndup(key, n);
+	if (!h->snaps[i].key)
+		return;
+	tf_msg_ref(m);
+	h->snaps[i].m = m;
+	h->snap_order[h->nsnaps++] = i;
+}
+
+/* The text of a field used as a topic or key: a string decoded, another
+ * scalar as written; NULL when absent or too long. */
+static const char *
+field_text(const struct tf_span *sp, char *buf, size_t size, size_t *n)
+{
+	size_t k;
+
+	switch (sp->kind) {
+	case TF_JSON_STRING:
+		k = tf_span_string(sp, buf, size);
+		if (k == (size_t)-1)
+			return NULL;
+		*n = k;
+		return buf;
+	case TF_JSON_NUMBER:
+	case TF_JSON_TRUE:
+	case TF_JSON_FALSE:
+		if (sp->n >= size)
+			return NULL;
+		memcpy(buf, sp->p, sp->n);
+		buf[sp->n] = '\0';
+		*n = sp->n;
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+int
+tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
+	const struct tf_event *ev)
+{
+	struct tf_span out[4];
+	struct tf_event evb;
+	char tbuf[TOPIC_MAX + 1], kbuf[KEY_MAX + 1];
+	const char *topic = NULL, *key = NULL;
+	size_t tn = 0, kn = 0;
+	uint32_t tid;
+	struct tf_msg *m;
+	struct topic *t;
+
+	if (!ev || h->k_field >= 0 || h->k_snap >= 0) {
+		if (tf_scan(line, len, &h->keys, out, NULL) != TF_SCAN_OK)
+			return 0;	/* the caller validated it */
+		memset(&evb, 0, sizeof evb);
+		evb.type = out[0];
+		evb.topic = out[1];
+		ev = &evb;
+		if (h->k_field >= 0) {
+			topic = out[h->k_field].kind == TF_JSON_STRING ?
+				field_text(&out[h->k_field], tbuf, sizeof tbuf,
+					&tn) : NULL;
+			if (!topic) {
+				topic = "other";
+				tn = 5;
+			}
+		}
+		if (h->k_snap >= 0)
+			key = field_text(&out[h->k_snap], kbuf, sizeof kbuf,
+				&kn);
+	}
+	if (!topic) {
+		topic = tf_event_topic(ev, tbuf, sizeof tbuf);
+		tn = strlen(topic);
+	}
+	tid = topic_find(h, topic, tn, 1);
+	if (tid == UINT32_MAX)
+		tid = topic_find(h, "other", 5, 1);
+	if (tid == UINT32_MAX)
+		tid = 0;
+	t = &h->topics[tid];
+	m = tf_msg_create(h->seq + 1, tid, t->name, h->epoch, line, len);
+	if (!m)
+		return -1;
+	h->seq++;
+	h->st.evicted += tf_ring_push(h->ring, m);
+	history_add(h, t, m);
+	if (key)
+		snapshot_put(h, key, kn, m);
+	tf_msg_unref(m);
+	if (!t->batch++)
+		h->dirty[h->ndirty++] = tid;
+	h->batch_total++;
+	h->st.in++;
+	h->last_input_ms = mono_ms();
+	h->stale_sent = 0;
+	return 0;
+}
+
+static void
+too_slow(struct tf_hub *h, struct client *c)
+{
+	if (h->cfg.slow_close) {
+		h->st.slow_closed++;
+		close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
+		return;
+	}
+	/* Live data is this batch (at most half the bound of it): the
+	 * client skips what came before, and gets the newest lines. */
+	{
+		uint64_t keep = h->cfg.max_lag / 2 ? h->cfg.max_lag / 2 : 1;
+		uint64_t from = h->seq + 1 - h->batch_total, kept, missed;
+
+		if (h->seq + 1 - from > keep)
+			from = h->seq + 1 - keep;
+		if (from < c->cursor)
+			from = c->cursor;
+		kept = count_kept(h, c, from);
+		missed = c->pending > kept ? c->pending - kept : 0;
+		if (missed) {
+			h->st.gaps++;
+			h->st.drops += missed;
+			if (c->v1)
+				send_gap(c, c->cursor, from - 1, missed,
+					"slow");
+		}
+		c->cursor = from;
+		c->pending = kept;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+void
+tf_hub_flush(struct tf_hub *h)
+{
+	struct client *c, *next;
+	uint32_t i;
+
+	if (!h->batch_total)
+		return;
+	for (c = h->clients; c; c = next) {
+		uint64_t add = 0;
+
+		next = c->next;
+		if (c->close_code)
+			continue;
+		if (c->all && !has_exclusions(c)) {
+			add = h->batch_total;
+		} else {
+			for (i = 0; i < h->ndirty; i++)
+				if (subscribed(c, h->dirty[i]))
+					add += h->topics[h->dirty[i]].batch;
+		}
+		if (!add) {
+			if (!c->pending)
+				c->cursor = h->seq + 1;
+			continue;
+		}
+		c->pending += add;
+		if (h->cfg.max_lag && c->pending > h->cfg.max_lag)
+			too_slow(h, c);
+		else
+			lws_callback_on_writable(c->wsi);
+	}
+	for (i = 0; i < h->ndirty; i++)
+		h->topics[h->dirty[i]].batch = 0;
+	h->ndirty = 0;
+	h->batch_total = 0;
+}
+
+void
+tf_hub_note_bad(struct tf_hub *h)
+{
+	h->st.bad++;
+}
+
+/* ---- client messages ------------------------------------------------- */
+
+static void
+inbound(struct tf_hub *h, struct client *c, const char *s, size_t n,
+	int binary)
+{
+	struct tf_buf b;
+	enum tf_scan_status st;
+
+	if (!h->cfg.inbound) {
+		h->st.inbound_dropped++;
+		return;
+	}
+	st = binary ? TF_SCAN_SYNTAX : tf_scan(s, n, NULL, NULL, NULL);
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"client\":%llu,\"ts\":%lld,\"data\":",
+		(unsigned long long)c->id, (long long)now_ms());
+	if (st == TF_SCAN_OK || st == TF_SCAN_NOT_OBJECT) {
+		/* The value without the whitespace around it. */
+		while (n && strchr(" \t\r\n", s[n - 1]))
+			n--;
+		while (n && strchr(" \t\r\n", *s))
+			s++, n--;
+		tf_buf_add(&b, s, n);
+	} else {
+		tf_buf_json(&b, s, n);
+	}
+	tf_buf_add(&b, "}", 1);
+	if (!b.failed) {
+		h->cfg.inbound(b.p, b.len, h->cfg.inbound_arg);
+		h->st.inbound++;
+	}
+	tf_buf_finish(&b);
+}
+
+/* Calls fn for each string of the JSON array at sp (already validated).
+ * Returns -1 when sp is not an array of strings. */
+static int
+each_string(const struct tf_span *sp, struct tf_hub *h, struct client *c,
+	int on)
+{
+	const char *p = sp->p, *end = sp->p + sp->n;
+	char buf[TOPIC_MAX + 1];
+
+	if (sp->kind != TF_JSON_ARRAY)
+		return -1;
+	p++;
+	for (;;) {
+		struct tf_span s = { 0 };
+		size_t k;
+
+		while (p < end && strchr(" \t\r\n,", *p))
+			p++;
+		if (p >= end || *p == ']')
+			return 0;
+		if (*p != '"')
+			return -1;
+		s.kind = TF_JSON_STRING;
+		s.p = ++p;
+		while (p < end && *p != '"') {
+			if (*p == '\\') {
+				s.escaped = 1;
+				p++;
+			}
+			p++;
+		}
+		s.n = (size_t)(p - s.p);
+		p++;
+		k = tf_span_string(&s, buf, sizeof buf);
+		if (k != (size_t)-1 && k)
+			subscribe(h, c, buf, k, on);
+	}
+}
+
+static uint64_t
+span_u64(const struct tf_span *sp, int *ok)
+{
+	char buf[32], *e;
+	unsigned long long v;
+
+	*ok = 0;
+	if (sp->kind != TF_JSON_NUMBER || sp->n >= sizeof buf || *sp->p == '-')
+		return 0;
+	memcpy(buf, sp->p, sp->n);
+	buf[sp->n] = '\0';
+	errno = 0;
+	v = strtoull(buf, &e, 10);
+	if (errno || *e)
+		return 0;
+	*ok = 1;
+	return v;
+}
+
+/* Counts the messages c missed or gets again after changing topics. */
+static void
+recount(struct tf_hub *h, struct client *c)
+{
+	c->pending = c->cursor <= h->seq ? count_kept(h, c, c->cursor) : 0;
+	if (c->pending)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void
+resume(struct tf_hub *h, struct client *c, const struct tf_span *epoch,
+	const struct tf_span *seqsp)
+{
+	uint64_t s;
+	int ok;
+
+	s = span_u64(seqsp, &ok);
+	if (epoch->kind != TF_JSON_STRING || !ok) {
+		send_error(c, "resume needs epoch (a string) and seq (a "
+			      "number)");
+		return;
+	}
+	/* What it got of its backlog already counts; the rest of the
+	 * backlog is replaced by the resume. */
+	backlog_free(c);
+	if (!tf_span_eq(epoch, h->epoch, strlen(h->epoch))) {
+		h->st.gaps++;
+		send_gap(c, 1, c->join_seq, c->join_seq, "epoch");
+		return;
+	}
+	if (s >= c->join_seq) {
+		struct tf_buf b;
+
+		tf_buf_init(&b);
+		tf_buf_addf(&b, "{\"type\":\"resumed\",\"from\":%llu,"
+			"\"count\":0}", (unsigned long long)s + 1);
+		ctrl_add(c, &b);
+		tf_buf_finish(&b);
+		return;
+	}
+	if (s + 1 < tf_ring_first(h->ring)) {
+		uint64_t missed = tf_ring_first(h->ring) - (s + 1);
+		uint64_t q;
+
+		for (q = tf_ring_first(h->ring); q <= c->join_seq; q++) {
+			struct tf_msg *m = tf_ring_get(h->ring, q);
+
+			if (m && subscribed(c, m->topic) &&
+			    !sent_in_backlog(c, q))
+				missed++;
+		}
+		h->st.gaps++;
+		send_gap(c, s + 1, c->join_seq, missed, "history");
+		return;
+	}
+	c->replaying = 1;
+	c->rfrom = s + 1;
+	c->rcur = s + 1;
+	c->rend = c->join_seq;
+	c->rcount = 0;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void
+client_message(struct tf_hub *h, struct client *c, const char *s, size_t n,
+	int binary)
+{
+	static const char *const names[] = { "op", "topics", "epoch", "seq" };
+	static struct tf_scan_keys keys;
+	struct tf_span out[4];
+	enum tf_scan_status st;
+	const struct tf_span *op = &out[0];
+	char msg[160];
+
+	if (!c->v1 || binary) {
+		inbound(h, c, s, n, binary);
+		return;
+	}
+	if (!keys.n) {
+		size_t i;
+
+		for (i = 0; i < 4; i++)
+			tf_scan_keys_add(&keys, names[i]);
+	}
+	st = tf_scan(s, n, &keys, out, NULL);
+	if (st == TF_SCAN_NOT_OBJECT || (st == TF_SCAN_OK &&
+	    op->kind == TF_JSON_ABSENT)) {
+		inbound(h, c, s, n, 0);
+		return;
+	}
+	if (st != TF_SCAN_OK) {
+		send_error(c, "not JSON");
+		return;
+	}
+	if (tf_span_eq(op, "subscribe", 9) || tf_span_eq(op, "unsubscribe",
+	    11)) {
+		int on = tf_span_eq(op, "subscribe", 9);
+
+		if (each_string(&out[1], h, c, on) < 0) {
+			send_error(c, on ? "subscribe needs topics: an array "
+					   "of strings" :
+					   "unsubscribe needs topics: an array "
+					   "of strings");
+			return;
+		}
+		recount(h, c);
+		send_subscribed(h, c);
+	} else if (tf_span_eq(op, "resume", 6)) {
+		resume(h, c, &out[2], &out[3]);
+	} else if (tf_span_eq(op, "ping", 4)) {
+		send_heartbeat(h, c);
+	} else {
+		char name[64];
+
+		if (op->kind != TF_JSON_STRING ||
+		    tf_span_string(op, name, sizeof name) == (size_t)-1)
+			snprintf(msg, sizeof msg, "unknown op");
+		else
+			snprintf(msg, sizeof msg, "unknown op '%s'", name);
+		send_error(c, msg);
+	}
+}
+
+static int
+rate_ok(struct tf_hub *h, struct client *c)
+{
+	double rate = h->cfg.max_rate, burst = rate < 1 ? 1 : rate;
+	int64_t now = mono_ms();
+
+	if (rate <= 0)
+		return 1;
+	if (!c->tokens_ms) {
+		c->tokens = burst;
+	} else {
+		c->tokens += (double)(now - c->tokens_ms) * rate / 1000.0;
+		if (c->tokens > burst)
+			c->tokens = burst;
+	}
+	c->tokens_ms = now;
+	if (c->tokens < 1)
+		return 0;
+	c->tokens -= 1;
+	return 1;
+}
+
+static void
+client_receive(struct tf_hub *h, struct client *c, const char *in,
+	size_t len)
+{
+	struct lws *wsi = c->wsi;
+	size_t rest = lws_remaining_packet_payload(wsi);
+	int final = lws_is_final_fragment(wsi) && !rest;
+
+	if (lws_is_first_fragment(wsi) && !c->rx_len)
+		c->rx_skip = 0;
+	if (c->rx_skip || c->close_code)
+		return;
+	if (c->hold) {
+		c->hold = 0;
+		lws_callback_on_writable(wsi);
+	}
+	if (c->rx_len + len + rest > h->cfg.max_message) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = 0;
+		close_client(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+			"message too big");
+		return;
+	}
+	if (final && !c->rx_len) {
+		if (!rate_ok(h, c)) {
+			close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				"rate limit");
+			return;
+		}
+		client_message(h, c, in, len, lws_frame_is_binary(wsi));
+		return;
+	}
+	{
+		char *p = realloc(c->rx, c->rx_len + len + 1);
+
+		if (!p) {
+			c->rx_skip = 1;
+			return;
+		}
+		c->rx = p;
+		memcpy(c->rx + c->rx_len, in, len);
+		c->rx_len += len;
+	}
+	if (!final)
+		return;
+	if (!rate_ok(h, c)) {
+		close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+			"rate limit");
+	} else {
+		client_message(h, c, c->rx, c->rx_len,
+			lws_frame_is_binary(wsi));
+	}
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+/* The topic a path names: "/" and "/ws" every topic (0), "/ws/T" T (1),
+ * anything else -1. */
+static int
+path_topic(const char *path, const char **topic)
+{
+	if (!strcmp(path, "/") || !strcmp(path, "/ws") ||
+	    !strcmp(path, "/ws/"))
+		return 0;
+	if (!strncmp(path, "/ws/", 4) && !strchr(path + 4, '/')) {
+		*topic = path + 4;
+		return 1;
+	}
+	return -1;
+}
+
+static void
+client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
+{
+	char path[512], arg[1024];
+	const char *topic = NULL, *list;
+	int any = 0;
+
+	memset(c, 0, sizeof *c);
+	c->hub = h;
+	c->wsi = wsi;
+	c->id = ++h->next_id;
+	c->v1 = lws_get_protocol(wsi)->id == PROTO_V1;
+	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
+		path[0] = '\0';
+	if (path_topic(path, &topic) == 1 && *topic) {
+		subscribe(h, c, topic, strlen(topic), 1);
+		any = 1;
+	}
+	list = lws_get_urlarg_by_name(wsi, "topics=", arg, sizeof arg);
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+
+		if (n) {
+			subscribe(h, c, list, n, 1);
+			any = 1;
+		}
+		list = comma ? comma + 1 : NULL;
+	}
+	if (!any)
+		c->all = 1;
+	c->join_seq = h->seq;
+	c->cursor = h->seq + 1;
+	c->live = 1;
+	c->next = h->clients;
+	if (h->clients)
+		h->clients->prev = c;
+	h->clients = c;
+	h->nclients++;
+	h->st.clients_total++;
+	if (c->v1) {
+		h->nv1++;
+		send_welcome(h, c);
+	}
+	if (c->v1 && h->stale_sent)
+		stale_one(h, c);
+	if (c->v1) {
+		c->hold = 1;
+		c->hold_until = mono_ms() + HOLD_MS;
+	}
+	backlog_build(h, c);
+	lws_callback_on_writable(wsi);
+}
+
+static void
+client_leave(struct tf_hub *h, struct client *c)
+{
+	if (!c->live)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	h->nclients--;
+	if (c->v1)
+		h->nv1--;
+	backlog_free(c);
+	free(c->sent_bl);
+	free(c->bits);
+	free(c->ctrl);
+	free(c->rx);
+	c->live = 0;
+}
+
+static int
+token_ok(const char *want, const char *got)
+{
+	size_t n = strlen(want), m = strlen(got), i;
+	unsigned char d = n != m;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+	return !d;
+}
+
+static int
+authorized(struct tf_hub *h, struct lws *wsi)
+{
+	char buf[512];
+	const char *q;
+
+	if (!h->cfg.token)
+		return 1;
+	if (lws_hdr_copy(wsi, buf, sizeof buf,
+		WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+	    !strncasecmp(buf, "Bearer ", 7) && token_ok(h->cfg.token, buf + 7))
+		return 1;
+	q = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+	return q && token_ok(h->cfg.token, q);
+}
+
+static int
+origin_ok(struct tf_hub *h, struct lws *wsi)
+{
+	char origin[256];
+	const char *p = h->cfg.origins;
+	size_t n;
+
+	if (!p || lws_hdr_copy(wsi, origin, sizeof origin,
+		WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	n = strlen(origin);
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t k = comma ? (size_t)(comma - p) : strlen(p);
+
+		while (k && *p == ' ')
+			p++, k--;
+		if ((k == 1 && *p == '*') || (k == n && !strncmp(p, origin, n)))
+			return 1;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/* Answers an upgrade request with an HTTP error and hangs up. Written by
+ * hand: lws would answer an upgrade request in HTTP/1.0, which some
+ * WebSocket clients refuse to read. */
+static int
+refuse(struct lws *wsi, unsigned code, const char *why)
+{
+	unsigned char buf[LWS_PRE + 512];
+	const char *status = code == 401 ? "Unauthorized" :
+		code == 403 ? "Forbidden" : code == 404 ? "Not Found" :
+		"Service Unavailable";
+	int n;
+
+	n = snprintf((char *)buf + LWS_PRE, sizeof buf - LWS_PRE,
+		"HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
+		"Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+		code, status, strlen(why) + 1, why);
+	lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS);
+	return -1;
+}
+
+static int
+confirm_upgrade(struct tf_hub *h, struct lws *wsi)
+{
+	char path[512];
+	const char *topic;
+
+	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
+	    path_topic(path, &topic) < 0)
+		return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no such path");
+	if (!origin_ok(h, wsi)) {
+		h->st.rejected++;
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed");
+	}
+	if (!authorized(h, wsi)) {
+		h->st.rejected++;
+		return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "token required");
+	}
+	if (h->draining || (h->cfg.max_clients &&
+	    h->nclients >= h->cfg.max_clients)) {
+		h->st.rejected++;
+		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+			h->draining ? "shutting down" : "too many clients");
+	}
+	return 0;
+}
+
+static int
+serve_stats(struct tf_hub *h, struct lws *wsi)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		*end = hdr + sizeof hdr - 1;
+	char *json = tf_hub_stats(h);
+	unsigned char *body;
+	size_t n;
+	int rc = -1;
+
+	if (!json)
+		return -1;
+	n = strlen(json);
+	body = malloc(LWS_PRE + n + 1);
+	if (!body)
+		goto out;
+	memcpy(body + LWS_PRE, json, n);
+	body[LWS_PRE + n] = '\n';
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK,
+		"application/json", n + 1, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+		(unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		goto out;
+	if (lws_write(wsi, body + LWS_PRE, n + 1, LWS_WRITE_HTTP_FINAL) < 0)
+		goto out;
+	rc = lws_http_transaction_completed(wsi) ? -1 : 0;
+out:
+	free(body);
+	free(json);
+	return rc;
+}
+
+static int
+http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
+	void *user, void *in, size_t len)
+{
+	if (reason == LWS_CALLBACK_HTTP) {
+		if (!strcmp((const char *)in, "/stats")) {
+			if (authorized(h, wsi))
+				return serve_stats(h, wsi);
+			if (lws_return_http_status(wsi,
+				HTTP_STATUS_UNAUTHORIZED, "token required"))
+				return -1;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
+		if (!h->cfg.http) {
+			if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
+				NULL))
+				return -1;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
+	}
+	if (h->cfg.http)
+		return h->cfg.http(wsi, reason, user, in, len, h->cfg.http_arg);
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	void *in, size_t len)
+{
+	const struct lws_protocols *pr = lws_get_protocol(wsi);
+	struct tf_hub *h = pr ? pr->user : NULL;
+	struct client *c = user;
+	struct fdwatch *w;
+
+	if (!h)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(h, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		client_join(h, c, wsi);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!c || !c->live)
+			return 0;
+		return client_writable(h, c);
+	case LWS_CALLBACK_RECEIVE:
+		if (c && c->live)
+			client_receive(h, c, in, len);
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		if (c)
+			client_leave(h, c);
+		return 0;
+	case LWS_CALLBACK_RAW_ADOPT_FILE:
+		return 0;
+	case LWS_CALLBACK_RAW_RX_FILE:
+		w = lws_get_opaque_user_data(wsi);
+		if (!w || w->done)
+			return -1;
+		if (w->fn(w->fd, w->arg) < 0) {
+			w->done = 1;
+			return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		w = lws_get_opaque_user_data(wsi);
+		if (w) {
+			struct fdwatch **pp;
+			int i;
+
+			/* lws closes on POLLHUP without a last read: let the
+			 * reader take what is left, up to its end. */
+			for (i = 0; !w->done && !h->draining && i < 1000000;
+			    i++)
+				if (w->fn(w->fd, w->arg) < 0)
+					break;
+
+			for (pp = &h->fds; *pp; pp = &(*pp)->next)
+				if (*pp == w) {
+					*pp = w->next;
+					break;
+				}
+			lws_set_opaque_user_data(wsi, NULL);
+			free(w);
+		}
+		return 0;
+	default:
+		break;
+	}
+	if (pr->id == PROTO_PLAIN)
+		return http(h, wsi, reason, user, in, len);
+	return 0;
+}
+
+/* ---- the hub --------------------------------------------------------- */
+
+static void
+make_epoch(char *buf, size_t size)
+{
+	unsigned char r[8];
+	size_t i;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
+		uint64_t x = (uint64_t)tf_now_ns() ^ ((uint64_t)getpid() << 32);
+
+		memcpy(r, &x, sizeof r);
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < sizeof r && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
+static size_t
+pow2(size_t n)
+{
+	size_t p = 16;
+
+	while (p < n)
+		p *= 2;
+	return p;
+}
+
+static int
+is_well_known(const char *f)
+{
+	return f && (!strcmp(f, "type") || !strcmp(f, "topic"));
+}
+
+struct tf_hub *
+tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
+{
+	struct tf_hub *h = calloc(1, sizeof *h);
+	size_t frame_max;
+
+	if (!h)
+		goto nomem;
+	h->cfg = *cfg;
+	if (!h->cfg.batch)
+		h->cfg.batch = 64 * 1024;
+	if (!h->cfg.max_topics)
+		h->cfg.max_topics = 1;
+	make_epoch(h->epoch, sizeof h->epoch);
+	h->ring = tf_ring_create(h->cfg.ring_msgs, h->cfg.ring_bytes);
+	h->topics = calloc(h->cfg.max_topics, sizeof *h->topics);
+	h->dirty = calloc(h->cfg.max_topics, sizeof *h->dirty);
+	h->tmap_cap = pow2(2 * h->cfg.max_topics);
+	h->tmap = calloc(h->tmap_cap, sizeof *h->tmap);
+	if (!h->ring || !h->topics || !h->dirty || !h->tmap)
+		goto nomem;
+	if (h->cfg.snapshot_key) {
+		h->snap_cap = pow2(2 * (h->cfg.max_keys ? h->cfg.max_keys : 1));
+		h->snaps = calloc(h->snap_cap, sizeof *h->snaps);
+		h->snap_order = calloc(h->cfg.max_keys ? h->cfg.max_keys : 1,
+			sizeof *h->snap_order);
+		if (!h->snaps || !h->snap_order)
+			goto nomem;
+	}
+	/* The scanner finds type and topic, and the routing and snapshot
+	 * fields when they are asked for. */
+	tf_scan_keys_add(&h->keys, "type");
+	tf_scan_keys_add(&h->keys, "topic");
+	h->k_field = h->cfg.topic_field && !is_well_known(h->cfg.topic_field) ?
+		tf_scan_keys_add(&h->keys, h->cfg.topic_field) : -1;
+	if (h->cfg.topic_field && !strcmp(h->cfg.topic_field, "type"))
+		h->k_field = 0;
+	else if (h->cfg.topic_field && !strcmp(h->cfg.topic_field, "topic"))
+		h->k_field = 1;
+	h->k_snap = h->cfg.snapshot_key ?
+		tf_scan_keys_add(&h->keys, h->cfg.snapshot_key) : -1;
+	topic_find(h, "other", 5, 1);
+	frame_max = h->cfg.max_line + 6 * TOPIC_MAX + 256;
+	h->scratch_cap = LWS_PRE + (frame_max > h->cfg.batch ? frame_max :
+		h->cfg.batch);
+	h->scratch = malloc(h->scratch_cap);
+	if (!h->scratch)
+		goto nomem;
+	/* tx_packet_size: lws sends at most this much of one write at a
+	 * time (else its 4 KiB service buffer): let a batch go in one. */
+	h->protocols[0] = (struct lws_protocols){ "tf-plain", callback,
+		sizeof(struct client), 0, PROTO_PLAIN, h,
+		h->scratch_cap - LWS_PRE };
+	h->protocols[1] = (struct lws_protocols){ "tf.v1", callback,
+		sizeof(struct client), 0, PROTO_V1, h,
+		h->scratch_cap - LWS_PRE };
+	h->protocols[2] = (struct lws_protocols){ "tf-fd", callback, 0, 0,
+		PROTO_FD, h, 0 };
+	/* lws pings after ping_s without traffic and hangs up at hangup
+	 * (which must be later); both 0: never. */
+	if (h->cfg.ping_s > 0) {
+		h->retry.secs_since_valid_ping = (uint16_t)h->cfg.ping_s;
+		int idle = h->cfg.idle_timeout_s > 0 ? h->cfg.idle_timeout_s : 1;
+
+		h->retry.secs_since_valid_hangup = (uint16_t)(h->cfg.ping_s +
+			idle);
+	}
+	h->start_ms = mono_ms();
+	h->last_input_ms = h->start_ms;
+	return h;
+nomem:
+	tf_seterr(err, errlen, "out of memory");
+	tf_hub_destroy(h);
+	return NULL;
+}
+
+void
+tf_hub_destroy(struct tf_hub *h)
+{
+	uint32_t t;
+	size_t i;
+
+	if (!h)
+		return;
+	while (h->clients)
+		client_leave(h, h->clients);
+	while (h->fds) {
+		struct fdwatch *w = h->fds;
+
+		h->fds = w->next;
+		free(w);
+	}
+	for (t = 0; h->topics && t < h->ntopics; t++) {
+		struct topic *tp = &h->topics[t];
+
+		for (i = 0; tp->hist && i < h->cfg.history; i++)
+			tf_msg_unref(tp->hist[i]);
+		free(tp->hist);
+		free(tp->name);
+	}
+	for (i = 0; i < h->snap_cap; i++) {
+		free(h->snaps[i].key);
+		tf_msg_unref(h->snaps[i].m);
+	}
+	free(h->snaps);
+	free(h->snap_order);
+	free(h->topics);
+	free(h->dirty);
+	free(h->tmap);
+	free(h->scratch);
+	tf_ring_destroy(h->ring);
+	free(h);
+}
+
+void
+tf_hub_context_info(struct tf_hub *h, struct lws_context_creation_info *info)
+{
+	info->protocols = h->protocols;
+	info->retry_and_idle_policy = &h->retry;
+	/* No permessage-deflate: frames go out as framed once. Text frames
+	 * from clients must be UTF-8 (else 1007). */
+	info->extensions = NULL;
+	info->options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
+}
+
+static void
+each_v1(struct tf_hub *h, void (*fn)(struct tf_hub *, struct client *))
+{
+	struct client *c;
+
+	for (c = h->clients; c; c = c->next)
+		if (c->v1 && !c->close_code)
+			fn(h, c);
+}
+
+static void
+stale_one(struct tf_hub *h, struct client *c)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"type\":\"stale\",\"idle\":%lld}",
+		(long long)((mono_ms() - h->last_input_ms) / 1000));
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
+static void
+tick(lws_sorted_usec_list_t *sul)
+{
+	struct tf_hub *h = lws_container_of(sul, struct tf_hub, tick);
+	int64_t now = mono_ms();
+	struct client *c;
+
+	if (h->cfg.heartbeat_ms && now >= h->next_hb_ms) {
+		each_v1(h, send_heartbeat);
+		h->next_hb_ms = now + h->cfg.heartbeat_ms;
+	}
+	if (h->cfg.stale_ms && !h->stale_sent &&
+	    now - h->last_input_ms >= h->cfg.stale_ms) {
+		each_v1(h, stale_one);
+		h->stale_sent = 1;
+	}
+	for (c = h->clients; c; c = c->next)
+		if (c->hold && now >= c->hold_until)
+			lws_callback_on_writable(c->wsi);
+	if (h->draining && !h->killed && now >= h->deadline_ms) {
+		/* Past --drain: close what is left, queued or not. */
+		for (c = h->clients; c; c = c->next) {
+			c->close_code = 0;
+			close_client(c, LWS_CLOSE_STATUS_GOINGAWAY,
+				"going away");
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+		}
+		h->killed = 1;
+	}
+	lws_sul_schedule(h->ctx, 0, &h->tick, tick, TICK_MS * LWS_US_PER_MS);
+}
+
+int
+tf_hub_attach(struct tf_hub *h, struct lws_context *ctx,
+	struct lws_vhost *vh, char *err, size_t errlen)
+{
+	if (!ctx || !vh) {
+		tf_seterr(err, errlen, "no context");
+		return -1;
+	}
+	h->ctx = ctx;
+	h->vh = vh;
+	h->attached = 1;
+	h->last_input_ms = mono_ms();
+	h->next_hb_ms = h->last_input_ms + h->cfg.heartbeat_ms;
+	lws_sul_schedule(ctx, 0, &h->tick, tick, TICK_MS * LWS_US_PER_MS);
+	return 0;
+}
+
+int
+tf_hub_adopt_fd(struct tf_hub *h, int fd, tf_hub_fd_fn *fn, void *arg,
+	char *err, size_t errlen)
+{
+	struct fdwatch *w = calloc(1, sizeof *w);
+	lws_sock_file_fd_type u;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (!w) {
+		tf_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	w->hub = h;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	u.filefd = fd;
+	w->wsi = lws_adopt_descriptor_vhost(h->vh, LWS_ADOPT_RAW_FILE_DESC, u,
+		"tf-fd", NULL);
+	if (!w->wsi) {
+		tf_seterr(err, errlen, "cannot watch descriptor %d", fd);
+		free(w);
+		return -1;
+	}
+	lws_set_opaque_user_data(w->wsi, w);
+	w->next = h->fds;
+	h->fds = w;
+	return 0;
+}
+
+void
+tf_hub_input_ended(struct tf_hub *h)
+{
+	h->input_ended = 1;
+}
+
+void
+tf_hub_finish(struct tf_hub *h, int64_t drain_ms)
+{
+	struct client *c;
+
+	h->input_ended = 1;
+	if (h->draining)
+		return;
+	tf_hub_flush(h);
+	h->draining = 1;
+	h->deadline_ms = mono_ms() + drain_ms;
+	for (c = h->clients; c; c = c->next)
+		lws_callback_on_writable(c->wsi);
+	if (h->ctx)
+		lws_cancel_service(h->ctx);
+}
+
+int
+tf_hub_done(const struct tf_hub *h)
+{
+	return h->draining && (!h->nclients ||
+		mono_ms() > h->deadline_ms + 2000);
+}
+
+char *
+tf_hub_stats(const struct tf_hub *h)
+{
+	struct tf_buf b;
+	const struct client *c;
+	uint32_t t;
+	int64_t up = mono_ms() - h->start_ms;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"clients\":%zu,\"clients_v1\":%zu,\"topics\":{",
+		h->nclients, h->nv1);
+	for (t = 0; t < h->ntopics; t++) {
+		size_t n = 0;
+
+		for (c = h->clients; c; c = c->next)
+			n += subscribed(c, t) != 0;
+		if (t)
+			tf_buf_add(&b, ",", 1);
+		tf_buf_json(&b, h->topics[t].name, strlen(h->topics[t].name));
+		tf_buf_addf(&b, ":%zu", n);
+	}
+	tf_buf_addf(&b, "},\"messages_in\":%llu,\"bad_lines\":%llu,"
+		"\"messages_out\":%llu,\"bytes_out\":%llu,\"drops\":%llu,"
+		"\"gaps\":%llu,\"slow_closed\":%llu,\"inbound\":%llu,"
+		"\"inbound_dropped\":%llu,\"rejected\":%llu,"
+		"\"clients_total\":%llu,\"seq\":%llu,\"epoch\":\"%s\","
+		"\"ring\":{\"messages\":%zu,\"bytes\":%zu,\"first\":%llu,"
+		"\"evicted\":%llu},\"snapshots\":%zu,\"input_ended\":%s,"
+		"\"uptime\":%.3f}",
+		(unsigned long long)h->st.in, (unsigned long long)h->st.bad,
+		(unsigned long long)h->st.out,
+		(unsigned long long)h->st.bytes_out,
+		(unsigned long long)h->st.drops, (unsigned long long)h->st.gaps,
+		(unsigned long long)h->st.slow_closed,
+		(unsigned long long)h->st.inbound,
+		(unsigned long long)h->st.inbound_dropped,
+		(unsigned long long)h->st.rejected,
+		(unsigned long long)h->st.clients_total,
+		(unsigned long long)h->seq, h->epoch, tf_ring_count(h->ring),
+		tf_ring_bytes(h->ring),
+		(unsigned long long)tf_ring_first(h->ring),
+		(unsigned long long)h->st.evicted, h->nsnaps,
+		h->input_ended ? "true" : "false", (double)up / 1000.0);
+	if (b.failed) {
+		tf_buf_finish(&b);
+		return NULL;
+	}
+	return b.p;
+}

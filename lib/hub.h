@@ -1,0 +1,124 @@
+/* hub.h: the WebSocket hub on libwebsockets: clients, topics and their
+ * subscriptions, history and snapshots for late joiners, the tf.v1
+ * protocol, slow-consumer policies and /stats. tf-broadcast and tf-serve
+ * share it.
+ *
+ * The program owns the lws context; the hub owns the protocols on it:
+ *
+ *	hub = tf_hub_create(&cfg, err, sizeof err);
+ *	tf_hub_context_info(hub, &info);	// protocols, ping policy
+ *	info.port = ...; info.iface = ...;	// and TLS, if any
+ *	ctx = lws_create_context(&info);
+ *	tf_hub_attach(hub, ctx, vhost);
+ *	tf_hub_adopt_fd(hub, 0, on_input, arg);	// calls tf_hub_publish
+ *	while (!tf_hub_done(hub)) lws_service(ctx, 0);
+ *	lws_context_destroy(ctx);
+ *	tf_hub_destroy(hub);
+ *
+ * Protocol 0 of the list serves HTTP (GET /stats, the checks before an
+ * upgrade, then cfg.http for anything else: tf-serve's routes) and plain
+ * WebSocket clients; protocol 1 is "tf.v1"; protocol 2 reads adopted
+ * descriptors. Everything runs on the lws event loop: no threads. */
+#ifndef TF_HUB_H
+#define TF_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+struct tf_event;
+
+/* Extra HTTP handling on protocol 0 (any reason the hub does not take
+ * itself); same contract as an lws protocol callback. */
+typedef int tf_hub_http_fn(struct lws *wsi, enum lws_callback_reasons reason,
+	void *user, void *in, size_t len, void *arg);
+
+/* One inbound client message as an NDJSON line (no "\n"). */
+typedef void tf_hub_inbound_fn(const char *line, size_t len, void *arg);
+
+/* An adopted descriptor is readable (or at EOF/error). Return 0 to keep
+ * watching it, -1 to stop (lws then closes it). */
+typedef int tf_hub_fd_fn(int fd, void *arg);
+
+struct tf_hub_config {
+	const char *server;	/* "tf-broadcast 0.1.0", for welcome */
+	const char *topic_field;	/* route by this field; NULL: vocab */
+	const char *snapshot_key;	/* latest line per value; NULL: off */
+	size_t history;		/* last N lines per topic for joiners */
+	size_t ring_msgs;	/* messages kept for slow clients/resume */
+	size_t ring_bytes;	/* and their bytes */
+	size_t max_lag;		/* messages queued before --slow applies */
+	int slow_close;		/* 1: close 1008; 0: skip to live, gap */
+	int64_t heartbeat_ms;	/* 0: off */
+	int64_t stale_ms;	/* 0: off */
+	int ping_s, idle_timeout_s;
+	const char *token;	/* NULL: no token required */
+	const char *origins;	/* comma list; NULL: any Origin */
+	size_t max_clients;	/* 0: no limit */
+	size_t max_message;	/* bytes of one client message */
+	double max_rate;	/* client messages per second; 0: no limit */
+	size_t max_topics;
+	size_t max_keys;
+	size_t batch;		/* bytes per socket write */
+	size_t max_line;	/* longest line published */
+	tf_hub_inbound_fn *inbound;	/* NULL: client data is dropped */
+	void *inbound_arg;
+	tf_hub_http_fn *http;
+	void *http_arg;
+};
+
+/* Fills cfg with the defaults. */
+void tf_hub_config_init(struct tf_hub_config *cfg);
+
+struct tf_hub;
+
+/* A hub for cfg (strings must outlive the hub). NULL with err filled. */
+struct tf_hub *tf_hub_create(const struct tf_hub_config *cfg, char *err,
+	size_t errlen);
+/* Frees the hub; call after lws_context_destroy. NULL is fine. */
+void tf_hub_destroy(struct tf_hub *hub);
+
+/* Sets info's protocols (owned by the hub), ping/idle policy and the
+ * options the hub needs (UTF-8 validation; no extensions, so no
+ * permessage-deflate); the caller sets the rest (port, iface, TLS). */
+void tf_hub_context_info(struct tf_hub *hub,
+	struct lws_context_creation_info *info);
+
+/* Starts serving on vh of ctx (timers). Returns 0, or -1 with err. */
+int tf_hub_attach(struct tf_hub *hub, struct lws_context *ctx,
+	struct lws_vhost *vh, char *err, size_t errlen);
+
+/* Watches fd (made non-blocking) on the loop; fn runs when readable. */
+int tf_hub_adopt_fd(struct tf_hub *hub, int fd, tf_hub_fd_fn *fn, void *arg,
+	char *err, size_t errlen);
+
+/* Publishes one good line (validated by the caller; ev its well-known
+ * fields, or NULL to have the hub find them). The hub copies the line.
+ * Clients are told at the next tf_hub_flush. Returns 0, -1 on ENOMEM. */
+int tf_hub_publish(struct tf_hub *hub, const char *line, size_t len,
+	const struct tf_event *ev);
+
+/* Wakes the clients that have new messages and applies --max-lag: call
+ * after publishing a batch. */
+void tf_hub_flush(struct tf_hub *hub);
+
+/* Counts a bad input line for /stats. */
+void tf_hub_note_bad(struct tf_hub *hub);
+
+/* Input ended (or a stop was asked): deliver what is queued for at most
+ * drain_ms, then close every client with 1001 "going away". */
+void tf_hub_finish(struct tf_hub *hub, int64_t drain_ms);
+
+/* Input ended but the hub keeps serving what it holds (--keep-open). */
+void tf_hub_input_ended(struct tf_hub *hub);
+
+/* Nonzero once tf_hub_finish is done: every client closed, or past the
+ * drain deadline. */
+int tf_hub_done(const struct tf_hub *hub);
+
+/* The stats as one JSON object (no "\n") into a malloc'd string the caller
+ * frees; NULL on ENOMEM. */
+char *tf_hub_stats(const struct tf_hub *hub);
+
+#endif
