@@ -1,5 +1,5 @@
 /* tf-notify: send alerts (or any events) read on stdin to Slack, Discord,
- * Telegram and webhooks, with retries, rate limits, dedupe and a deadline;
+ * Telegram, webhooks, e-mail and SMS, with retries, rate limits, dedupe and a deadline;
  * one NDJSON delivery report per alert and destination on stdout. */
 #include <errno.h>
 #include <poll.h>
@@ -47,6 +47,7 @@ enum {
 	OPT_BURST,
 	OPT_BURST_WINDOW,
 	OPT_DRY_RUN,
+	OPT_SMS_MAX_SEGMENTS,
 	/* Settings only (environment or config file): secrets never come
 	 * from argv. Their names hold '=', which no flag can match. */
 	SET_SLACK_URL,
@@ -55,6 +56,19 @@ enum {
 	SET_TELEGRAM_API,
 	SET_TELEGRAM_TOKEN,
 	SET_TELEGRAM_CHATS,
+	SET_SMTP_URL,
+	SET_SMTP_USER,
+	SET_SMTP_STARTTLS,
+	SET_SMTP_PASSWORD,
+	SET_EMAIL_FROM,
+	SET_EMAIL_TO,
+	SET_EMAIL_CC,
+	SET_EMAIL_BCC,
+	SET_TWILIO_API,
+	SET_TWILIO_SID,
+	SET_TWILIO_TOKEN,
+	SET_TWILIO_FROM,
+	SET_SMS_TO,
 };
 
 static const struct tf_option options[] = {
@@ -80,6 +94,8 @@ static const struct tf_option options[] = {
 	{ "burst", required_argument, OPT_BURST, "TF_NOTIFY_BURST" },
 	{ "burst-window", required_argument, OPT_BURST_WINDOW,
 		"TF_NOTIFY_BURST_WINDOW" },
+	{ "sms-max-segments", required_argument, OPT_SMS_MAX_SEGMENTS,
+		"TF_SMS_MAX_SEGMENTS" },
 	{ "dry-run", no_argument, 'n', NULL },
 	{ "=slack", required_argument, SET_SLACK_URL, "TF_SLACK_WEBHOOK_URL" },
 	{ "=discord", required_argument, SET_DISCORD_URL,
@@ -91,6 +107,25 @@ static const struct tf_option options[] = {
 		"TF_TELEGRAM_BOT_TOKEN" },
 	{ "=tg-chats", required_argument, SET_TELEGRAM_CHATS,
 		"TF_TELEGRAM_CHAT_IDS" },
+	{ "=smtp-url", required_argument, SET_SMTP_URL, "TF_SMTP_URL" },
+	{ "=smtp-user", required_argument, SET_SMTP_USER, "TF_SMTP_USER" },
+	{ "=smtp-starttls", required_argument, SET_SMTP_STARTTLS,
+		"TF_SMTP_STARTTLS" },
+	{ "=smtp-password", required_argument, SET_SMTP_PASSWORD,
+		"TF_SMTP_PASSWORD" },
+	{ "=email-from", required_argument, SET_EMAIL_FROM, "TF_EMAIL_FROM" },
+	{ "=email-to", required_argument, SET_EMAIL_TO, "TF_EMAIL_TO" },
+	{ "=email-cc", required_argument, SET_EMAIL_CC, "TF_EMAIL_CC" },
+	{ "=email-bcc", required_argument, SET_EMAIL_BCC, "TF_EMAIL_BCC" },
+	{ "=twilio-api", required_argument, SET_TWILIO_API,
+		"TF_TWILIO_API_URL" },
+	{ "=twilio-sid", required_argument, SET_TWILIO_SID,
+		"TF_TWILIO_ACCOUNT_SID" },
+	{ "=twilio-token", required_argument, SET_TWILIO_TOKEN,
+		"TF_TWILIO_AUTH_TOKEN" },
+	{ "=twilio-from", required_argument, SET_TWILIO_FROM,
+		"TF_TWILIO_FROM" },
+	{ "=sms-to", required_argument, SET_SMS_TO, "TF_SMS_TO" },
 	{ 0 },
 };
 
@@ -112,6 +147,15 @@ struct config {
 	char **headers;		/* webhook headers */
 	size_t nheaders;
 	unsigned secret_headers;
+	char **email_to;	/* TF_EMAIL_TO, split */
+	size_t nemail_to;
+	char **email_cc;	/* "Cc: addr", "Bcc: addr" (lib/ch_email.c) */
+	size_t nemail_cc;
+	char **sms_to;		/* TF_SMS_TO, split */
+	size_t nsms_to;
+	char sms_opt[32];	/* "Max-Segments: N" (lib/ch_sms.c) */
+	const char *sms_opts[1];
+	unsigned sms_max_segments;
 	char **argv;
 	int argc;
 };
@@ -138,14 +182,18 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: tf-notify [options]\n"
 		"Send each alert (or any event) read on stdin to Slack, Discord,\n"
-		"Telegram and webhooks; write one delivery report per alert and\n"
-		"destination on stdout.\n"
+		"Telegram, webhooks, e-mail and SMS; write one delivery report per\n"
+		"alert and destination on stdout.\n"
 		"\n"
 		"Where to (addresses and secrets come from the environment or the\n"
 		"config file only: TF_SLACK_WEBHOOK_URL, TF_DISCORD_WEBHOOK_URL,\n"
 		"TF_WEBHOOK_URL, TF_TELEGRAM_BOT_TOKEN, TF_TELEGRAM_CHAT_IDS,\n"
-		"TF_TELEGRAM_API_URL):\n"
-		"  -c, --channel LIST          slack, discord, telegram, webhook\n"
+		"TF_TELEGRAM_API_URL; TF_SMTP_URL, TF_SMTP_USER, TF_SMTP_PASSWORD,\n"
+		"TF_EMAIL_FROM, TF_EMAIL_TO, TF_EMAIL_CC, TF_EMAIL_BCC;\n"
+		"TF_TWILIO_ACCOUNT_SID, TF_TWILIO_AUTH_TOKEN, TF_TWILIO_FROM,\n"
+		"TF_SMS_TO, TF_TWILIO_API_URL):\n"
+		"  -c, --channel LIST          slack, discord, telegram, webhook,\n"
+		"                              email, sms\n"
 		"                              (default: every configured one)\n"
 		"      --min-priority [CH=]P   send only priority P and above, to\n"
 		"                              every channel or to CH (repeatable)\n"
@@ -155,6 +203,8 @@ usage(FILE *f)
 		"      --title [CH=]TEMPLATE   title: {symbol}, {.field}, ...; for\n"
 		"                              every channel or CH (repeatable)\n"
 		"      --message [CH=]TEMPLATE message text, likewise\n"
+		"      --sms-max-segments N    cut SMS text to N segments, 1-10\n"
+		"                              (default 4)\n"
 		"Delivery:\n"
 		"      --connect-timeout TIME  per attempt (default 10s)\n"
 		"      --timeout TIME          per attempt (default 30s)\n"
@@ -200,6 +250,31 @@ push_str(char ***v, size_t *n, const char *s, size_t len)
 	if (!(p[*n] = strndup(s, len)))
 		return -1;
 	(*n)++;
+	return 0;
+}
+
+/* A list separated by commas or blanks, each item prefixed. */
+static int
+split_list(char ***v, size_t *n, const char *arg, const char *prefix)
+{
+	const char *p = arg;
+
+	while (*p) {
+		size_t k = strcspn(p, ", \t");
+		char *item;
+
+		if (k) {
+			if (asprintf(&item, "%s%.*s", prefix, (int)k, p) < 0)
+				return -1;
+			if (push_str(v, n, item, strlen(item)) < 0) {
+				free(item);
+				return -1;
+			}
+			free(item);
+		}
+		p += k;
+		p += strspn(p, ", \t");
+	}
 	return 0;
 }
 
@@ -401,6 +476,53 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case SET_WEBHOOK_URL:
 		c->cfg[CH_WEBHOOK].url = arg;
 		break;
+	case OPT_SMS_MAX_SEGMENTS:
+		if (tf_parse_u64("--sms-max-segments", arg, 1, 10, &v, err,
+			    errlen) < 0)
+			return -1;
+		c->sms_max_segments = (unsigned)v;
+		break;
+	case SET_SMTP_URL:
+		c->cfg[CH_EMAIL].url = arg;
+		break;
+	case SET_SMTP_USER:
+		c->cfg[CH_EMAIL].user = arg;
+		break;
+	case SET_SMTP_STARTTLS:
+		c->cfg[CH_EMAIL].starttls = arg;
+		break;
+	case SET_SMTP_PASSWORD:
+		c->cfg[CH_EMAIL].password = arg;
+		break;
+	case SET_EMAIL_FROM:
+		c->cfg[CH_EMAIL].from = arg;
+		break;
+	case SET_EMAIL_TO:
+		if (split_list(&c->email_to, &c->nemail_to, arg, "") < 0)
+			goto oom;
+		break;
+	case SET_EMAIL_CC:
+	case SET_EMAIL_BCC:
+		if (split_list(&c->email_cc, &c->nemail_cc, arg,
+			    val == SET_EMAIL_CC ? "Cc: " : "Bcc: ") < 0)
+			goto oom;
+		break;
+	case SET_TWILIO_API:
+		c->cfg[CH_SMS].url = arg;
+		break;
+	case SET_TWILIO_SID:
+		c->cfg[CH_SMS].user = arg;
+		break;
+	case SET_TWILIO_TOKEN:
+		c->cfg[CH_SMS].token = arg;
+		break;
+	case SET_TWILIO_FROM:
+		c->cfg[CH_SMS].from = arg;
+		break;
+	case SET_SMS_TO:
+		if (split_list(&c->sms_to, &c->nsms_to, arg, "") < 0)
+			goto oom;
+		break;
 	}
 	return 0;
 oom:
@@ -415,7 +537,8 @@ check_config_mode(const struct config *c)
 {
 	static const char *const secret[] = { "TF_TELEGRAM_BOT_TOKEN",
 		"TF_SLACK_WEBHOOK_URL", "TF_DISCORD_WEBHOOK_URL",
-		"TF_WEBHOOK_URL", "TF_WEBHOOK_HEADERS", NULL };
+		"TF_WEBHOOK_URL", "TF_WEBHOOK_HEADERS", "TF_SMTP_PASSWORD",
+		"TF_TWILIO_AUTH_TOKEN", NULL };
 	const char *path = c->common.config ? c->common.config :
 		getenv("TF_CONFIG");
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -464,6 +587,17 @@ choose_channels(struct run *st)
 	c->cfg[CH_WEBHOOK].headers = (const char *const *)c->headers;
 	c->cfg[CH_WEBHOOK].nheaders = c->nheaders;
 	c->cfg[CH_WEBHOOK].secret_headers = c->secret_headers;
+	c->cfg[CH_EMAIL].targets = (const char *const *)c->email_to;
+	c->cfg[CH_EMAIL].ntargets = c->nemail_to;
+	c->cfg[CH_EMAIL].headers = (const char *const *)c->email_cc;
+	c->cfg[CH_EMAIL].nheaders = c->nemail_cc;
+	c->cfg[CH_SMS].targets = (const char *const *)c->sms_to;
+	c->cfg[CH_SMS].ntargets = c->nsms_to;
+	snprintf(c->sms_opt, sizeof c->sms_opt, "Max-Segments: %u",
+		c->sms_max_segments);
+	c->sms_opts[0] = c->sms_opt;
+	c->cfg[CH_SMS].headers = c->sms_opts;
+	c->cfg[CH_SMS].nheaders = 1;
 	for (i = 0; i < NCH; i++) {
 		st->ch[i].def = tf_channels[i];
 		st->ch[i].cfg = c->cfg[i];
@@ -484,7 +618,8 @@ choose_channels(struct run *st)
 				if (!d) {
 					snprintf(what, sizeof what, "--channel: "
 						"no channel '%.*s' (slack, "
-						"discord, telegram, webhook)",
+						"discord, telegram, webhook, "
+						"email, sms)",
 						(int)n, p);
 					return tf_usage_error(what);
 				}
@@ -515,6 +650,10 @@ choose_channels(struct run *st)
 		/* TF_TELEGRAM_API_URL alone does not configure telegram. */
 		if (i == CH_TELEGRAM)
 			set = c->cfg[i].token || c->cfg[i].ntargets;
+		/* Nor does TF_TWILIO_API_URL sms. */
+		if (i == CH_SMS)
+			set = c->cfg[i].user || c->cfg[i].token ||
+				c->cfg[i].ntargets;
 		if (!d->check || !set)
 			continue;
 		if (d->check(&c->cfg[i], err, sizeof err) < 0) {
@@ -526,9 +665,10 @@ choose_channels(struct run *st)
 	if (!any)
 		return tf_usage_error("no channel configured: set "
 				      "TF_SLACK_WEBHOOK_URL, "
-				      "TF_DISCORD_WEBHOOK_URL, TF_WEBHOOK_URL "
-				      "or TF_TELEGRAM_BOT_TOKEN and "
-				      "TF_TELEGRAM_CHAT_IDS");
+				      "TF_DISCORD_WEBHOOK_URL, TF_WEBHOOK_URL, "
+				      "TF_TELEGRAM_BOT_TOKEN and "
+				      "TF_TELEGRAM_CHAT_IDS, TF_SMTP_URL or "
+				      "TF_TWILIO_ACCOUNT_SID");
 	return 0;
 }
 
@@ -960,6 +1100,7 @@ main(int argc, char **argv)
 		.deadline = 60000000000LL,
 		.burst_window = 60000000000LL,
 		.max_queue = 1000,
+		.sms_max_segments = 4,
 		.dopts = {
 			.connect_timeout_ns = 10000000000LL,
 			.timeout_ns = 30000000000LL,
@@ -1012,6 +1153,15 @@ out:
 	for (i = 0; i < c.nheaders; i++)
 		free(c.headers[i]);
 	free(c.headers);
+	for (i = 0; i < c.nemail_to; i++)
+		free(c.email_to[i]);
+	free(c.email_to);
+	for (i = 0; i < c.nemail_cc; i++)
+		free(c.email_cc[i]);
+	free(c.email_cc);
+	for (i = 0; i < c.nsms_to; i++)
+		free(c.sms_to[i]);
+	free(c.sms_to);
 	tf_options_free();
 	return rc;
 }

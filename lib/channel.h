@@ -44,6 +44,7 @@ struct tf_request {
 	char *body;
 	size_t body_len;
 	char *mail_from;	/* SMTP envelope */
+	long use_ssl;		/* smtp://: a CURLUSESSL_* for STARTTLS */
 	char **rcpt;
 	size_t nrcpt;
 	char *username, *password;
@@ -98,6 +99,7 @@ struct tf_channel_config {
 	const char *token;	/* TF_TELEGRAM_BOT_TOKEN (secret) */
 	const char *user, *password;	/* email/sms */
 	const char *from;
+	const char *starttls;	/* email: TF_SMTP_STARTTLS "require"/"try" */
 	const char *const *targets;	/* chat ids, recipients */
 	size_t ntargets;
 	const char *const *headers;	/* webhook: "Name: value" */
@@ -141,7 +143,8 @@ extern const struct tf_channel_def *const tf_channels[];
 const struct tf_channel_def *tf_channel_find(const char *name, size_t len);
 
 extern const struct tf_channel_def tf_ch_slack, tf_ch_discord,
-	tf_ch_telegram, tf_ch_webhook;
+	tf_ch_telegram, tf_ch_webhook,
+	tf_ch_email, tf_ch_sms;
 
 /* Helpers for channel files. */
 

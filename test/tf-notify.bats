@@ -8,7 +8,10 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 	unset TF_SLACK_WEBHOOK_URL TF_DISCORD_WEBHOOK_URL TF_WEBHOOK_URL \
 		TF_TELEGRAM_API_URL TF_TELEGRAM_BOT_TOKEN TF_TELEGRAM_CHAT_IDS \
-		TF_WEBHOOK_HEADERS
+		TF_WEBHOOK_HEADERS TF_SMTP_URL TF_SMTP_USER TF_SMTP_PASSWORD \
+		TF_EMAIL_FROM TF_EMAIL_TO TF_EMAIL_CC TF_EMAIL_BCC \
+		TF_TWILIO_API_URL TF_TWILIO_ACCOUNT_SID TF_TWILIO_AUTH_TOKEN \
+		TF_TWILIO_FROM TF_SMS_TO TF_SMS_MAX_SEGMENTS
 }
 
 teardown() {
@@ -66,7 +69,7 @@ alert='{"type":"alert","priority":"high","title":"BTC-USD above 70,000","message
 	assert_output "tf-notify $(cat "$TF_ROOT/VERSION")"
 }
 
-@test "no configured channel, an unknown one, or email is a usage error (exit 2)" {
+@test "no configured channel, an unknown one, or an unset one is a usage error (exit 2)" {
 	run_err tf-notify <<<"$alert"
 	assert_equal "$status" 2
 	[[ $stderr == *"no channel configured: set TF_SLACK_WEBHOOK_URL"* ]]
@@ -76,7 +79,7 @@ alert='{"type":"alert","priority":"high","title":"BTC-USD above 70,000","message
 	[[ $stderr == *"--channel: no channel 'pager'"* ]]
 	run_err tf-notify --channel email <<<"$alert"
 	assert_equal "$status" 2
-	[[ $stderr == *"--channel: email is not yet available"* ]]
+	[[ $stderr == *"--channel: email: set TF_SMTP_URL"* ]]
 	run_err tf-notify --channel telegram <<<"$alert"
 	assert_equal "$status" 2
 	[[ $stderr == *"telegram: set TF_TELEGRAM_BOT_TOKEN"* ]]
@@ -533,4 +536,349 @@ print(len(parts) > 1, "".join(parts) == whole,
 	run_err tf-notify --format '{' <<<"$alert"
 	assert_equal "$status" 2
 	[[ $stderr == *"--format: invalid jq program"* ]]
+}
+
+# E-mail (a real SMTP server, aiosmtpd) and SMS (a Twilio stand-in).
+
+# smtp [BEHAVIOUR...]: starts test/receivers/smtp.py on a free port and
+# points TF_SMTP_URL at it; messages go to smtp.log. SMTP_USER and
+# SMTP_PASSWORD in the environment make it require AUTH.
+smtp() {
+	port=$(free_port)
+	/usr/bin/python3 "$TF_ROOT/test/receivers/smtp.py" "$port" \
+		"$BATS_TEST_TMPDIR/smtp.log" "$@" 3>&- 2>"$BATS_TEST_TMPDIR/smtp.err" &
+	echo $! >>"$BATS_TEST_TMPDIR/pids"
+	wait_for listening "$port"
+	touch "$BATS_TEST_TMPDIR/smtp.log"
+	export TF_SMTP_URL="smtp://127.0.0.1:$port"
+	export TF_EMAIL_FROM='tf alerts <alerts@desk.example>'
+	export TF_EMAIL_TO=${EMAIL_TO:-trader@desk.example}
+}
+
+# twilio [BEHAVIOUR...]: starts test/receivers/twilio.py; requests go to
+# twilio.log.
+twilio() {
+	port=$(free_port)
+	FAKE_SID=AC0123456789abcdef0123456789abcdef FAKE_TOKEN=twiliosecret \
+		/usr/bin/python3 "$TF_ROOT/test/receivers/twilio.py" "$port" \
+		"$BATS_TEST_TMPDIR/twilio.log" "$@" 3>&- &
+	echo $! >>"$BATS_TEST_TMPDIR/pids"
+	wait_for listening "$port"
+	touch "$BATS_TEST_TMPDIR/twilio.log"
+	export TF_TWILIO_API_URL="http://127.0.0.1:$port"
+	export TF_TWILIO_ACCOUNT_SID=AC0123456789abcdef0123456789abcdef
+	export TF_TWILIO_AUTH_TOKEN=twiliosecret
+	export TF_TWILIO_FROM=+15550001111
+	export TF_SMS_TO=${SMS_TO:-+15551234567}
+}
+
+# sms_body N [TEXT]: N times TEXT (default x).
+sms_body() {
+	/usr/bin/python3 -c 'import sys; print(sys.argv[2] * int(sys.argv[1]), end="")' "$1" "${2:-x}"
+}
+
+# sms_send MAX MESSAGE: sends MESSAGE titled "T" (the text is "T\nMESSAGE")
+# with --sms-max-segments MAX; prints the Body Twilio got, its encoding
+# and segments as one JSON line.
+sms_send() {
+	: >twilio.log
+	jq -nc --arg m "$2" '{type:"alert",message:$m}' |
+		tf-notify --channel sms --title T --sms-max-segments "$1" >/dev/null
+	jq -c '{body:.form.Body,encoding,segments,errors}' twilio.log
+}
+
+@test "email: multipart/alternative, text first and HTML last, escaped HTML, RFC 2047 Subject" {
+	smtp
+	run tf-notify --channel email <<<'{"type":"alert","priority":"high","title":"BTC-USD über 70.000 € 🚀","message":"<img src=x onerror=alert(1)> & more\nsecond line"}'
+	assert_success
+	assert_output --partial '"status":"sent"'
+	no_invalid smtp
+	run jq -r '.parts | join(",")' smtp.log
+	assert_output 'text/plain,text/html'
+	run jq -r .subject smtp.log
+	assert_output 'BTC-USD über 70.000 € 🚀'
+	run jq -r .raw_subject smtp.log
+	assert_output --regexp '^ =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?='
+	run jq -r .text smtp.log
+	assert_output --partial '<img src=x onerror=alert(1)> & more'
+	run jq -r .html smtp.log
+	assert_output --partial '&lt;img src=x onerror=alert(1)&gt; &amp; more<br>'
+	refute_output --partial '<img'
+	run jq -r '.headers.date, .headers["message-id"], .mail_from' smtp.log
+	assert_line --index 0 --regexp '^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} \+0000$'
+	assert_line --index 1 --regexp '^<[^<>@ ]+@desk\.example>$'
+	assert_line --index 2 'alerts@desk.example'
+}
+
+@test "email: To and Cc in the headers and the envelope; Bcc in the envelope only" {
+	EMAIL_TO='a@desk.example, b@desk.example' smtp
+	export TF_EMAIL_CC=risk@desk.example TF_EMAIL_BCC='audit@desk.example,boss@desk.example'
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"destination":"email:a@desk.example,b@desk.example +3 cc/bcc"'
+	no_invalid smtp
+	run jq -c '[.to, .cc, .rcpt_to]' smtp.log
+	assert_output '[["a@desk.example","b@desk.example"],["risk@desk.example"],["a@desk.example","b@desk.example","risk@desk.example","audit@desk.example","boss@desk.example"]]'
+	run jq -r '.headers | keys[]' smtp.log
+	refute_line 'bcc'
+	run jq -r '.headers | tostring' smtp.log
+	refute_output --partial 'audit@'
+}
+
+@test "email: X-Priority and Importance follow the priority" {
+	smtp
+	printf '%s\n' '{"type":"alert","priority":"low","title":"l"}' \
+		'{"type":"alert","priority":"medium","title":"m"}' \
+		'{"type":"alert","priority":"high","title":"h"}' \
+		'{"type":"alert","priority":"critical","title":"c"}' >in
+	run tf-notify --channel email <in
+	assert_success
+	run jq -r '[.subject, .headers["x-priority"], .headers.importance] | join(" ")' smtp.log
+	assert_output "$(printf '%s\n' 'l 5 (Lowest) Low' 'm 3 (Normal) Normal' \
+		'h 2 (High) High' 'c 1 (Highest) High')"
+}
+
+@test "email: AUTH with TF_SMTP_USER and TF_SMTP_PASSWORD; a refused login fails at once" {
+	SMTP_USER=alerts SMTP_PASSWORD=smtpsecret smtp
+	export TF_SMTP_USER=alerts TF_SMTP_PASSWORD=smtpsecret
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"status":"sent"'
+	run jq -r .auth smtp.log
+	assert_output true
+	export TF_SMTP_PASSWORD=wrong
+	run_err tf-notify --retries 3 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed","attempts":1,'
+	assert_output --partial '"error":"SMTP login refused: 535'
+	[[ $stderr == *"SMTP login refused"* && $stderr != *wrong* ]]
+	run jq -s 'map(select(.ok | not)) | length' smtp.log.auth
+	assert_output 1
+	run jq -s length smtp.log
+	assert_output 1
+}
+
+@test "email: smtp:// insists on STARTTLS except to this machine; TF_SMTP_USER needs TF_SMTP_PASSWORD" {
+	smtp
+	TF_SMTP_USER=alerts run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: TF_SMTP_USER needs TF_SMTP_PASSWORD"* ]]
+	TF_SMTP_STARTTLS=maybe run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: TF_SMTP_STARTTLS is 'require' or 'try', not 'maybe'"* ]]
+	# The test server offers no STARTTLS: when it is required nothing is
+	# sent in clear, and the alert is reported failed.
+	TF_SMTP_STARTTLS=require run_err tf-notify --retries 0 <<<"$alert"
+	assert_equal "$status" 1
+	assert_output --partial '"status":"failed"'
+	[ ! -s smtp.log ]
+	# To this machine, STARTTLS is tried and plain SMTP is accepted.
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"status":"sent"'
+}
+
+@test "email: a 4xx answer is retried, then sent; a 5xx fails at once" {
+	smtp 451 ok 550
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"status":"sent","attempts":2,'
+	run_err tf-notify --retries 3 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed","attempts":1,'
+	assert_output --partial '"error":"SMTP 550 5.7.1 Message rejected"'
+	run jq -r .behaviour smtp.log
+	assert_output "$(printf '451\nok\n550')"
+}
+
+@test "email: an unreachable server is retried, then reported failed" {
+	port=$(free_port)
+	export TF_SMTP_URL=smtp://127.0.0.1:$port TF_EMAIL_FROM=a@desk.example \
+		TF_EMAIL_TO=b@desk.example
+	run_err tf-notify --retries 1 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed","attempts":2,'
+	assert_output --partial 'gave up after 2 attempts'
+}
+
+@test "email: settings are checked: scheme, From, addresses, a recipient" {
+	export TF_SMTP_URL=http://127.0.0.1:9 TF_EMAIL_FROM=a@desk.example \
+		TF_EMAIL_TO=b@desk.example
+	run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: TF_SMTP_URL must start with smtp:// or smtps://"* ]]
+	export TF_SMTP_URL=smtp://127.0.0.1:9
+	TF_EMAIL_FROM= run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: set TF_EMAIL_FROM"* ]]
+	TF_EMAIL_TO=$'ok@desk.example,evil@x.example\r\nBcc:y@z' run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"is not an address"* ]]
+	TF_EMAIL_TO='a@x.example' TF_EMAIL_CC='b c@x.example' run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: 'b' is not an address"* ]]
+	TF_EMAIL_TO= run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"email: set TF_EMAIL_TO"* ]]
+	TF_EMAIL_TO= TF_EMAIL_BCC=b@desk.example run tf-notify -n <<<"$alert"
+	assert_success
+}
+
+@test "email and sms: --dry-run masks the SMTP password and the Twilio token, sends nothing" {
+	smtp
+	twilio
+	export TF_SMTP_URL="smtp://alerts:urlsecret@127.0.0.1:${TF_SMTP_URL##*:}"
+	export TF_SMTP_USER=alerts TF_SMTP_PASSWORD=smtpsecret
+	run_err tf-notify -n -vv <<<"$alert"
+	assert_success
+	[[ $output != *secret* && $stderr != *secret* ]]
+	[[ $output != *0123456789abcdef0123456789abcdef* ]]
+	assert_output --partial '"url":"smtp://alerts:***@127.0.0.1:'
+	assert_output --partial '"url":"http://127.0.0.1:'"$port"'/2010-04-01/Accounts/AC01***/Messages.json"'
+	assert_output --partial '"mail_from":"<alerts@desk.example>"'
+	run cat smtp.log twilio.log
+	assert_output ''
+}
+
+@test "sms: one form-encoded request per number, Basic auth, To, From and Body" {
+	SMS_TO='+15551234567, +447700900123' twilio
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_line --partial '"destination":"sms:+15551234567"'
+	assert_line --partial '"destination":"sms:+447700900123"'
+	assert_output --partial '"http_status":201'
+	no_invalid twilio
+	run jq -c '[.auth_ok, .form.To, .form.From, .form.Body]' twilio.log
+	assert_line '[true,"+15551234567","+15550001111","BTC-USD above 70,000\nprice 70,012.50 <crossed> & rising"]'
+	assert_line '[true,"+447700900123","+15550001111","BTC-USD above 70,000\nprice 70,012.50 <crossed> & rising"]'
+}
+
+@test "sms: a Messaging Service SID in TF_TWILIO_FROM goes as MessagingServiceSid" {
+	twilio
+	export TF_TWILIO_FROM=MG0123456789abcdef0123456789abcdef
+	run tf-notify <<<"$alert"
+	assert_success
+	no_invalid twilio
+	run jq -c '[.form.MessagingServiceSid, .form.From]' twilio.log
+	assert_output '["MG0123456789abcdef0123456789abcdef",null]'
+}
+
+@test "sms: 429 and 500 are retried; 400 (Twilio 21211) fails at once with the code" {
+	twilio 429 500 400
+	run tf-notify --retries 3 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed","attempts":3,"http_status":400,'
+	assert_output --partial "\"error\":\"HTTP 400: Twilio error 21211: The 'To' number +15551234567 is not a valid phone number.\""
+	run jq -r .behaviour twilio.log
+	assert_output "$(printf '429\n500\n400')"
+	run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"status":"sent","attempts":1,"http_status":201'
+}
+
+@test "sms: settings are checked: numbers, From, SID, token, --sms-max-segments" {
+	twilio
+	TF_SMS_TO=5551234 run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"sms: '5551234' is not a +E.164 number"* ]]
+	TF_TWILIO_FROM=tf-desk run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"sms: TF_TWILIO_FROM 'tf-desk' is neither"* ]]
+	TF_TWILIO_AUTH_TOKEN= run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"sms: set TF_TWILIO_AUTH_TOKEN"* ]]
+	TF_TWILIO_ACCOUNT_SID='AC1/../x' run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"sms: TF_TWILIO_ACCOUNT_SID is not an account SID"* ]]
+	run_err tf-notify --sms-max-segments 11 <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"--sms-max-segments"* ]]
+	run cat twilio.log
+	assert_output ''
+}
+
+@test "sms: GSM-7: 160 septets are one segment, 161 are cut to one with '...'; '€' takes two" {
+	twilio
+	run sms_send 1 "$(sms_body 158)"
+	assert_output '{"body":"T\n'"$(sms_body 158)"'","encoding":"GSM-7","segments":1,"errors":[]}'
+	run sms_send 1 "$(sms_body 159)"
+	assert_output '{"body":"T\n'"$(sms_body 155)"'...","encoding":"GSM-7","segments":1,"errors":[]}'
+	run sms_send 1 "$(sms_body 79 €)"
+	assert_output '{"body":"T\n'"$(sms_body 79 €)"'","encoding":"GSM-7","segments":1,"errors":[]}'
+	# 2 + 156 + 2 = 160 septets fit; one more and the € goes whole.
+	run sms_send 1 "$(sms_body 156)€"
+	assert_output '{"body":"T\n'"$(sms_body 156)"'€","encoding":"GSM-7","segments":1,"errors":[]}'
+	run sms_send 1 "$(sms_body 157)€"
+	assert_output '{"body":"T\n'"$(sms_body 155)"'...","encoding":"GSM-7","segments":1,"errors":[]}'
+}
+
+@test "sms: GSM-7 concatenated segments hold 153 septets; an escape pair is never split" {
+	twilio
+	run sms_send 2 "$(sms_body 304)"
+	assert_output '{"body":"T\n'"$(sms_body 304)"'","encoding":"GSM-7","segments":2,"errors":[]}'
+	run sms_send 2 "$(sms_body 305)"
+	assert_output '{"body":"T\n'"$(sms_body 301)"'...","encoding":"GSM-7","segments":2,"errors":[]}'
+	# "T\n" + 151 x = 153; the € starts segment 2, which then holds 151
+	# more septets, not 152.
+	run sms_send 2 "$(sms_body 151)€$(sms_body 151)"
+	assert_output '{"body":"T\n'"$(sms_body 151)€$(sms_body 151)"'","encoding":"GSM-7","segments":2,"errors":[]}'
+	run sms_send 2 "$(sms_body 151)€$(sms_body 152)"
+	assert_output '{"body":"T\n'"$(sms_body 151)€$(sms_body 148)"'...","encoding":"GSM-7","segments":2,"errors":[]}'
+}
+
+@test "sms: one emoji makes it UCS-2 (70, then 67 a segment), cut with '…', never inside a surrogate pair" {
+	twilio
+	run sms_send 1 "$(sms_body 66)🚀"
+	assert_output '{"body":"T\n'"$(sms_body 66)"'🚀","encoding":"UCS-2","segments":1,"errors":[]}'
+	run sms_send 1 "$(sms_body 67)🚀"
+	assert_output '{"body":"T\n'"$(sms_body 67)"'…","encoding":"UCS-2","segments":1,"errors":[]}'
+	run sms_send 1 "$(sms_body 66)🚀y"
+	assert_output '{"body":"T\n'"$(sms_body 66)"'…","encoding":"UCS-2","segments":1,"errors":[]}'
+	run sms_send 2 "🚀$(sms_body 130)"
+	assert_output '{"body":"T\n🚀'"$(sms_body 130)"'","encoding":"UCS-2","segments":2,"errors":[]}'
+	run sms_send 2 "🚀$(sms_body 131)"
+	assert_output '{"body":"T\n🚀'"$(sms_body 129)"'…","encoding":"UCS-2","segments":2,"errors":[]}'
+	run sms_send 3 "$(sms_body 500 é)🚀"
+	assert_output --partial '"encoding":"UCS-2","segments":3,'
+}
+
+@test "sms: text is cut at --sms-max-segments (default 4, TF_SMS_MAX_SEGMENTS)" {
+	twilio
+	jq -nc --arg m "$(sms_body 2000)" '{type:"alert",message:$m}' >in
+	run tf-notify --title T <in
+	assert_success
+	run jq -c '[.segments, (.form.Body | length), (.form.Body | endswith("x..."))]' twilio.log
+	assert_output '[4,612,true]'
+	: >twilio.log
+	TF_SMS_MAX_SEGMENTS=10 run tf-notify --title T <in
+	assert_success
+	run jq -c '[.segments, (.form.Body | length)]' twilio.log
+	assert_output '[10,1530]'
+}
+
+@test "email: a long or hostile title is folded into encoded words; no header can be injected" {
+	smtp
+	export TF_EMAIL_FROM='Désk alerts <alerts@desk.example>'
+	title=$(sms_body 40 'Ünïcødé € 🚀 ')
+	jq -nc --arg t "$title" '{type:"alert",title:$t,message:"m"}' >in
+	printf '%s\n' '{"type":"alert","title":"hi\r\nBcc: evil@x.example","message":"m"}' >>in
+	run tf-notify <in
+	assert_success
+	no_invalid smtp
+	# 200 UTF-16 units at most, cut with "…", a prefix of the title.
+	run jq -r --arg t "$title" '.subject | [endswith("…"), ($t | startswith(.[:-1])), (length > 180 and length <= 200)] | all' smtp.log
+	assert_line --index 0 true
+	run jq -r '.raw_subject' smtp.log
+	assert_output --regexp $'\r\n =\\?UTF-8\\?B\\?'
+	run jq -c '[.subject, .headers.bcc, .rcpt_to, .headers.from]' smtp.log
+	assert_line --index 1 '["hi",null,["trader@desk.example"],"Désk alerts <alerts@desk.example>"]'
+}
+
+@test "sms: a refused token (401) fails at once with Twilio's code" {
+	twilio
+	export TF_TWILIO_AUTH_TOKEN=wrong
+	run_err tf-notify --retries 3 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed","attempts":1,"http_status":401,"error":"HTTP 401: Twilio error 20003: Authenticate"'
+	[[ $stderr != *wrong* ]]
 }
