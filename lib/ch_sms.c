@@ -91,28 +91,6 @@ check(const struct tf_channel_config *c, char *err, size_t errlen)
 }
 
 /* UTF-8 decoding (input is valid UTF-8, checked by tf_event_check). */
-static size_t
-seqlen(unsigned char c)
-{
-	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
-static unsigned long
-decode(const unsigned char *p, size_t k)
-{
-	switch (k) {
-	case 2:
-		return ((p[0] & 0x1fUL) << 6) | (p[1] & 0x3f);
-	case 3:
-		return ((p[0] & 0x0fUL) << 12) | ((p[1] & 0x3fUL) << 6) |
-			(p[2] & 0x3f);
-	case 4:
-		return ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3fUL) << 12) |
-			((p[2] & 0x3fUL) << 6) | (p[3] & 0x3f);
-	}
-	return p[0];
-}
-
 /* GSM-7 septets of c: 1 in the basic set, 2 in the extension table (an
  * escape and the character), 0 when GSM-7 cannot carry it. */
 static unsigned
@@ -138,24 +116,14 @@ gsm_units(unsigned long c)
 	return 0;
 }
 
-/* Characters that belong to the one before them (never cut before). */
-static int
-extends(unsigned long c)
-{
-	return (c >= 0x300 && c <= 0x36f) || (c >= 0x20d0 && c <= 0x20ff) ||
-		(c >= 0xfe00 && c <= 0xfe0f) || c == 0x200d ||
-		(c >= 0x1f3fb && c <= 0x1f3ff) ||
-		(c >= 0xe0020 && c <= 0xe007f);
-}
-
 static int
 is_gsm(const char *s, size_t n)
 {
 	size_t i, k;
 
 	for (i = 0; i < n; i += k) {
-		k = seqlen((unsigned char)s[i]);
-		if (!gsm_units(decode((const unsigned char *)s + i, k)))
+		k = tf_utf8_seqlen((unsigned char)s[i]);
+		if (!gsm_units(tf_utf8_codepoint((const unsigned char *)s + i, k)))
 			return 0;
 	}
 	return 1;
@@ -182,7 +150,7 @@ pack_add(struct pack *p, unsigned units)
 static unsigned
 units_of(const unsigned char *p, size_t k, int gsm)
 {
-	return gsm ? gsm_units(decode(p, k)) : k == 4 ? 2 : 1;
+	return gsm ? gsm_units(tf_utf8_codepoint(p, k)) : k == 4 ? 2 : 1;
 }
 
 /* The segments s[0..n) takes in its encoding. */
@@ -193,14 +161,14 @@ segments(const char *s, size_t n, int gsm)
 	size_t i, k;
 
 	for (i = 0; i < n; i += k) {
-		k = seqlen((unsigned char)s[i]);
+		k = tf_utf8_seqlen((unsigned char)s[i]);
 		pack_add(&p, units_of((const unsigned char *)s + i, k, gsm));
 	}
 	if (p.seg == 1)
 		return 1;
 	p = (struct pack){ 1, 0, gsm ? 153 : 67 };
 	for (i = 0; i < n; i += k) {
-		k = seqlen((unsigned char)s[i]);
+		k = tf_utf8_seqlen((unsigned char)s[i]);
 		pack_add(&p, units_of((const unsigned char *)s + i, k, gsm));
 	}
 	return p.seg;
@@ -227,12 +195,12 @@ fit(const char *s, unsigned max, unsigned *nseg)
 		struct pack q = p;
 		unsigned j;
 
-		k = seqlen(*u);
+		k = tf_utf8_seqlen(*u);
 		for (j = 0; j < mark_units; j++)
 			pack_add(&q, 1);
 		if (q.seg > max)
 			break;
-		if (!extends(decode(u, k)) && !(i >= 3 &&
+		if (!tf_utf8_extends(tf_utf8_codepoint(u, k)) && !(i >= 3 &&
 			!memcmp(s + i - 3, "\xe2\x80\x8d", 3)))
 			good = i;
 		pack_add(&p, units_of(u, k, gsm));

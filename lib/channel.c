@@ -225,14 +225,14 @@ tf_channel_color(int priority)
 
 /* The length of the UTF-8 sequence starting with byte c (1 for stray
  * bytes: input is valid UTF-8, checked by tf_event_check). */
-static size_t
-seqlen(unsigned char c)
+size_t
+tf_utf8_seqlen(unsigned char c)
 {
 	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
-static unsigned long
-codepoint(const unsigned char *p, size_t n)
+unsigned long
+tf_utf8_codepoint(const unsigned char *p, size_t n)
 {
 	switch (n) {
 	case 2:
@@ -249,14 +249,14 @@ codepoint(const unsigned char *p, size_t n)
 
 /* Characters that belong to the one before them: combining marks,
  * variation selectors, zero-width joiner, emoji modifiers. */
-static int
-extends(unsigned long c)
+int
+tf_utf8_extends(unsigned long c)
 {
 	return (c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) ||
 		(c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x20d0 && c <= 0x20ff) ||
 		(c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xfe20 && c <= 0xfe2f) ||
 		c == 0x200d || (c >= 0x1f3fb && c <= 0x1f3ff) ||
-		(c >= 0xe0100 && c <= 0xe01ef);
+		(c >= 0xe0020 && c <= 0xe007f) || (c >= 0xe0100 && c <= 0xe01ef);
 }
 
 size_t
@@ -265,7 +265,7 @@ tf_utf16_len(const char *s, size_t n)
 	size_t i = 0, units = 0;
 
 	while (i < n) {
-		size_t k = seqlen((unsigned char)s[i]);
+		size_t k = tf_utf8_seqlen((unsigned char)s[i]);
 
 		units += k == 4 ? 2 : 1;
 		i += k;
@@ -282,14 +282,14 @@ tf_utf16_prefix(const char *s, size_t n, size_t max, int html)
 	unsigned long prev = 0;
 
 	while (i < n) {
-		size_t k = seqlen(u[i]);
-		unsigned long c = codepoint(u + i, k);
+		size_t k = tf_utf8_seqlen(u[i]);
+		unsigned long c = tf_utf8_codepoint(u + i, k);
 
 		if (i + k > n)
 			break;
 		/* A cut before i is clean when i starts a new character
 		 * outside any tag or entity. */
-		if (!in_tag && !in_ent && !extends(c) && prev != 0x200d)
+		if (!in_tag && !in_ent && !tf_utf8_extends(c) && prev != 0x200d)
 			good = i;
 		if (units + (k == 4 ? 2 : 1) > max)
 			return good;

@@ -148,6 +148,15 @@ extern const struct tf_channel_def tf_ch_slack, tf_ch_discord,
 
 /* Helpers for channel files. */
 
+/* The length of the UTF-8 sequence that starts with byte c (1 to 4), and
+ * the code point of the k-byte sequence at p (text already valid UTF-8). */
+size_t tf_utf8_seqlen(unsigned char c);
+unsigned long tf_utf8_codepoint(const unsigned char *p, size_t k);
+/* True for characters that belong to the one before them (combining marks,
+ * variation selectors, zero-width joiner, emoji modifiers and tags): text
+ * is never cut before one. */
+int tf_utf8_extends(unsigned long c);
+
 /* The common verdict of an HTTP answer: 2xx sent; 429 retry (Retry-After
  * seconds or HTTP date); 5xx, 408 and transport errors retry; other 4xx
  * and the rest failed, with the service's text in error. */
