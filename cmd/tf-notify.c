@@ -48,6 +48,7 @@ enum {
 	OPT_BURST_WINDOW,
 	OPT_DRY_RUN,
 	OPT_SMS_MAX_SEGMENTS,
+	OPT_PARALLEL,
 	/* Settings only (environment or config file): secrets never come
 	 * from argv. Their names hold '=', which no flag can match. */
 	SET_SLACK_URL,
@@ -96,6 +97,7 @@ static const struct tf_option options[] = {
 		"TF_NOTIFY_BURST_WINDOW" },
 	{ "sms-max-segments", required_argument, OPT_SMS_MAX_SEGMENTS,
 		"TF_SMS_MAX_SEGMENTS" },
+	{ "parallel", required_argument, OPT_PARALLEL, "TF_NOTIFY_PARALLEL" },
 	{ "dry-run", no_argument, 'n', NULL },
 	{ "=slack", required_argument, SET_SLACK_URL, "TF_SLACK_WEBHOOK_URL" },
 	{ "=discord", required_argument, SET_DISCORD_URL,
@@ -212,6 +214,9 @@ usage(FILE *f)
 		"                              (default 3)\n"
 		"      --deadline TIME         time to finish once input ends\n"
 		"                              (default 60s)\n"
+		"      --parallel N            transfers at once (default 16); a\n"
+		"                              webhook may take them all, in no\n"
+		"                              set order (1: input order)\n"
 		"      --max-queue N           alerts waiting; beyond, reported\n"
 		"                              failed (default 1000)\n"
 		"      --dedupe-window TIME    drop repeats within TIME (default 0)\n"
@@ -476,6 +481,12 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case SET_WEBHOOK_URL:
 		c->cfg[CH_WEBHOOK].url = arg;
 		break;
+	case OPT_PARALLEL:
+		if (tf_parse_u64("--parallel", arg, 1, 1024, &v, err,
+			    errlen) < 0)
+			return -1;
+		c->dopts.max_parallel = (size_t)v;
+		break;
 	case OPT_SMS_MAX_SEGMENTS:
 		if (tf_parse_u64("--sms-max-segments", arg, 1, 10, &v, err,
 			    errlen) < 0)
@@ -587,6 +598,7 @@ choose_channels(struct run *st)
 	c->cfg[CH_WEBHOOK].headers = (const char *const *)c->headers;
 	c->cfg[CH_WEBHOOK].nheaders = c->nheaders;
 	c->cfg[CH_WEBHOOK].secret_headers = c->secret_headers;
+	c->cfg[CH_WEBHOOK].parallel = (unsigned)c->dopts.max_parallel;
 	c->cfg[CH_EMAIL].targets = (const char *const *)c->email_to;
 	c->cfg[CH_EMAIL].ntargets = c->nemail_to;
 	c->cfg[CH_EMAIL].headers = (const char *const *)c->email_cc;

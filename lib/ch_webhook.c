@@ -61,6 +61,9 @@ render(const struct tf_channel *ch, const struct tf_notice *n,
 	r->destination = tf_channel_mask_url(ch->cfg.url, 0);
 	if (asprintf(&r->rate_key, "webhook %s", ch->cfg.url) < 0)
 		r->rate_key = NULL;
+	/* A generic receiver has no rate limit to respect: it may take
+	 * several at once. */
+	r->parallel = ch->cfg.parallel;
 	if (!r->method || !r->url || !r->url_masked || !r->destination ||
 	    !r->rate_key)
 		goto oom;

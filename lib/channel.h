@@ -49,8 +49,10 @@ struct tf_request {
 	size_t nrcpt;
 	char *username, *password;
 	char *destination;	/* masked, for reports: "telegram:-100123" */
-	char *rate_key;		/* requests with one key go out in order, one
-				 * at a time, within rate[] */
+	char *rate_key;		/* requests with one key go out within rate[],
+				 * in order, one at a time... */
+	unsigned parallel;	/* ...or up to this many at once, in no
+				 * particular order, when above 1 */
 	struct tf_rate rate[2];
 	const struct tf_channel *channel;	/* judges the response */
 	void *tag;		/* the caller's */
@@ -100,6 +102,7 @@ struct tf_channel_config {
 	const char *user, *password;	/* email/sms */
 	const char *from;
 	const char *starttls;	/* email: TF_SMTP_STARTTLS "require"/"try" */
+	unsigned parallel;	/* webhook: requests at once (1: in order) */
 	const char *const *targets;	/* chat ids, recipients */
 	size_t ntargets;
 	const char *const *headers;	/* webhook: "Name: value" */

@@ -26,7 +26,7 @@ struct key {
 	int64_t sent[KEY_HISTORY];	/* ring of start times */
 	unsigned count;			/* sends so far */
 	int64_t blocked_until;
-	int busy;
+	unsigned busy;			/* transfers in flight */
 	unsigned pass;			/* start_due pass that saw a waiting
 					 * request of this key */
 	struct key *next;
@@ -315,7 +315,7 @@ finish(struct tf_deliver *d, struct job *j, int sent, const char *error)
 		curl_multi_remove_handle(d->multi, j->easy);
 		d->inflight--;
 		if (j->key)
-			j->key->busy = 0;
+			j->key->busy--;
 	}
 	unlink_job(d, j);
 	d->done(j->req, &res, d->arg);
@@ -428,7 +428,7 @@ start(struct tf_deliver *d, struct job *j, int64_t now)
 	j->easy = e;
 	j->attempts++;
 	d->inflight++;
-	j->key->busy = 1;
+	j->key->busy++;
 	j->key->sent[j->key->count % KEY_HISTORY] = now;
 	j->key->count++;
 	return 0;
@@ -440,7 +440,7 @@ due(struct tf_deliver *d, struct job *j, int64_t now, int64_t *wake)
 {
 	int64_t at;
 
-	if (j->easy || j->key->busy)
+	if (j->easy || j->key->busy >= (j->req->parallel ? j->req->parallel : 1))
 		return 0;
 	at = key_ready_at(j->key, j->req);
 	if (j->not_before > at)
@@ -453,8 +453,9 @@ due(struct tf_deliver *d, struct job *j, int64_t now, int64_t *wake)
 	return d->inflight < d->o.max_parallel;
 }
 
-/* Starts what is due, in queue order; within a key only the first
- * waiting request may start, so nothing overtakes an earlier one. */
+/* Starts what is due, in queue order; within a key that keeps order
+ * (parallel 1) only the first waiting request may start, so nothing
+ * overtakes an earlier one. */
 static void
 start_due(struct tf_deliver *d)
 {
@@ -468,9 +469,11 @@ start_due(struct tf_deliver *d)
 		next = j->next;
 		if (j->easy)
 			continue;
-		if (j->key->pass == d->pass)
-			continue;
-		j->key->pass = d->pass;
+		if (j->req->parallel <= 1) {
+			if (j->key->pass == d->pass)
+				continue;
+			j->key->pass = d->pass;
+		}
 		if (!due(d, j, now, &wake))
 			continue;
 		if (start(d, j, now) < 0)
@@ -522,7 +525,7 @@ completed(struct tf_deliver *d, struct job *j, CURLcode code)
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
 	d->inflight--;
-	j->key->busy = 0;
+	j->key->busy--;
 	if (v.key_wait_ns > 0 && now + v.key_wait_ns > j->key->blocked_until)
 		j->key->blocked_until = now + v.key_wait_ns;
 

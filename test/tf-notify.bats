@@ -219,6 +219,27 @@ print(len(parts) > 1, "".join(parts) == whole,
 	assert_output two
 }
 
+@test "webhook: --parallel sends several alerts to one URL at once; --parallel 1 one at a time" {
+	fake webhook slow slow slow slow
+	for i in 1 2 3 4; do echo "{\"type\":\"alert\",\"n\":$i}"; done >in
+	run tf-notify -c webhook --parallel 4 <in
+	assert_success
+	assert_equal "$(grep -c '"status":"sent"' <<<"$output")" 4
+	# All four were being answered at the same moment.
+	run jq -s 'map(.inflight) | max' "$BATS_TEST_TMPDIR/webhook.log"
+	assert_output 4
+	: >"$BATS_TEST_TMPDIR/webhook.log"
+	fake webhook slow slow
+	head -n 2 in | tf-notify -c webhook --parallel 1 >/dev/null
+	run jq -s 'map(.inflight) | max' "$BATS_TEST_TMPDIR/webhook.log"
+	assert_output 1
+	run jq -s -c 'map(.body.n)' "$BATS_TEST_TMPDIR/webhook.log"
+	assert_output '[1,2]'
+	run_err tf-notify --parallel 0 </dev/null
+	assert_equal "$status" 2
+	[[ $stderr == *"--parallel: 0 is out of range"* ]]
+}
+
 @test "webhook: --format JQ makes the body" {
 	fake webhook
 	run tf-notify --format '{topic: "alerts", text: .title}' <<<"$alert"
@@ -493,10 +514,10 @@ print(len(parts) > 1, "".join(parts) == whole,
 	assert_output --partial '"status":"failed","attempts":1,"http_status":null,"error":"deadline reached (--deadline 1.000s)"'
 }
 
-@test "one destination keeps input order, even across retries" {
+@test "one destination keeps input order, even across retries (a webhook with --parallel 1)" {
 	fake webhook 500
 	for i in 1 2 3; do echo "{\"type\":\"alert\",\"title\":\"a$i\"}"; done >in
-	run tf-notify <in
+	run tf-notify --parallel 1 <in
 	assert_success
 	run jq -r '.body.title' webhook.log
 	assert_output "$(printf 'a1\na1\na2\na3')"

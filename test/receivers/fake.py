@@ -30,6 +30,7 @@ TOKEN = os.environ.get("FAKE_TOKEN", "123:ABC")
 RETRY_AFTER = float(os.environ.get("FAKE_RETRY_AFTER", "1"))
 lock = threading.Lock()
 counter = [0]
+inflight = [0]     # requests being answered right now
 
 
 def u16(s):
@@ -217,7 +218,17 @@ class Handler(BaseHTTPRequestHandler):
             counter[0] += 1
             seq = counter[0]
             what = SCRIPT.pop(0) if SCRIPT else "ok"
+            inflight[0] += 1
+            now_inflight = inflight[0]
+        try:
+            self.serve(raw, url, q, body, errors, seq, what, now_inflight)
+        finally:
+            with lock:
+                inflight[0] -= 1
+
+    def serve(self, raw, url, q, body, errors, seq, what, now_inflight):
         rec = {"seq": seq, "t": time.time(), "method": "POST",
+               "inflight": now_inflight,
                "path": url.path, "query": url.query,
                "headers": {k.lower(): v for k, v in self.headers.items()},
                "raw": raw.decode("utf-8", "replace"), "body": body,
