@@ -75,7 +75,8 @@ test: deps
 check:
 	@B=$(B) test/run
 
-bench: deps
+bench:
+	@scripts/install-deps bench
 	@$(MAKE) --no-print-directory all CFLAGS='-O2 -g'
 	@B=$(B) bench/run
 
