@@ -353,19 +353,8 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	jv o, code, msg, sid;
 
 	(void)ch;
-	tf_channel_http_verdict(r, v);
-	if (r->transport_error)
+	if (!tf_channel_json_verdict(r, v, "Twilio", &o))
 		return;
-	o = jv_parse(r->body);
-	if (jv_get_kind(o) != JV_KIND_OBJECT) {
-		jv_free(o);
-		if (v->kind == TF_VERDICT_SENT) {
-			v->kind = TF_VERDICT_FAILED;
-			snprintf(v->error, sizeof v->error,
-				"HTTP %ld: not a Twilio answer", r->status);
-		}
-		return;
-	}
 	if (v->kind == TF_VERDICT_SENT) {
 		sid = jv_object_get(jv_copy(o), jv_string("sid"));
 		if (jv_get_kind(sid) != JV_KIND_STRING) {

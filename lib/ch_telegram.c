@@ -180,19 +180,8 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	jv o, x;
 
 	(void)ch;
-	tf_channel_http_verdict(r, v);
-	if (r->transport_error)
+	if (!tf_channel_json_verdict(r, v, "Bot API", &o))
 		return;
-	o = jv_parse(r->body);
-	if (jv_get_kind(o) != JV_KIND_OBJECT) {
-		jv_free(o);
-		if (v->kind == TF_VERDICT_SENT) {
-			v->kind = TF_VERDICT_FAILED;
-			snprintf(v->error, sizeof v->error,
-				"HTTP %ld: not a Bot API answer", r->status);
-		}
-		return;
-	}
 	x = jv_object_get(jv_copy(o), jv_string("ok"));
 	if (v->kind == TF_VERDICT_SENT && jv_get_kind(x) != JV_KIND_TRUE) {
 		v->kind = TF_VERDICT_FAILED;

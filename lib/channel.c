@@ -188,6 +188,25 @@ tf_channel_http_verdict(const struct tf_response *r, struct tf_verdict *v)
 	}
 }
 
+int
+tf_channel_json_verdict(const struct tf_response *r, struct tf_verdict *v,
+	const char *service, jv *o)
+{
+	tf_channel_http_verdict(r, v);
+	if (r->transport_error)
+		return 0;
+	*o = jv_parse(r->body);
+	if (jv_get_kind(*o) == JV_KIND_OBJECT)
+		return 1;
+	jv_free(*o);
+	if (v->kind == TF_VERDICT_SENT) {
+		v->kind = TF_VERDICT_FAILED;
+		snprintf(v->error, sizeof v->error, "HTTP %ld: not a %s answer",
+			r->status, service);
+	}
+	return 0;
+}
+
 char *
 tf_channel_mask_url(const char *url, int keep)
 {

@@ -6,6 +6,7 @@
 #ifndef TF_CHANNEL_H
 #define TF_CHANNEL_H
 
+#include <jv.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,6 +151,13 @@ extern const struct tf_channel_def tf_ch_slack, tf_ch_discord,
 	tf_ch_email, tf_ch_sms;
 
 /* Helpers for channel files. */
+
+/* Judges r by its HTTP status (tf_channel_http_verdict), then parses its
+ * body as the service's JSON object: returns 1 with *o set (the caller
+ * frees it), or 0 when there is none (a transport error, or a body that is
+ * not an object: then a 2xx fails as "not a SERVICE answer"). */
+int tf_channel_json_verdict(const struct tf_response *r,
+	struct tf_verdict *v, const char *service, jv *o);
 
 /* The length of the UTF-8 sequence that starts with byte c (1 to 4), and
  * the code point of the k-byte sequence at p (text already valid UTF-8). */
