@@ -57,6 +57,7 @@ enum {
 	SET_TELEGRAM_API,
 	SET_TELEGRAM_TOKEN,
 	SET_TELEGRAM_CHATS,
+	SET_TELEGRAM_GROUP_RATE,
 	SET_SMTP_URL,
 	SET_SMTP_USER,
 	SET_SMTP_STARTTLS,
@@ -109,6 +110,8 @@ static const struct tf_option options[] = {
 		"TF_TELEGRAM_BOT_TOKEN" },
 	{ "=tg-chats", required_argument, SET_TELEGRAM_CHATS,
 		"TF_TELEGRAM_CHAT_IDS" },
+	{ "=tg-group-rate", required_argument, SET_TELEGRAM_GROUP_RATE,
+		"TF_TELEGRAM_GROUP_RATE" },
 	{ "=smtp-url", required_argument, SET_SMTP_URL, "TF_SMTP_URL" },
 	{ "=smtp-user", required_argument, SET_SMTP_USER, "TF_SMTP_USER" },
 	{ "=smtp-starttls", required_argument, SET_SMTP_STARTTLS,
@@ -465,6 +468,31 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case SET_TELEGRAM_TOKEN:
 		c->cfg[CH_TELEGRAM].token = arg;
 		break;
+	case SET_TELEGRAM_GROUP_RATE: {
+		/* "N/DURATION": at most N messages per DURATION per group. */
+		const char *slash = strchr(arg, '/');
+		char n[32];
+		uint64_t k;
+		int64_t w;
+
+		if (!slash || (size_t)(slash - arg) >= sizeof n) {
+			tf_seterr(err, errlen, "'%s' is not N/DURATION (20/1m)",
+				arg);
+			return -1;
+		}
+		memcpy(n, arg, (size_t)(slash - arg));
+		n[slash - arg] = '\0';
+		if (tf_parse_u64("messages", n, 1, 1000, &k, err, errlen) < 0 ||
+		    tf_parse_duration("period", slash + 1, &w, err, errlen) < 0)
+			return -1;
+		if (w <= 0) {
+			tf_seterr(err, errlen, "period: must be above 0");
+			return -1;
+		}
+		c->cfg[CH_TELEGRAM].group_rate.n = (unsigned)k;
+		c->cfg[CH_TELEGRAM].group_rate.window_ns = w;
+		break;
+	}
 	case SET_TELEGRAM_CHATS: {
 		const char *p = arg;
 

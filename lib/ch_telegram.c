@@ -118,6 +118,8 @@ request(const struct tf_channel *ch, const struct tf_notice *n,
 	if (chat[0] == '-') {	/* a group: 20 messages a minute */
 		r->rate[1].n = 20;
 		r->rate[1].window_ns = 60000000000LL;
+		if (ch->cfg.group_rate.n)
+			r->rate[1] = ch->cfg.group_rate;
 	}
 	r->part = part;
 	if (!r->body || !r->method || !r->url || !r->url_masked ||

@@ -104,6 +104,8 @@ struct tf_channel_config {
 	const char *from;
 	const char *starttls;	/* email: TF_SMTP_STARTTLS "require"/"try" */
 	unsigned parallel;	/* webhook: requests at once (1: in order) */
+	struct tf_rate group_rate;	/* telegram: per group chat; n 0:
+					 * the Bot API's 20 a minute */
 	const char *const *targets;	/* chat ids, recipients */
 	size_t ntargets;
 	const char *const *headers;	/* webhook: "Name: value" */

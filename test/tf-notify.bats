@@ -523,6 +523,21 @@ print(len(parts) > 1, "".join(parts) == whole,
 	assert_output "$(printf 'a1\na1\na2\na3')"
 }
 
+@test "telegram: a group chat gets at most TF_TELEGRAM_GROUP_RATE messages per period (the Bot API's 20/min by default)" {
+	CHATS=-100123 fake telegram
+	printf '%s\n' "$alert" "$alert" "$alert" >in
+	TF_TELEGRAM_GROUP_RATE=2/3s run tf-notify <in
+	assert_success
+	assert_equal "$(grep -c '"status":"sent"' <<<"$output")" 3
+	# The first two one second apart (the per-chat limit), the third
+	# only once the 3 s window of the first has passed.
+	run jq -s '(.[1].t - .[0].t >= 0.95), (.[2].t - .[0].t >= 2.95)' telegram.log
+	assert_output "$(printf 'true\ntrue')"
+	TF_TELEGRAM_GROUP_RATE=lots run_err tf-notify <in
+	assert_equal "$status" 2
+	[[ $stderr == *"TF_TELEGRAM_GROUP_RATE: 'lots' is not N/DURATION (20/1m)"* ]]
+}
+
 @test "telegram: one message per second per chat, chats in parallel" {
 	CHATS=1,2 fake telegram
 	printf '%s\n' "$alert" "$alert" >in
