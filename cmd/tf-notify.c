@@ -61,6 +61,7 @@ enum {
 	SET_SMTP_URL,
 	SET_SMTP_USER,
 	SET_SMTP_STARTTLS,
+	SET_SMTP_CA_FILE,
 	SET_SMTP_PASSWORD,
 	SET_EMAIL_FROM,
 	SET_EMAIL_TO,
@@ -114,6 +115,8 @@ static const struct tf_option options[] = {
 		"TF_TELEGRAM_GROUP_RATE" },
 	{ "=smtp-url", required_argument, SET_SMTP_URL, "TF_SMTP_URL" },
 	{ "=smtp-user", required_argument, SET_SMTP_USER, "TF_SMTP_USER" },
+	{ "=smtp-ca-file", required_argument, SET_SMTP_CA_FILE,
+		"TF_SMTP_CA_FILE" },
 	{ "=smtp-starttls", required_argument, SET_SMTP_STARTTLS,
 		"TF_SMTP_STARTTLS" },
 	{ "=smtp-password", required_argument, SET_SMTP_PASSWORD,
@@ -526,6 +529,9 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 		break;
 	case SET_SMTP_USER:
 		c->cfg[CH_EMAIL].user = arg;
+		break;
+	case SET_SMTP_CA_FILE:
+		c->cfg[CH_EMAIL].ca_file = arg;
 		break;
 	case SET_SMTP_STARTTLS:
 		c->cfg[CH_EMAIL].starttls = arg;

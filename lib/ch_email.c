@@ -540,6 +540,8 @@ render(const struct tf_channel *ch, const struct tf_notice *n,
 	r->url = strdup(c->url);
 	/* smtp:// upgrades with STARTTLS, or fails rather than send in
 	 * clear; only a server on this machine may answer without it. */
+	if (c->ca_file && !(r->ca_file = strdup(c->ca_file)))
+		goto oom;
 	if (!strncasecmp(c->url, "smtp://", 7))
 		r->use_ssl = (c->starttls ? !strcmp(c->starttls, "try") :
 					    loopback(c->url)) ?

@@ -69,6 +69,7 @@ tf_request_destroy(struct tf_request *r)
 	free(r->password);
 	free(r->destination);
 	free(r->rate_key);
+	free(r->ca_file);
 	free(r);
 }
 

@@ -46,6 +46,7 @@ struct tf_request {
 	size_t body_len;
 	char *mail_from;	/* SMTP envelope */
 	long use_ssl;		/* smtp://: a CURLUSESSL_* for STARTTLS */
+	char *ca_file;		/* CA bundle to trust, NULL: the system's */
 	char **rcpt;
 	size_t nrcpt;
 	char *username, *password;
@@ -103,6 +104,7 @@ struct tf_channel_config {
 	const char *user, *password;	/* email/sms */
 	const char *from;
 	const char *starttls;	/* email: TF_SMTP_STARTTLS "require"/"try" */
+	const char *ca_file;	/* email: TF_SMTP_CA_FILE */
 	unsigned parallel;	/* webhook: requests at once (1: in order) */
 	struct tf_rate group_rate;	/* telegram: per group chat; n 0:
 					 * the Bot API's 20 a minute */

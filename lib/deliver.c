@@ -408,6 +408,8 @@ start(struct tf_deliver *d, struct job *j, int64_t now)
 		curl_easy_setopt(e, CURLOPT_MAIL_FROM, r->mail_from);
 		if (r->use_ssl)
 			curl_easy_setopt(e, CURLOPT_USE_SSL, r->use_ssl);
+		if (r->ca_file)
+			curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt);
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);

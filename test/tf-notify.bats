@@ -714,6 +714,40 @@ sms_send() {
 	assert_output --partial '"status":"sent"'
 }
 
+# tls_cert: a self-signed certificate for 127.0.0.1 in cert.pem/key.pem.
+tls_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-days 2 -keyout "$BATS_TEST_TMPDIR/key.pem" \
+		-out "$BATS_TEST_TMPDIR/cert.pem" 2>/dev/null
+	export SMTP_CERT=$BATS_TEST_TMPDIR/cert.pem SMTP_KEY=$BATS_TEST_TMPDIR/key.pem
+}
+
+@test "email: smtps:// delivers over TLS to a server TF_SMTP_CA_FILE trusts, and to no other" {
+	tls_cert
+	SMTP_TLS=implicit smtp
+	export TF_SMTP_URL=${TF_SMTP_URL/smtp:/smtps:}
+	run tf-notify --retries 0 <<<"$alert"
+	assert_failure 1
+	assert_output --partial '"status":"failed"'
+	[ ! -s smtp.log ]
+	TF_SMTP_CA_FILE=$SMTP_CERT run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"channel":"email","status":"sent"'
+	run jq -r '.subject' smtp.log
+	assert_output 'BTC-USD above 70,000'
+}
+
+@test "email: smtp:// with STARTTLS required upgrades the connection and delivers" {
+	tls_cert
+	SMTP_TLS=starttls smtp
+	TF_SMTP_STARTTLS=require TF_SMTP_CA_FILE=$SMTP_CERT run tf-notify <<<"$alert"
+	assert_success
+	assert_output --partial '"channel":"email","status":"sent"'
+	run jq -s length smtp.log
+	assert_output 1
+}
+
 @test "email: a 4xx answer is retried, then sent; a 5xx fails at once" {
 	smtp 451 ok 550
 	run tf-notify <<<"$alert"

@@ -121,6 +121,17 @@ kw = {}
 if USER:
     kw = dict(authenticator=authenticator, auth_required=True,
               auth_require_tls=False)
+# SMTP_TLS=implicit (TLS from the first byte, as smtps://) or starttls
+# (STARTTLS offered and required before MAIL), with SMTP_CERT and SMTP_KEY.
+TLS = os.environ.get("SMTP_TLS")
+if TLS:
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(os.environ["SMTP_CERT"], os.environ["SMTP_KEY"])
+    if TLS == "implicit":
+        kw["ssl_context"] = ctx
+    else:
+        kw.update(tls_context=ctx, require_starttls=True)
 controller = Controller(Handler(), hostname="127.0.0.1", port=PORT, **kw)
 controller.start()
 stop = threading.Event()
