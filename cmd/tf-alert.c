@@ -625,11 +625,7 @@ main(int argc, char **argv)
 		rc = tf_usage_error(err);
 		goto out;
 	}
-	if (c.common.help || c.common.version) {
-		if (c.common.help)
-			usage(stdout);
-		else
-			printf("tf-alert %s\n", TF_VERSION);
+	if (tf_options_answer(&c.common, usage)) {
 		rc = 0;
 		goto out;
 	}

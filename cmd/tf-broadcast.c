@@ -629,11 +629,7 @@ main(int argc, char **argv)
 		tf_options_free();
 		return tf_usage_error(err);
 	}
-	if (c.common.help || c.common.version) {
-		if (c.common.help)
-			usage(stdout);
-		else
-			printf("tf-broadcast %s\n", TF_VERSION);
+	if (tf_options_answer(&c.common, usage)) {
 		tf_options_free();
 		return 0;
 	}

@@ -553,11 +553,7 @@ main(int argc, char **argv)
 			argv[first]);
 		return usage_error(err);
 	}
-	if (c.common.help || c.common.version) {
-		if (c.common.help)
-			usage(stdout);
-		else
-			printf("tf-sim %s\n", TF_VERSION);
+	if (tf_options_answer(&c.common, usage)) {
 		tf_options_free();
 		return fflush(stdout) == 0 ? 0 : 1;
 	}

@@ -355,6 +355,16 @@ tf_options_usage(FILE *f, int col)
 }
 
 int
+tf_options_answer(const struct tf_common *c, tf_usage_fn *usage)
+{
+	if (c->help)
+		usage(stdout);
+	else if (c->version)
+		printf("%s %s\n", tf_prog(), TF_VERSION);
+	return c->help || c->version;
+}
+
+int
 tf_usage_error(const char *what)
 {
 	tf_error("%s", what);

@@ -47,6 +47,14 @@ void tf_options_free(void);
  * -v, -h, -V), the descriptions starting at column col. */
 void tf_options_usage(FILE *f, int col);
 
+/* Prints a program's usage on f. */
+typedef void tf_usage_fn(FILE *f);
+
+/* Answers --help (usage on stdout) or --version ("prog VERSION") the same
+ * way in every program. Returns 1 when it answered (the program then
+ * exits), 0 when neither was asked. */
+int tf_options_answer(const struct tf_common *c, tf_usage_fn *usage);
+
 /* Reports a usage error: "prog: what" and "Try 'prog --help'." on stderr.
  * Returns 2, the exit status for it. */
 int tf_usage_error(const char *what);
