@@ -2,7 +2,10 @@
 # gives each test its own directory ($BATS_TEST_TMPDIR).
 
 TF_ROOT=$(cd "$(dirname "${BATS_TEST_FILENAME}")/.." && pwd)
-TF_BUILD=${TF_BUILD:-$TF_ROOT/${B:-build}}
+case ${B:-build} in
+/*) TF_BUILD=${TF_BUILD:-$B} ;;
+*) TF_BUILD=${TF_BUILD:-$TF_ROOT/${B:-build}} ;;
+esac
 PATH=$TF_BUILD:$TF_BUILD/test:$PATH
 export TF_ROOT TF_BUILD PATH
 

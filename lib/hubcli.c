@@ -1,0 +1,423 @@
+/* hubcli.c: the hub's options, help and listening, shared by tf-broadcast
+ * and tf-serve so that both take the same flags the same way. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hubcli.h"
+#include "log.h"
+
+enum {
+	OPT_HOST = TF_HUBCLI_OPT_BASE,
+	OPT_PORT,
+	OPT_TOPIC_FIELD,
+	OPT_HISTORY,
+	OPT_SNAPSHOT_KEY,
+	OPT_RING,
+	OPT_RING_BYTES,
+	OPT_MAX_LAG,
+	OPT_SLOW,
+	OPT_HEARTBEAT,
+	OPT_STALE,
+	OPT_PING,
+	OPT_IDLE_TIMEOUT,
+	OPT_TOKEN,
+	OPT_ORIGIN,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_MAX_CLIENTS,
+	OPT_MAX_MESSAGE,
+	OPT_MAX_RATE,
+	OPT_INBOUND,
+	OPT_DRAIN,
+	OPT_KEEP_OPEN,
+	OPT_MAX_TOPICS,
+	OPT_MAX_KEYS,
+	OPT_BATCH,
+	OPT_END
+};
+
+_Static_assert(OPT_END - TF_HUBCLI_OPT_BASE == TF_HUBCLI_NOPTS,
+	"TF_HUBCLI_NOPTS counts the options");
+
+/* name, has_arg, val (-p for --port), variable suffix */
+static const struct {
+	const char *name;
+	int has_arg, val;
+	const char *env;
+} table[] = {
+	{ "host", required_argument, OPT_HOST, "HOST" },
+	{ "port", required_argument, 'p', "PORT" },
+	{ "topic-field", required_argument, OPT_TOPIC_FIELD, "TOPIC_FIELD" },
+	{ "history", required_argument, OPT_HISTORY, "HISTORY" },
+	{ "snapshot-key", required_argument, OPT_SNAPSHOT_KEY,
+		"SNAPSHOT_KEY" },
+	{ "ring", required_argument, OPT_RING, "RING" },
+	{ "ring-bytes", required_argument, OPT_RING_BYTES, "RING_BYTES" },
+	{ "max-lag", required_argument, OPT_MAX_LAG, "MAX_LAG" },
+	{ "slow", required_argument, OPT_SLOW, "SLOW" },
+	{ "heartbeat", required_argument, OPT_HEARTBEAT, "HEARTBEAT" },
+	{ "stale", required_argument, OPT_STALE, "STALE" },
+	{ "ping", required_argument, OPT_PING, "PING" },
+	{ "idle-timeout", required_argument, OPT_IDLE_TIMEOUT,
+		"IDLE_TIMEOUT" },
+	{ "token", required_argument, OPT_TOKEN, "TOKEN" },
+	{ "origin", required_argument, OPT_ORIGIN, "ORIGIN" },
+	{ "cert", required_argument, OPT_CERT, "CERT" },
+	{ "key", required_argument, OPT_KEY, "KEY" },
+	{ "max-clients", required_argument, OPT_MAX_CLIENTS, "MAX_CLIENTS" },
+	{ "max-message", required_argument, OPT_MAX_MESSAGE, "MAX_MESSAGE" },
+	{ "max-rate", required_argument, OPT_MAX_RATE, "MAX_RATE" },
+	{ "inbound", required_argument, OPT_INBOUND, "INBOUND" },
+	{ "drain", required_argument, OPT_DRAIN, "DRAIN" },
+	{ "keep-open", no_argument, OPT_KEEP_OPEN, "KEEP_OPEN" },
+	{ "max-topics", required_argument, OPT_MAX_TOPICS, "MAX_TOPICS" },
+	{ "max-keys", required_argument, OPT_MAX_KEYS, "MAX_KEYS" },
+	{ "batch", required_argument, OPT_BATCH, "BATCH" },
+};
+
+_Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
+	"one table row per option");
+
+void
+tf_hubcli_init(struct tf_hubcli *c, uint64_t port)
+{
+	memset(c, 0, sizeof *c);
+	c->host = "127.0.0.1";
+	c->port = port;
+	c->drain_ms = 5000;
+	tf_hub_config_init(&c->hub);
+}
+
+size_t
+tf_hubcli_options(struct tf_hubcli *c, struct tf_option *opts,
+	const char *env_prefix)
+{
+	size_t i;
+
+	for (i = 0; i < TF_HUBCLI_NOPTS; i++) {
+		snprintf(c->env[i], sizeof c->env[i], "%s%s", env_prefix,
+			table[i].env);
+		opts[i].name = table[i].name;
+		opts[i].has_arg = table[i].has_arg;
+		opts[i].val = table[i].val;
+		opts[i].env = c->env[i];
+	}
+	return i;
+}
+
+void
+tf_hubcli_usage(FILE *f, uint64_t default_port)
+{
+	fprintf(f,
+		"      --host HOST         address to bind (default 127.0.0.1)\n"
+		"  -p, --port PORT         port (default %llu; 0 picks a free one)\n",
+		(unsigned long long)default_port);
+	fprintf(f,
+		"      --topic-field FIELD route by this field instead of the topic\n"
+		"      --history N         last N lines per topic for late joiners (0)\n"
+		"      --snapshot-key FIELD  latest line per value of FIELD for joiners\n"
+		"      --ring N            messages kept for slow clients and resume (65536)\n"
+		"      --ring-bytes SIZE   and at most SIZE of them (64M)\n"
+		"      --max-lag N         messages a client may fall behind (10000)\n"
+		"      --slow skip|close   past --max-lag: skip to live (gap) or close 1008\n"
+		"      --heartbeat SECS    tf.v1 heartbeat every SECS (0: off)\n"
+		"      --stale SECS        tf.v1 stale notice after SECS without input (0: off)\n"
+		"      --ping SECS         WebSocket ping every SECS idle (30; 0: off)\n"
+		"      --idle-timeout SECS close SECS after an unanswered ping (120)\n"
+		"      --token TOKEN       required as 'Authorization: Bearer' or ?token=\n"
+		"      --origin LIST       browser Origins allowed (comma list; default any)\n"
+		"      --cert FILE         TLS certificate (PEM); with --key: TLS\n"
+		"      --key FILE          TLS private key (PEM)\n"
+		"      --max-clients N     refuse more with HTTP 503 (0: no limit)\n"
+		"      --max-message SIZE  longest client message; over: close 1009 (64K)\n"
+		"      --max-rate N        client messages per second; over: close 1008\n"
+		"      --inbound FILE      append client messages as NDJSON (default: drop)\n"
+		"      --drain SECS        at end of input, deliver for at most SECS (5)\n"
+		"      --keep-open         keep serving after end of input until SIGTERM\n"
+		"      --max-topics N      distinct topics (1024)\n"
+		"      --max-keys N        distinct --snapshot-key values (100000)\n"
+		"      --batch SIZE        bytes per write to one client (64K)\n");
+}
+
+static int
+seconds(const char *name, const char *arg, int64_t *ms, char *err,
+	size_t errlen)
+{
+	int64_t ns;
+
+	if (tf_parse_duration(name, arg, &ns, err, errlen) < 0)
+		return -1;
+	if (ns < 0 || ns > (int64_t)86400 * 1000000000) {
+		tf_seterr(err, errlen, "%s: between 0 and 1d", name);
+		return -1;
+	}
+	*ms = ns / 1000000;
+	return 0;
+}
+
+/* The numeric options: flag, bounds and where the value goes. */
+static int
+count(const char *name, const char *arg, uint64_t min, uint64_t max,
+	size_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (tf_parse_u64(name, arg, min, max, &v, err, errlen) < 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+size(const char *name, const char *arg, uint64_t min, uint64_t max,
+	size_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (tf_parse_size(name, arg, min, max, &v, err, errlen) < 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+field(const char *name, const char *arg, const char **out, char *err,
+	size_t errlen)
+{
+	if (!*arg) {
+		tf_seterr(err, errlen, "%s: empty", name);
+		return -1;
+	}
+	*out = arg;
+	return 0;
+}
+
+int
+tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
+	size_t errlen)
+{
+	struct tf_hub_config *h = &c->hub;
+	int64_t ms;
+
+	switch (val) {
+	case OPT_HOST:
+		c->host = arg;
+		return 0;
+	case 'p':
+		return tf_parse_u64("--port", arg, 0, 65535, &c->port, err,
+			errlen);
+	case OPT_TOPIC_FIELD:
+		return field("--topic-field", arg, &h->topic_field, err,
+			errlen);
+	case OPT_SNAPSHOT_KEY:
+		return field("--snapshot-key", arg, &h->snapshot_key, err,
+			errlen);
+	case OPT_HISTORY:
+		return count("--history", arg, 0, 1000000, &h->history, err,
+			errlen);
+	case OPT_RING:
+		return count("--ring", arg, 1, 100000000, &h->ring_msgs, err,
+			errlen);
+	case OPT_RING_BYTES:
+		return size("--ring-bytes", arg, 0, (uint64_t)1 << 40,
+			&h->ring_bytes, err, errlen);
+	case OPT_MAX_LAG:
+		return count("--max-lag", arg, 0, 100000000, &h->max_lag, err,
+			errlen);
+	case OPT_SLOW:
+		if (strcmp(arg, "skip") && strcmp(arg, "close")) {
+			tf_seterr(err, errlen, "--slow: '%s' is not skip or "
+				"close", arg);
+			return -1;
+		}
+		h->slow_close = !strcmp(arg, "close");
+		return 0;
+	case OPT_HEARTBEAT:
+		return seconds("--heartbeat", arg, &h->heartbeat_ms, err,
+			errlen);
+	case OPT_STALE:
+		return seconds("--stale", arg, &h->stale_ms, err, errlen);
+	case OPT_PING:
+	case OPT_IDLE_TIMEOUT:
+		if (seconds(val == OPT_PING ? "--ping" : "--idle-timeout", arg,
+			    &ms, err, errlen) < 0)
+			return -1;
+		if (ms > 30000 * 1000) {
+			tf_seterr(err, errlen, "%s: at most 30000 seconds",
+				val == OPT_PING ? "--ping" : "--idle-timeout");
+			return -1;
+		}
+		if (val == OPT_PING)
+			h->ping_s = (int)((ms + 999) / 1000);
+		else
+			h->idle_timeout_s = (int)((ms + 999) / 1000);
+		return 0;
+	case OPT_TOKEN:
+		return field("--token", arg, &h->token, err, errlen);
+	case OPT_ORIGIN:
+		h->origins = arg;
+		return 0;
+	case OPT_CERT:
+		c->cert = arg;
+		return 0;
+	case OPT_KEY:
+		c->key = arg;
+		return 0;
+	case OPT_MAX_CLIENTS:
+		return count("--max-clients", arg, 0, 10000000,
+			&h->max_clients, err, errlen);
+	case OPT_MAX_MESSAGE:
+		return size("--max-message", arg, 1, 64 << 20,
+			&h->max_message, err, errlen);
+	case OPT_MAX_RATE:
+		return tf_parse_double("--max-rate", arg, 0, 1e9, &h->max_rate,
+			err, errlen);
+	case OPT_INBOUND:
+		c->inbound = arg;
+		return 0;
+	case OPT_DRAIN:
+		return seconds("--drain", arg, &c->drain_ms, err, errlen);
+	case OPT_KEEP_OPEN:
+		c->keep_open = 1;
+		return 0;
+	case OPT_MAX_TOPICS:
+		return count("--max-topics", arg, 1, 1000000, &h->max_topics,
+			err, errlen);
+	case OPT_MAX_KEYS:
+		return count("--max-keys", arg, 1, 100000000, &h->max_keys,
+			err, errlen);
+	case OPT_BATCH:
+		return size("--batch", arg, 1024, 16 << 20, &h->batch, err,
+			errlen);
+	}
+	return 1;
+}
+
+int
+tf_hubcli_check(const struct tf_hubcli *c, char *err, size_t errlen)
+{
+	if (!c->cert != !c->key) {
+		tf_seterr(err, errlen, "--cert and --key go together");
+		return -1;
+	}
+	return 0;
+}
+
+/* Resolves host to a numeric address for lws (*iface NULL: every
+ * address), and checks that host:port can be bound. */
+static int
+check_bind(const char *host, unsigned port, char *addr, size_t addrlen,
+	const char **iface, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[8];
+	int fd, one = 1, rc, e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(portstr, sizeof portstr, "%u", port);
+	rc = getaddrinfo(*host ? host : NULL, portstr, &hints, &ai);
+	if (rc) {
+		tf_seterr(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, (socklen_t)addrlen,
+		    NULL, 0, NI_NUMERICHOST))
+		snprintf(addr, addrlen, "%s", host);
+	*iface = (!strcmp(addr, "0.0.0.0") || !strcmp(addr, "::")) ? NULL :
+		addr;
+	if (port) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				sizeof one);
+			rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+			e = errno;
+			close(fd);
+			if (rc < 0) {
+				tf_seterr(err, errlen, strchr(addr, ':') ?
+					"[%s]:%u: %s" : "%s:%u: %s", addr,
+					port, strerror(e));
+				freeaddrinfo(ai);
+				return -1;
+			}
+		}
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void
+lws_log(int level, const char *line)
+{
+	(void)level;
+	if (tf_verbosity >= 2)
+		fprintf(stderr, "%s: lws: %s", tf_prog(), line);
+}
+
+int
+tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
+	struct lws_context **ctx, int *port, char *addr, size_t addrlen,
+	char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+	const char *iface;
+
+	*ctx = NULL;
+	if (check_bind(c->host, (unsigned)c->port, addr, addrlen, &iface,
+		    err, errlen) < 0)
+		return -1;
+	lws_set_log_level(tf_verbosity >= 3 ? LLL_ERR | LLL_WARN | LLL_NOTICE :
+		tf_verbosity >= 2 ? LLL_ERR : 0, lws_log);
+	memset(&info, 0, sizeof info);
+	tf_hub_context_info(hub, &info);
+	info.port = (int)c->port;
+	info.iface = iface;
+	info.gid = (gid_t)-1;
+	info.uid = (uid_t)-1;
+	if (!strchr(addr, ':') && iface)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (c->cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = c->cert;
+		info.ssl_private_key_filepath = c->key;
+	}
+	*ctx = lws_create_context(&info);
+	vh = *ctx ? lws_get_vhost_by_name(*ctx, "default") : NULL;
+	if (!vh) {
+		if (c->cert)
+			tf_seterr(err, errlen, "%s:%u: cannot serve TLS with "
+				"--cert %s and --key %s (run with -v for "
+				"details)", addr, (unsigned)c->port, c->cert,
+				c->key);
+		else
+			tf_seterr(err, errlen, "%s:%u: cannot listen (run "
+				"with -v for details)", addr,
+				(unsigned)c->port);
+		return -1;
+	}
+	if (tf_hub_attach(hub, *ctx, vh, err, errlen) < 0)
+		return -1;
+	*port = lws_get_vhost_listen_port(vh);
+	return 0;
+}
+
+void
+tf_hubcli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}

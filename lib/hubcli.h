@@ -1,0 +1,64 @@
+/* hubcli.h: the command-line side of the hub that tf-broadcast and
+ * tf-serve share: its options (flags, TF_<PROG>_* variables, help lines)
+ * and listening (the bind check, the lws context). */
+#ifndef TF_HUBCLI_H
+#define TF_HUBCLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hub.h"
+#include "opts.h"
+
+/* Option values of the hub's options start here; a program's own options
+ * use values below it (or letters). */
+#define TF_HUBCLI_OPT_BASE 512
+#define TF_HUBCLI_NOPTS 26
+
+struct tf_hubcli {
+	const char *host;	/* "127.0.0.1" */
+	uint64_t port;
+	const char *cert, *key;
+	const char *inbound;	/* --inbound FILE, or NULL */
+	int64_t drain_ms;	/* --drain (5 s) */
+	int keep_open;
+	struct tf_hub_config hub;
+	char env[TF_HUBCLI_NOPTS][48];	/* the options' variable names */
+};
+
+/* Sets the defaults: host 127.0.0.1, port, drain 5 s, the hub's own. */
+void tf_hubcli_init(struct tf_hubcli *c, uint64_t port);
+
+/* Copies the hub's options into opts[0..TF_HUBCLI_NOPTS), each taking its
+ * variable name from env_prefix ("TF_SERVE_" gives TF_SERVE_PORT); the
+ * names live in c. Returns the number copied. */
+size_t tf_hubcli_options(struct tf_hubcli *c, struct tf_option *opts,
+	const char *env_prefix);
+
+/* Takes one option: 0 done, -1 with err filled, 1 when val is not one of
+ * the hub's (the program's own). */
+int tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
+	size_t errlen);
+
+/* Checks what the options cannot check one by one (--cert with --key).
+ * Returns 0, or -1 with err filled (a usage error). */
+int tf_hubcli_check(const struct tf_hubcli *c, char *err, size_t errlen);
+
+/* The help lines of the hub's options, descriptions at column 26. */
+void tf_hubcli_usage(FILE *f, uint64_t default_port);
+
+/* Listens as c says with hub's protocols: checks that the address can be
+ * bound (so "Address already in use" is said plainly), creates the lws
+ * context and attaches the hub. *ctx is the context to service and
+ * destroy; *port the port bound (for -p 0); addr gets the numeric address.
+ * Returns 0, or -1 with err filled (*ctx may still need destroying). */
+int tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
+	struct lws_context **ctx, int *port, char *addr, size_t addrlen,
+	char *err, size_t errlen);
+
+/* Raises the soft limit on open files to the hard one (at most 65536), for
+ * many clients. */
+void tf_hubcli_raise_fd_limit(void);
+
+#endif
