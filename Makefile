@@ -34,6 +34,10 @@ CMD_SRC = $(sort $(wildcard cmd/tf-*.c))
 PROGS = $(CMD_SRC:cmd/%.c=$(B)/%)
 TEST_SRC = $(sort $(wildcard test/c/*.c))
 TEST_PROGS = $(TEST_SRC:test/c/%.c=$(B)/test/%)
+# The page, embedded in tf-serve (scripts/embed-web), with
+# lightweight-charts from npm (package-lock.json pins it).
+WEB_SRC = $(shell find web -type f 2>/dev/null | LC_ALL=C sort)
+LWC = node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.mjs
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCH_PROGS = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
@@ -54,6 +58,21 @@ $(B)/libtf.a: $(LIB_OBJ)
 
 $(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+$(LWC): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(B)/webassets.c: $(WEB_SRC) $(LWC) scripts/embed-web
+	@mkdir -p $(@D)
+	scripts/embed-web $@ $(foreach f,$(WEB_SRC),$(f:web/%=/%)=$(f)) \
+		/vendor/lightweight-charts.mjs=$(LWC)
+
+$(B)/webassets.o: $(B)/webassets.c lib/webasset.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tf-serve: cmd/tf-serve.c $(B)/webassets.o $(B)/libtf.a lib/*.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/webassets.o $(B)/libtf.a $(LIBS) $(LDFLAGS)
 
 $(B)/test/%: test/c/%.c $(B)/libtf.a lib/*.h
 	@mkdir -p $(@D)

@@ -1870,3 +1870,35 @@ tf_hub_stats(const struct tf_hub *h)
 	}
 	return b.p;
 }
+
+/* ---- for the program's own HTTP routes -------------------------------- */
+
+int
+tf_hub_authorized(struct tf_hub *hub, struct lws *wsi)
+{
+	return authorized(hub, wsi);
+}
+
+int
+tf_hub_origin_allowed(struct tf_hub *hub, struct lws *wsi)
+{
+	return origin_ok(hub, wsi);
+}
+
+const char *
+tf_hub_epoch(const struct tf_hub *hub)
+{
+	return hub->epoch;
+}
+
+uint64_t
+tf_hub_seq(const struct tf_hub *hub)
+{
+	return hub->seq;
+}
+
+size_t
+tf_hub_clients(const struct tf_hub *hub)
+{
+	return hub->nclients;
+}

@@ -121,4 +121,18 @@ int tf_hub_done(const struct tf_hub *hub);
  * frees; NULL on ENOMEM. */
 char *tf_hub_stats(const struct tf_hub *hub);
 
+/* For a program's own HTTP routes (cfg.http): whether the request carries
+ * the token (always, when none is set), and whether its Origin, if any, is
+ * in the --origin list (always, when there is none). */
+int tf_hub_authorized(struct tf_hub *hub, struct lws *wsi);
+int tf_hub_origin_allowed(struct tf_hub *hub, struct lws *wsi);
+
+/* The stream's epoch and the sequence number of the last line published:
+ * a tf.v1 client that resumes from them gets every line published after. */
+const char *tf_hub_epoch(const struct tf_hub *hub);
+uint64_t tf_hub_seq(const struct tf_hub *hub);
+
+/* WebSocket clients connected now. */
+size_t tf_hub_clients(const struct tf_hub *hub);
+
 #endif

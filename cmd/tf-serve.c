@@ -1,0 +1,1112 @@
+/* tf-serve: a live trading dashboard from any NDJSON stream. The hub of
+ * tf-broadcast (lib/hub) plus the state of lib/dash, REST routes and the
+ * page embedded at build time; control commands go to stdout. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dash.h"
+#include "hub.h"
+#include "hubcli.h"
+#include "line.h"
+#include "log.h"
+#include "opts.h"
+#include "sig.h"
+#include "vocab.h"
+#include "webasset.h"
+#include "wsproto.h"
+
+enum {
+	OPT_DB = 256,
+	OPT_WEB_ROOT,
+	OPT_CANDLES,
+	OPT_TRADES,
+	OPT_ORDERS,
+	OPT_ALERTS,
+	OPT_PREDICTIONS,
+	OPT_PATTERNS,
+	OPT_EQUITY,
+	OPT_MAX_SYMBOLS,
+	OPT_MAX_BODY,
+};
+
+/* The hub's options (lib/hubcli.c), then ours. */
+static struct tf_option options[TF_HUBCLI_NOPTS + 12] = {
+	[TF_HUBCLI_NOPTS] = { "db", required_argument, OPT_DB, "TF_SERVE_DB" },
+	{ "web-root", required_argument, OPT_WEB_ROOT, "TF_SERVE_WEB_ROOT" },
+	{ "candles", required_argument, OPT_CANDLES, "TF_SERVE_CANDLES" },
+	{ "trades", required_argument, OPT_TRADES, "TF_SERVE_TRADES" },
+	{ "orders", required_argument, OPT_ORDERS, "TF_SERVE_ORDERS" },
+	{ "alerts", required_argument, OPT_ALERTS, "TF_SERVE_ALERTS" },
+	{ "predictions", required_argument, OPT_PREDICTIONS,
+		"TF_SERVE_PREDICTIONS" },
+	{ "patterns", required_argument, OPT_PATTERNS, "TF_SERVE_PATTERNS" },
+	{ "equity", required_argument, OPT_EQUITY, "TF_SERVE_EQUITY" },
+	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
+		"TF_SERVE_MAX_SYMBOLS" },
+	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
+};
+
+struct config {
+	struct tf_hubcli net;
+	struct tf_dash_config dash;
+	const char *db, *web_root;
+	size_t max_body;
+	struct tf_common common;
+};
+
+struct state {
+	struct config *c;
+	struct tf_hub *hub;
+	struct tf_dash *dash;
+	struct tf_reader *r;
+	int control;		/* stdout still takes control lines */
+	int rc;
+	int64_t start_ns;
+	/* CPU use between two looks at it, for /api/system */
+	int64_t cpu_wall_ns, cpu_used_ns;
+	double cpu_pct;
+};
+
+/* One HTTP connection: the request body being read, the answer being
+ * written. Kept as the wsi's opaque user data. */
+struct req {
+	enum { POST_NONE, POST_CONTROL, POST_EVENTS } post;
+	char action[16];
+	struct tf_buf body;
+	int too_big;
+	int head;		/* HEAD: headers only */
+	const unsigned char *out;	/* the body being sent */
+	size_t out_len, out_off;
+	unsigned char *owned;	/* out, when it is ours to free */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tf-serve [--host HOST] [-p PORT] [--db FILE] [options] > control\n"
+		"Serve a live trading dashboard of the events on stdin (NDJSON) at\n"
+		"http://HOST:PORT/: the page, REST routes over state kept in memory, and\n"
+		"the WebSocket stream of tf-broadcast (tf(7)) at /ws. The page's\n"
+		"Start/Stop/Restart buttons write control lines to stdout.\n"
+		"\n"
+		"      --db FILE           backfill the state from a tf-record recording\n"
+		"      --web-root DIR      serve the page's files from DIR (development)\n"
+		"      --candles N         candles kept per symbol and timeframe (1000)\n"
+		"      --trades N          trades kept (500)\n"
+		"      --orders N          orders kept (500)\n"
+		"      --alerts N          alerts kept (500)\n"
+		"      --predictions N     predictions kept (200)\n"
+		"      --patterns N        pattern detections kept (200)\n"
+		"      --equity N          points of the equity curve kept (5000)\n"
+		"      --max-symbols N     symbols kept; more are ignored (1000)\n"
+		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n");
+	tf_hubcli_usage(f, 8080);
+	fprintf(f,
+		"      --strict            the first bad line is fatal (exit 65)\n"
+		"      --max-line SIZE     longest line accepted (default 1M)\n");
+	tf_options_usage(f, 26);
+	fprintf(f,
+		"\n"
+		"Routes: GET /api/snapshot, /api/candles?symbol=&tf=, /api/trades,\n"
+		"/api/alerts?priority=, /api/metrics, /api/system, /api/stats; POST\n"
+		"/api/control/start|stop|restart, /api/events. See tf-serve(1).\n");
+}
+
+static int
+limit(const char *name, const char *arg, size_t *out, char *err,
+	size_t errlen)
+{
+	uint64_t v;
+
+	if (tf_parse_u64(name, arg, 1, 10000000, &v, err, errlen) < 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
+{
+	struct config *c = ctx;
+	struct tf_dash_config *d = &c->dash;
+	uint64_t v;
+
+	switch (val) {
+	case OPT_DB:
+		c->db = arg;
+		return 0;
+	case OPT_WEB_ROOT:
+		c->web_root = arg;
+		return 0;
+	case OPT_CANDLES:
+		return limit("--candles", arg, &d->candles, err, errlen);
+	case OPT_TRADES:
+		return limit("--trades", arg, &d->trades, err, errlen);
+	case OPT_ORDERS:
+		return limit("--orders", arg, &d->orders, err, errlen);
+	case OPT_ALERTS:
+		return limit("--alerts", arg, &d->alerts, err, errlen);
+	case OPT_PREDICTIONS:
+		return limit("--predictions", arg, &d->predictions, err,
+			errlen);
+	case OPT_PATTERNS:
+		return limit("--patterns", arg, &d->patterns, err, errlen);
+	case OPT_EQUITY:
+		return limit("--equity", arg, &d->equity, err, errlen);
+	case OPT_MAX_SYMBOLS:
+		return limit("--max-symbols", arg, &d->max_symbols, err,
+			errlen);
+	case OPT_MAX_BODY:
+		if (tf_parse_size("--max-body", arg, 1, 1 << 30, &v, err,
+			    errlen) < 0)
+			return -1;
+		c->max_body = v;
+		return 0;
+	}
+	return tf_hubcli_set(&c->net, val, arg, err, errlen);
+}
+
+/* ---- the stream ------------------------------------------------------ */
+
+static int64_t
+now_ms(void)
+{
+	return tf_now_ns() / 1000000;
+}
+
+/* One good line: into the state, then out to the clients. */
+static void
+take(struct state *s, const char *line, size_t len, const struct tf_event *ev)
+{
+	if (tf_dash_apply(s->dash, line, len, ev, now_ms()) < 0)
+		tf_warn("out of memory: an event is not kept in the state");
+	if (tf_hub_publish(s->hub, line, len, ev) < 0)
+		tf_warn("out of memory: an event is not sent to clients");
+}
+
+static void
+end_input(struct state *s)
+{
+	if (s->c->net.keep_open && s->rc == 0)
+		tf_hub_input_ended(s->hub);
+	else
+		tf_hub_finish(s->hub, s->c->net.drain_ms);
+}
+
+/* stdin is readable: one read, every complete line in it. */
+static int
+on_input(int fd, void *arg)
+{
+	struct state *s = arg;
+	struct tf_line l;
+	struct tf_event ev;
+	char why[256];
+	ssize_t got;
+
+	(void)fd;
+	got = tf_reader_fill(s->r);
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got < 0) {
+		tf_error("stdin: %s", strerror(errno));
+		s->rc = 1;
+		end_input(s);
+		return -1;
+	}
+	while (tf_reader_next(s->r, &l)) {
+		int k = tf_event_check(&l, &ev, why, sizeof why);
+
+		if (k == 1)
+			continue;
+		if (k < 0) {
+			tf_hub_note_bad(s->hub);
+			if (s->c->common.strict) {
+				tf_error("line %llu: %s",
+					(unsigned long long)l.no, why);
+				s->rc = 65;
+				tf_hub_flush(s->hub);
+				end_input(s);
+				return -1;
+			}
+			tf_warn("line %llu: %s (skipped)",
+				(unsigned long long)l.no, why);
+			continue;
+		}
+		take(s, l.data, l.len, &ev);
+	}
+	tf_hub_flush(s->hub);
+	if (got == 0) {
+		end_input(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- answering ------------------------------------------------------- */
+
+enum {
+	R_JSON = 1,		/* Cache-Control: no-store */
+	R_PAGE = 2,		/* the page's headers: CSP, no-cache */
+	R_GZIP = 4,		/* Content-Encoding: gzip */
+};
+
+static const char csp[] =
+	"default-src 'self'; script-src 'self'; style-src 'self'; "
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+	"base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+static int
+header(struct lws *wsi, const char *name, const char *value,
+	unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+		(const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+static int
+finished(struct lws *wsi)
+{
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Sends the headers, then body[0..len) from the writeable callbacks.
+ * owned (if not NULL) is freed once sent. extra: more headers, "name:"
+ * and value pairs, NULL-terminated. */
+static int
+respond(struct lws *wsi, struct req *rq, unsigned status, const char *type,
+	const void *body, size_t len, unsigned char *owned, int flags,
+	const char *etag, const char *allow)
+{
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
+		*end = buf + sizeof buf - 1;
+
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
+		goto fail;
+	if ((flags & R_JSON) &&
+	    header(wsi, "cache-control:", "no-store", &p, end))
+		goto fail;
+	if ((flags & R_PAGE) &&
+	    (header(wsi, "cache-control:", "no-cache", &p, end) ||
+	    header(wsi, "content-security-policy:", csp, &p, end) ||
+	    header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
+	    header(wsi, "vary:", "Accept-Encoding", &p, end)))
+		goto fail;
+	if (header(wsi, "x-content-type-options:", "nosniff", &p, end))
+		goto fail;
+	if ((flags & R_GZIP) &&
+	    header(wsi, "content-encoding:", "gzip", &p, end))
+		goto fail;
+	if (etag && header(wsi, "etag:", etag, &p, end))
+		goto fail;
+	if (allow && header(wsi, "allow:", allow, &p, end))
+		goto fail;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		goto fail;
+	if (!len || rq->head) {
+		free(owned);
+		return finished(wsi);
+	}
+	free(rq->owned);
+	rq->owned = owned;
+	rq->out = body;
+	rq->out_len = len;
+	rq->out_off = 0;
+	lws_callback_on_writable(wsi);
+	return 0;
+fail:
+	free(owned);
+	return -1;
+}
+
+/* The next piece of an answer. */
+static int
+write_more(struct lws *wsi, struct req *rq)
+{
+	static unsigned char buf[LWS_PRE + 32768];
+	size_t n = rq->out_len - rq->out_off;
+	int last;
+
+	if (!rq->out)
+		return 0;
+	if (n > sizeof buf - LWS_PRE)
+		n = sizeof buf - LWS_PRE;
+	last = rq->out_off + n == rq->out_len;
+	memcpy(buf + LWS_PRE, rq->out + rq->out_off, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
+		    LWS_WRITE_HTTP) != (int)n)
+		return -1;
+	rq->out_off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	free(rq->owned);
+	rq->owned = NULL;
+	rq->out = NULL;
+	return finished(wsi);
+}
+
+/* Answers with a tf_buf's bytes (taken over), as JSON. */
+static int
+respond_json(struct lws *wsi, struct req *rq, unsigned status,
+	struct tf_buf *b, const char *allow)
+{
+	if (b->failed) {
+		tf_buf_finish(b);
+		tf_buf_init(b);
+		tf_buf_adds(b, "{\"error\":\"out of memory\"}");
+		status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+		if (b->failed)
+			return -1;
+	}
+	tf_buf_add(b, "\n", 1);
+	return respond(wsi, rq, status, "application/json", b->p, b->len,
+		(unsigned char *)b->p, R_JSON, NULL, allow);
+}
+
+/* {"error":"..."} with status. */
+static int __attribute__((format(printf, 4, 5)))
+fail(struct lws *wsi, struct req *rq, unsigned status, const char *fmt, ...)
+{
+	struct tf_buf b;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	tf_buf_init(&b);
+	tf_buf_adds(&b, "{\"error\":");
+	tf_buf_json(&b, msg, strlen(msg));
+	tf_buf_adds(&b, "}");
+	return respond_json(wsi, rq, status, &b, NULL);
+}
+
+/* 405, naming the methods the route takes. */
+static int
+not_allowed(struct lws *wsi, struct req *rq, const char *allow)
+{
+	struct tf_buf b;
+
+	rq->post = POST_NONE;
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"error\":\"method not allowed (use %s)\"}", allow);
+	return respond_json(wsi, rq, HTTP_STATUS_METHOD_NOT_ALLOWED, &b,
+		allow);
+}
+
+/* ---- the page -------------------------------------------------------- */
+
+static const char *
+content_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".mjs", "text/javascript; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* A path a file may be served from: absolute, no "..", "//" or "\". */
+static int
+safe_path(const char *path)
+{
+	const char *p;
+
+	if (path[0] != '/' || strchr(path, '\\') || strstr(path, "//"))
+		return 0;
+	for (p = path; (p = strstr(p, "..")); p += 2)
+		if (p[-1] == '/' && (p[2] == '/' || !p[2]))
+			return 0;
+	return 1;
+}
+
+/* Reads DIR/path, if it is a regular file inside DIR. NULL otherwise. */
+static unsigned char *
+read_web_root(const char *dir, const char *path, size_t *len)
+{
+	char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+	unsigned char *data = NULL;
+	struct stat st;
+	size_t rootlen;
+	int fd;
+
+	if (snprintf(full, sizeof full, "%s%s", dir, path) >= (int)sizeof full ||
+	    !realpath(dir, root) || !realpath(full, real))
+		return NULL;
+	rootlen = strlen(root);
+	if (strncmp(real, root, rootlen) || real[rootlen] != '/')
+		return NULL;
+	fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size < (off_t)64 << 20 &&
+	    (data = malloc((size_t)st.st_size + 1)) &&
+	    read(fd, data, (size_t)st.st_size) != (ssize_t)st.st_size) {
+		free(data);
+		data = NULL;
+	}
+	if (data)
+		*len = (size_t)st.st_size;
+	close(fd);
+	return data;
+}
+
+static int
+accepts_gzip(struct lws *wsi)
+{
+	char buf[256];
+
+	return lws_hdr_copy(wsi, buf, sizeof buf,
+		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 && strstr(buf, "gzip");
+}
+
+static int
+serve_file(struct state *s, struct lws *wsi, struct req *rq, const char *path)
+{
+	const struct tf_webasset *a;
+	unsigned char *data;
+	char tag[128];
+	size_t len;
+
+	if (!strcmp(path, "/"))
+		path = "/index.html";
+	if (!safe_path(path))
+		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND, "no such file");
+	if (s->c->web_root &&
+	    (data = read_web_root(s->c->web_root, path, &len)))
+		return respond(wsi, rq, HTTP_STATUS_OK, content_type(path),
+			data, len, data, R_PAGE, NULL, NULL);
+	for (a = tf_webassets; a->path; a++)
+		if (!strcmp(a->path, path))
+			break;
+	if (!a->path)
+		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND, "no such file");
+	if (lws_hdr_copy(wsi, tag, sizeof tag,
+		    WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 && strstr(tag, a->etag))
+		return respond(wsi, rq, HTTP_STATUS_NOT_MODIFIED, NULL, NULL,
+			0, NULL, R_PAGE, a->etag, NULL);
+	if (accepts_gzip(wsi))
+		return respond(wsi, rq, HTTP_STATUS_OK, a->type, a->gz,
+			a->gz_len, NULL, R_PAGE | R_GZIP, a->etag, NULL);
+	return respond(wsi, rq, HTTP_STATUS_OK, a->type, a->raw, a->raw_len,
+		NULL, R_PAGE, a->etag, NULL);
+}
+
+/* ---- REST ------------------------------------------------------------ */
+
+/* The value of query argument name ("symbol"), or NULL. */
+static const char *
+arg(struct lws *wsi, const char *name, char *buf, size_t size)
+{
+	char key[32];
+
+	snprintf(key, sizeof key, "%s=", name);
+	return lws_get_urlarg_by_name(wsi, key, buf, (int)size);
+}
+
+static int
+arg_time(struct lws *wsi, const char *name, int64_t *ms, char *err,
+	size_t errlen)
+{
+	char buf[128];
+	const char *v = arg(wsi, name, buf, sizeof buf);
+	int64_t ns;
+
+	*ms = 0;
+	if (!v || !*v)
+		return 0;
+	if (tf_parse_time(name, v, &ns, err, errlen) < 0)
+		return -1;
+	*ms = ns / 1000000;
+	return 0;
+}
+
+static int
+arg_limit(struct lws *wsi, size_t *n, char *err, size_t errlen)
+{
+	char buf[64];
+	const char *v = arg(wsi, "limit", buf, sizeof buf);
+	uint64_t u;
+
+	*n = 0;
+	if (!v || !*v)
+		return 0;
+	if (tf_parse_u64("limit", v, 0, 100000000, &u, err, errlen) < 0)
+		return -1;
+	*n = (size_t)u;
+	return 0;
+}
+
+static int
+api_candles(struct state *s, struct lws *wsi, struct req *rq)
+{
+	char sym[256], tfbuf[32], err[256];
+	const char *symbol = arg(wsi, "symbol", sym, sizeof sym),
+		*tfname = arg(wsi, "tf", tfbuf, sizeof tfbuf);
+	int64_t from, to;
+	struct tf_buf b;
+	int tf = TF_DASH_1M;
+
+	if (!symbol || !*symbol)
+		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
+			"symbol: required");
+	if (tfname && *tfname && (tf = tf_dash_tf_parse(tfname)) < 0)
+		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
+			"tf: '%s' is not one of 1s, 1m, 5m, 1h", tfname);
+	if (arg_time(wsi, "from", &from, err, sizeof err) < 0 ||
+	    arg_time(wsi, "to", &to, err, sizeof err) < 0)
+		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s", err);
+	tf_buf_init(&b);
+	if (tf_dash_candles(s->dash, symbol, tf, from, to, &b) < 0) {
+		tf_buf_finish(&b);
+		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND,
+			"no such symbol: %s", symbol);
+	}
+	return respond_json(wsi, rq, HTTP_STATUS_OK, &b, NULL);
+}
+
+static void
+process_stats(struct state *s, struct tf_buf *b)
+{
+	struct rusage ru;
+	int64_t wall = tf_mono_ns(), used = 0;
+	long rss_pages = 0, pagesize = sysconf(_SC_PAGESIZE);
+	FILE *f;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		used = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+			1000000000 + (int64_t)(ru.ru_utime.tv_usec +
+			ru.ru_stime.tv_usec) * 1000;
+	/* Percent of one core since the last look, at most once a second. */
+	if (wall - s->cpu_wall_ns >= 1000000000) {
+		s->cpu_pct = 100.0 * (double)(used - s->cpu_used_ns) /
+			(double)(wall - s->cpu_wall_ns);
+		s->cpu_wall_ns = wall;
+		s->cpu_used_ns = used;
+	}
+	f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%*s %ld", &rss_pages) != 1)
+			rss_pages = 0;
+		fclose(f);
+	}
+	tf_buf_addf(b, "{\"version\":\"%s\",\"uptime\":%.3f,\"cpu\":%.1f,"
+		"\"rss\":%ld,\"connections\":%zu,\"events\":%llu}",
+		TF_VERSION, (double)(wall - s->start_ns) / 1e9, s->cpu_pct,
+		rss_pages * pagesize, tf_hub_clients(s->hub),
+		(unsigned long long)tf_dash_events(s->dash));
+}
+
+static int
+api_get(struct state *s, struct lws *wsi, struct req *rq, const char *route)
+{
+	char err[256], buf[64];
+	const char *v;
+	struct tf_buf b;
+	size_t n;
+
+	tf_buf_init(&b);
+	if (!strcmp(route, "snapshot")) {
+		tf_buf_adds(&b, "{\"server\":\"tf-serve " TF_VERSION
+			"\",\"epoch\":");
+		tf_buf_json(&b, tf_hub_epoch(s->hub),
+			strlen(tf_hub_epoch(s->hub)));
+		tf_buf_addf(&b, ",\"seq\":%llu,\"now\":%lld",
+			(unsigned long long)tf_hub_seq(s->hub),
+			(long long)now_ms());
+		tf_dash_snapshot_members(s->dash, &b);
+		tf_buf_adds(&b, "}");
+	} else if (!strcmp(route, "candles")) {
+		return api_candles(s, wsi, rq);
+	} else if (!strcmp(route, "trades")) {
+		char sym[256];
+		const char *symbol = arg(wsi, "symbol", sym, sizeof sym);
+
+		if (arg_limit(wsi, &n, err, sizeof err) < 0)
+			return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s",
+				err);
+		tf_dash_trades(s->dash, symbol && *symbol ? symbol : NULL, n,
+			&b);
+	} else if (!strcmp(route, "alerts")) {
+		int prio = 0;
+
+		v = arg(wsi, "priority", buf, sizeof buf);
+		if (v && *v && strcmp(v, "all") &&
+		    (prio = tf_priority_parse(v, strlen(v))) < 0)
+			return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
+				"priority: '%s' is not low, medium, high or "
+				"critical", v);
+		if (arg_limit(wsi, &n, err, sizeof err) < 0)
+			return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s",
+				err);
+		tf_dash_alerts(s->dash, prio, n, &b);
+	} else if (!strcmp(route, "metrics")) {
+		tf_dash_metrics(s->dash, &b);
+	} else if (!strcmp(route, "system")) {
+		tf_buf_adds(&b, "{\"server\":");
+		process_stats(s, &b);
+		tf_buf_adds(&b, ",\"engine\":");
+		tf_dash_engine_status(s->dash, &b);
+		tf_buf_adds(&b, ",\"bot\":");
+		tf_dash_bot(s->dash, &b);
+		tf_buf_adds(&b, "}");
+	} else if (!strcmp(route, "stats")) {
+		char *json = tf_hub_stats(s->hub);
+
+		if (!json) {
+			b.failed = 1;
+		} else {
+			tf_buf_adds(&b, json);
+			free(json);
+		}
+	} else {
+		tf_buf_finish(&b);
+		return -2;
+	}
+	return respond_json(wsi, rq, HTTP_STATUS_OK, &b, NULL);
+}
+
+/* POST /api/control/ACTION: one control line on stdout. */
+static int
+api_control(struct state *s, struct lws *wsi, struct req *rq)
+{
+	int64_t ts = now_ms();
+	struct tf_buf b;
+
+	if (s->control) {
+		printf("{\"type\":\"control\",\"action\":\"%s\",\"ts\":%lld}\n",
+			rq->action, (long long)ts);
+		if (fflush(stdout) != 0) {
+			tf_warn("stdout: %s: control lines go nowhere now",
+				strerror(errno));
+			s->control = 0;
+		}
+	}
+	if (!s->control)
+		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
+			"the control output (stdout) is closed");
+	tf_info("control: %s", rq->action);
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"ok\":true,\"action\":\"%s\",\"ts\":%lld}",
+		rq->action, (long long)ts);
+	return respond_json(wsi, rq, 202, &b, NULL);
+}
+
+/* Calls fn on each line of the body; stops at the first nonzero. */
+static int
+each_line(struct req *rq, int (*fn)(struct tf_line *, void *), void *arg)
+{
+	const char *p = rq->body.p, *end = p + rq->body.len;
+	struct tf_line l;
+	uint64_t no = 0;
+	int rc;
+
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		memset(&l, 0, sizeof l);
+		l.data = p;
+		l.len = n && p[n - 1] == '\r' ? n - 1 : n;
+		l.no = ++no;
+		if ((rc = fn(&l, arg)))
+			return rc;
+		p += n + 1;
+	}
+	return 0;
+}
+
+struct check {
+	char why[300];
+	size_t good;
+	size_t max_line;
+};
+
+static int
+check_line(struct tf_line *l, void *arg)
+{
+	struct check *ck = arg;
+	struct tf_event ev;
+	char why[256];
+	int k;
+
+	if (l->len > ck->max_line) {
+		snprintf(ck->why, sizeof ck->why, "line %llu: longer than "
+			"--max-line", (unsigned long long)l->no);
+		return -1;
+	}
+	k = tf_event_check(l, &ev, why, sizeof why);
+	if (k < 0) {
+		snprintf(ck->why, sizeof ck->why, "line %llu: %s",
+			(unsigned long long)l->no, why);
+		return -1;
+	}
+	if (k == 0)
+		ck->good++;
+	return 0;
+}
+
+static int
+inject_line(struct tf_line *l, void *arg)
+{
+	struct state *s = arg;
+	struct tf_event ev;
+	char why[256];
+
+	if (tf_event_check(l, &ev, why, sizeof why) == 0)
+		take(s, l->data, l->len, &ev);
+	return 0;
+}
+
+/* POST /api/events: every line good, or none taken. */
+static int
+api_events(struct state *s, struct lws *wsi, struct req *rq)
+{
+	struct check ck = { .max_line = s->c->common.max_line };
+	struct tf_buf b;
+
+	if (each_line(rq, check_line, &ck))
+		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s", ck.why);
+	if (!ck.good)
+		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
+			"no event in the body (one JSON object per line)");
+	each_line(rq, inject_line, s);
+	tf_hub_flush(s->hub);
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"ok\":true,\"accepted\":%zu}", ck.good);
+	return respond_json(wsi, rq, 202, &b, NULL);
+}
+
+/* A POST from a browser page of another site carries its Origin: refuse
+ * it unless --origin allows it, or it is this server's own. */
+static int
+post_origin_ok(struct state *s, struct lws *wsi)
+{
+	char origin[256], host[256];
+	const char *o = origin;
+
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	if (s->c->net.hub.origins)
+		return tf_hub_origin_allowed(s->hub, wsi);
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+		return 0;
+	if (!strncmp(o, "http://", 7))
+		o += 7;
+	else if (!strncmp(o, "https://", 8))
+		o += 8;
+	else
+		return 0;
+	return !strcmp(o, host);
+}
+
+static int
+method_is(struct lws *wsi, enum lws_token_indexes t)
+{
+	return lws_hdr_total_length(wsi, t) > 0;
+}
+
+static int
+on_request(struct state *s, struct lws *wsi, struct req *rq,
+	const char *path)
+{
+	int get = method_is(wsi, WSI_TOKEN_GET_URI),
+		post = method_is(wsi, WSI_TOKEN_POST_URI);
+	char len[32];
+	int rc;
+
+	rq->head = method_is(wsi, WSI_TOKEN_HEAD_URI);
+	rq->post = POST_NONE;
+	if (strncmp(path, "/api/", 5)) {
+		if (!get && !rq->head)
+			return not_allowed(wsi, rq, "GET, HEAD");
+		return serve_file(s, wsi, rq, path);
+	}
+	path += 5;
+	if (!tf_hub_authorized(s->hub, wsi))
+		return fail(wsi, rq, HTTP_STATUS_UNAUTHORIZED,
+			"token required (Authorization: Bearer TOKEN or "
+			"?token=TOKEN)");
+	if (!strncmp(path, "control/", 8) || !strcmp(path, "events")) {
+		const char *action = path + 8;
+
+		if (!strcmp(path, "events"))
+			rq->post = POST_EVENTS;
+		else if (!strcmp(action, "start") || !strcmp(action, "stop") ||
+		    !strcmp(action, "restart"))
+			rq->post = POST_CONTROL;
+		else
+			return fail(wsi, rq, HTTP_STATUS_NOT_FOUND,
+				"no such action: %s (start, stop or restart)",
+				action);
+		snprintf(rq->action, sizeof rq->action, "%s", action);
+		if (!post)
+			return not_allowed(wsi, rq, "POST");
+		if (!post_origin_ok(s, wsi)) {
+			rq->post = POST_NONE;
+			return fail(wsi, rq, HTTP_STATUS_FORBIDDEN,
+				"origin not allowed");
+		}
+		if (lws_hdr_copy(wsi, len, sizeof len,
+			    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+		    strtoull(len, NULL, 10) > s->c->max_body) {
+			rq->post = POST_NONE;
+			return fail(wsi, rq, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+				"body over --max-body (%zu bytes)",
+				s->c->max_body);
+		}
+		tf_buf_finish(&rq->body);
+		tf_buf_init(&rq->body);
+		rq->too_big = 0;
+		/* Without a Content-Length there is no body, and lws
+		 * reports no completion of one; lws reads no chunked
+		 * request body. */
+		if (lws_hdr_total_length(wsi,
+			    WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 &&
+		    lws_hdr_total_length(wsi,
+			    WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+			rq->post = POST_NONE;
+			return fail(wsi, rq, HTTP_STATUS_LENGTH_REQUIRED,
+				"a body needs a Content-Length");
+		}
+		if (lws_hdr_total_length(wsi,
+			    WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+			return rq->post == POST_CONTROL ?
+				api_control(s, wsi, rq) :
+				api_events(s, wsi, rq);
+		return 0;
+	}
+	if (!get && !rq->head)
+		return not_allowed(wsi, rq, "GET, HEAD");
+	rc = api_get(s, wsi, rq, path);
+	if (rc == -2)
+		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND,
+			"no such route: /api/%s", path);
+	return rc;
+}
+
+static struct req *
+req_of(struct lws *wsi)
+{
+	struct req *rq = lws_get_opaque_user_data(wsi);
+
+	if (!rq && (rq = calloc(1, sizeof *rq))) {
+		tf_buf_init(&rq->body);
+		lws_set_opaque_user_data(wsi, rq);
+	}
+	return rq;
+}
+
+static void
+req_free(struct lws *wsi)
+{
+	struct req *rq = lws_get_opaque_user_data(wsi);
+
+	if (!rq)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	tf_buf_finish(&rq->body);
+	free(rq->owned);
+	free(rq);
+}
+
+static int
+on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	void *in, size_t len, void *arg)
+{
+	struct state *s = arg;
+	struct req *rq;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (!(rq = req_of(wsi)))
+			return -1;
+		return on_request(s, wsi, rq, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		rq = lws_get_opaque_user_data(wsi);
+		if (!rq || rq->post == POST_NONE)
+			return 0;
+		if (rq->body.len + len > s->c->max_body)
+			rq->too_big = 1;
+		else
+			tf_buf_add(&rq->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		rq = lws_get_opaque_user_data(wsi);
+		if (!rq || rq->post == POST_NONE)
+			return 0;
+		if (rq->too_big)
+			return fail(wsi, rq, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+				"body over --max-body (%zu bytes)",
+				s->c->max_body);
+		if (rq->body.failed)
+			return fail(wsi, rq, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+				"out of memory");
+		return rq->post == POST_CONTROL ? api_control(s, wsi, rq) :
+			api_events(s, wsi, rq);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		rq = lws_get_opaque_user_data(wsi);
+		return rq ? write_more(wsi, rq) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		req_free(wsi);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- running --------------------------------------------------------- */
+
+static void
+print_stats(struct tf_hub *hub)
+{
+	char *json = tf_hub_stats(hub);
+
+	if (json)
+		fprintf(stderr, "%s\n", json);
+	free(json);
+}
+
+static int
+serve(struct state *s, struct lws_context *ctx)
+{
+	int stopping = 0;
+	char err[256];
+
+	if (tf_hub_adopt_fd(s->hub, STDIN_FILENO, on_input, s, err,
+		    sizeof err) < 0) {
+		tf_error("stdin: %s", err);
+		return 1;
+	}
+	while (!tf_hub_done(s->hub)) {
+		if (lws_service(ctx, 0) < 0)
+			break;
+		if (tf_signal_stop() && !stopping) {
+			stopping = 1;
+			tf_info("stopping on signal %d", tf_signal_stop());
+			tf_hub_finish(s->hub, s->c->net.drain_ms);
+		}
+		if (tf_signal_usr1())
+			print_stats(s->hub);
+	}
+	return s->rc;
+}
+
+static int
+run(struct config *c)
+{
+	struct state s = { .c = c, .control = 1 };
+	struct tf_hubcli *net = &c->net;
+	struct lws_context *ctx = NULL;
+	char err[512], addr[INET6_ADDRSTRLEN + 8];
+	uint64_t rows = 0;
+	int rc = 1, port;
+
+	s.start_ns = s.cpu_wall_ns = tf_mono_ns();
+	net->hub.max_line = c->common.max_line;
+	net->hub.http = on_http;
+	net->hub.http_arg = &s;
+	s.hub = tf_hub_create(&net->hub, err, sizeof err);
+	if (!s.hub) {
+		tf_error("%s", err);
+		goto out;
+	}
+	s.dash = tf_dash_create(&c->dash, err, sizeof err);
+	s.r = tf_reader_create(STDIN_FILENO, c->common.max_line);
+	if (!s.dash || !s.r) {
+		tf_error("%s", s.dash ? "out of memory" : err);
+		goto out;
+	}
+	if (c->db) {
+		if (tf_dash_backfill(s.dash, c->db, &rows, err,
+			    sizeof err) < 0) {
+			tf_error("%s", err);
+			goto out;
+		}
+		tf_info("%s: %llu events backfilled", c->db,
+			(unsigned long long)rows);
+	}
+	if (tf_hubcli_listen(net, s.hub, &ctx, &port, addr, sizeof addr, err,
+		    sizeof err) < 0) {
+		tf_error("%s", err);
+		goto out;
+	}
+	tf_warn(strchr(addr, ':') ? "listening on %s://[%s]:%d/" :
+		"listening on %s://%s:%d/", net->cert ? "https" : "http",
+		addr, port);
+	rc = serve(&s, ctx);
+out:
+	if (ctx)
+		lws_context_destroy(ctx);
+	tf_hub_destroy(s.hub);
+	tf_dash_destroy(s.dash);
+	tf_reader_destroy(s.r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config c = { .max_body = 1 << 20 };
+	char err[512];
+	int first, rc;
+
+	tf_log_init(argv[0]);
+	tf_hubcli_init(&c.net, 8080);
+	tf_hubcli_options(&c.net, options, "TF_SERVE_");
+	c.net.hub.server = "tf-serve " TF_VERSION;
+	tf_dash_config_init(&c.dash);
+	if (tf_options_parse(argc, argv, options, set_option, &c, &c.common,
+		    &first, err, sizeof err) < 0) {
+		tf_options_free();
+		return tf_usage_error(err);
+	}
+	if (tf_options_answer(&c.common, usage)) {
+		tf_options_free();
+		return 0;
+	}
+	if (first < argc || tf_hubcli_check(&c.net, err, sizeof err) < 0) {
+		if (first < argc)
+			snprintf(err, sizeof err, "unexpected argument '%s' "
+				"(input is stdin)", argv[first]);
+		tf_options_free();
+		return tf_usage_error(err);
+	}
+	tf_signals_init();
+	tf_hubcli_raise_fd_limit();
+	rc = run(&c);
+	if (fclose(stdout) != 0 && rc == 0 && errno != EPIPE) {
+		tf_error("stdout: %s", strerror(errno));
+		rc = 1;
+	}
+	tf_options_free();
+	return rc;
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env bats
+# tf-serve: the dashboard server's HTTP side (the page, REST routes, control
+# and injected events), its state, and bad requests. The browser tests are in
+# tf-serve-browser.bats; the WebSocket hub is tf-broadcast's (tf-broadcast.bats).
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+}
+
+teardown() {
+	exec 7>&- 2>/dev/null || true
+	local p
+	if [ -f pids ]; then
+		for p in $(tac pids); do
+			kill "$p" 2>/dev/null || true
+		done
+		for p in $(tac pids); do
+			wait_for eval "! kill -0 $p 2>/dev/null" ||
+				kill -KILL "$p" 2>/dev/null || true
+		done
+	fi
+	if [ -f err ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' err; then
+		cat err >&2
+		return 1
+	fi
+}
+
+# serve FLAGS...: tf-serve on $PORT reading the FIFO "in" (fd 7 here),
+# stdout to "out", stderr to "err". Returns once it accepts connections.
+serve() {
+	mkfifo in
+	tf-serve --port "$PORT" "$@" <in >out 2>err 3>&- &
+	echo $! >>pids
+	SPID=$!
+	exec 7>in
+	if ! wait_for accepting; then
+		cat err >&2
+		return 1
+	fi
+}
+
+accepting() {
+	(exec 8<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+feed() {
+	printf '%s\n' "$@" >&7
+}
+
+# get PATH [CURL ARGS...]: the body; $code gets the status.
+get() {
+	local path=$1
+	shift
+	curl -s -o body -w '%{http_code}' "$@" "$URL$path" >code
+	code=$(cat code)
+	cat body
+}
+
+# The state has taken every line fed so far (a marker event arrived).
+settled() {
+	feed "{\"type\":\"heartbeat\",\"marker\":$1}"
+	wait_for eval "curl -s '$URL/api/stats' | jq -e '.messages_in >= $2' >/dev/null"
+}
+
+events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":1700000000000}
+{"type":"price_update","symbol":"BTC-USD","price":110,"volume":2,"ts":1700000000500}
+{"type":"price_update","symbol":"BTC-USD","price":90,"volume":3,"ts":1700000001200}
+{"type":"price_update","symbol":"ETH-USD","price":2000,"volume":1,"ts":1700000001300}
+{"type":"portfolio_update","total_value":1000,"pnl":0,"pnl_pct":0,"ts":1700000001000}
+{"type":"portfolio_update","total_value":1100,"pnl":100,"pnl_pct":10,"ts":1700000002000}
+{"type":"portfolio_update","total_value":990,"pnl":-10,"pnl_pct":-1,"ts":1700000003000}
+{"type":"trade_executed","order_id":"a","symbol":"BTC-USD","side":"buy","quantity":1,"price":100,"pnl":5,"ts":1700000001000}
+{"type":"trade_executed","order_id":"b","symbol":"ETH-USD","side":"sell","quantity":1,"price":2000,"pnl":-3,"ts":1700000001100}
+{"type":"trade_executed","order_id":"c","symbol":"BTC-USD","side":"sell","quantity":1,"price":90,"pnl":7,"ts":1700000001200}
+{"type":"alert","priority":"low","title":"l","message":"low one"}
+{"type":"alert","priority":"high","title":"h","message":"high one"}
+{"type":"alert","priority":"critical","title":"c","message":"critical one"}
+{"type":"ml_prediction","model":"m","symbol":"BTC-USD","price":90,"predicted_price":95,"direction":"up","confidence":0.7,"horizon":1}
+{"type":"price_update","symbol":"BTC-USD","price":97,"volume":1,"ts":1700000001400}
+{"type":"pattern_detected","symbol":"BTC-USD","pattern":"double_bottom","confidence":0.6,"entry":97,"target":105,"stop":93}
+{"type":"system_status","status":"ok","cpu":12.5,"memory":0.3,"connections":4}
+{"type":"bot_stopped","status":"stopped","ts":1700000004000}'
+
+@test "keeps the stream's state and answers GET /api/snapshot with all of it" {
+	serve
+	feed "$events"
+	settled 1 19
+	get /api/snapshot >snap
+	[ "$code" = 200 ]
+	jq -e '.server | startswith("tf-serve ")' snap
+	jq -e '.seq == 19 and (.epoch | length) == 16' snap
+	assert_equal "$(jq -c '.symbols["BTC-USD"]' snap)" \
+		'{"type":"price_update","symbol":"BTC-USD","price":97,"volume":1,"ts":1700000001400}'
+	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map([.t,.o,.h,.l,.c,.v,.n])' snap)" \
+		'[[1700000000000,100,110,100,110,3,2],[1700000001000,90,97,90,97,4,2]]'
+	assert_equal "$(jq -c '.candles["BTC-USD"]["1m"] | map([.o,.h,.l,.c,.n])' snap)" '[[100,110,90,97,4]]'
+	jq -e '.portfolio.total_value == 990' snap
+	assert_equal "$(jq -c .equity snap)" '[[1700000001000,1000],[1700000002000,1100],[1700000003000,990]]'
+	assert_equal "$(jq -c '[.trades[].order_id]' snap)" '["a","b","c"]'
+	assert_equal "$(jq -c '[.alerts[].priority]' snap)" '["low","high","critical"]'
+	assert_equal "$(jq -c '.predictions[0] | [.actual, .correct]' snap)" '[97,true]'
+	jq -e '.patterns[0].target == 105' snap
+	jq -e '.system.cpu == 12.5' snap
+	jq -e '.bot.state == "stopped" and .bot.since == 1700000004000' snap
+	jq -e '.metrics.trades == 3 and .metrics.wins == 2 and .metrics.losses == 1' snap
+	# Events are embedded as they arrived, never re-serialised.
+	feed '{"type":"alert", "priority":"low","message":"spaced \u00e9 1.50"}'
+	settled 2 21
+	get /api/snapshot | grep -F '{"type":"alert", "priority":"low","message":"spaced \u00e9 1.50"}'
+}
+
+@test "GET /api/candles answers per symbol and timeframe, within from and to" {
+	serve
+	feed "$events"
+	settled 1 19
+	get '/api/candles?symbol=BTC-USD&tf=1s' >c
+	[ "$code" = 200 ]
+	assert_equal "$(jq -c '[.symbol, .tf, (.candles | length)]' c)" '["BTC-USD","1s",2]'
+	get '/api/candles?symbol=BTC-USD&tf=1s&from=1700000001000' >c
+	assert_equal "$(jq -c '[.candles[].t]' c)" '[1700000001000]'
+	get '/api/candles?symbol=BTC-USD&tf=1s&to=2023-11-14T22:13:21Z' >c
+	assert_equal "$(jq -c '[.candles[].t]' c)" '[1700000000000]'
+	get '/api/candles?symbol=BTC-USD' >c
+	assert_equal "$(jq -r .tf c)" 1m
+	get '/api/candles?symbol=BTC-USD&tf=2m' >c
+	[ "$code" = 400 ]
+	jq -e '.error | test("2m")' c
+	get '/api/candles?tf=1m' >c
+	[ "$code" = 400 ]
+	jq -e '.error | test("symbol")' c
+	get '/api/candles?symbol=NOPE-USD' >c
+	[ "$code" = 404 ]
+	get '/api/candles?symbol=BTC-USD&from=yesterday' >c
+	[ "$code" = 400 ]
+}
+
+@test "GET /api/trades, /api/alerts and /api/metrics filter and compute" {
+	serve
+	feed "$events"
+	settled 1 19
+	assert_equal "$(get '/api/trades?symbol=BTC-USD' | jq -c '[.trades[].order_id]')" '["a","c"]'
+	assert_equal "$(get '/api/trades?limit=1' | jq -c '[.trades[].order_id]')" '["c"]'
+	assert_equal "$(get '/api/alerts?priority=high' | jq -c '[.alerts[].priority]')" '["high","critical"]'
+	assert_equal "$(get '/api/alerts?priority=all' | jq -c '.alerts | length')" 3
+	get '/api/alerts?priority=urgent' >a
+	[ "$code" = 400 ]
+	jq -e '.error | test("urgent")' a
+	get '/api/trades?limit=lots' >a
+	[ "$code" = 400 ]
+	get /api/metrics >m
+	jq -e '.trades == 3 and .wins == 2 and .losses == 1' m
+	jq -e '.realized_pnl == 9 and (.win_rate * 1000 | round) == 667' m
+	jq -e '.total_value == 990 and .peak == 1100 and .max_drawdown_value == 110' m
+	jq -e '(.max_drawdown * 1000 | round) == 100' m
+}
+
+@test "GET /api/system reports tf-serve's own use and the engine's latest status; /api/stats the hub's" {
+	serve
+	feed "$events"
+	settled 1 19
+	get /api/system >s
+	[ "$code" = 200 ]
+	jq -e '.server.rss > 1000000 and .server.uptime > 0 and .server.connections == 0' s
+	jq -e '.server.events == 19 and (.server.cpu | type) == "number"' s
+	jq -e '.engine.status == "ok" and .bot.state == "stopped"' s
+	get /api/stats >t
+	jq -e '.messages_in == 19 and .clients == 0' t
+}
+
+@test "POST /api/control/ACTION writes a control line to stdout" {
+	serve
+	get /api/control/stop -X POST >r
+	[ "$code" = 202 ]
+	jq -e '.ok and .action == "stop"' r
+	get /api/control/start -X POST -H 'Content-Type: application/json' -d '{}' >/dev/null
+	[ "$code" = 202 ]
+	get /api/control/restart -X POST -d '' >/dev/null
+	[ "$code" = 202 ]
+	wait_for eval '[ "$(wc -l <out)" -eq 3 ]'
+	assert_equal "$(jq -c '[.type, .action]' out | tr '\n' ' ')" \
+		'["control","stop"] ["control","start"] ["control","restart"] '
+	jq -e '.ts > 1700000000000' out >/dev/null
+	# Nothing else reaches stdout: the stream is not passed on.
+	feed "$events"
+	settled 1 19
+	[ "$(wc -l <out)" -eq 3 ]
+}
+
+@test "control: unknown actions, wrong methods and other sites' pages are refused" {
+	serve
+	get /api/control/explode -X POST >r
+	[ "$code" = 404 ]
+	jq -e '.error | test("explode")' r
+	curl -s -D h -o r "$URL/api/control/stop"
+	grep -i '^HTTP/1.1 405' h
+	grep -i '^allow: POST' h
+	# A form on another site posting here carries its Origin.
+	get /api/control/stop -X POST -H 'Origin: http://evil.example' >r
+	[ "$code" = 403 ]
+	get /api/control/stop -X POST -H "Origin: http://127.0.0.1:$PORT" >r
+	[ "$code" = 202 ]
+	wait_for eval '[ "$(wc -l <out)" -eq 1 ]'
+}
+
+@test "control: when nobody reads stdout, POST says so with 503" {
+	mkfifo in ctl
+	tf-serve --port "$PORT" <in >ctl 2>err 3>&- &
+	echo $! >>pids
+	exec 7>in
+	exec 9<ctl
+	wait_for accepting
+	exec 9<&-
+	get /api/control/stop -X POST >r
+	[ "$code" = 503 ]
+	jq -e '.error | test("control")' r
+	grep -q 'stdout' err
+}
+
+@test "POST /api/events injects events into the state and the live stream" {
+	serve
+	node "$TF_ROOT/test/ws/client.js" --until injected --timeout 10 "ws://127.0.0.1:$PORT/ws" >ws 2>wserr &
+	echo $! >>pids
+	wait_for grep -q '#open' wserr
+	get /api/events -X POST --data-binary $'{"type":"alert","priority":"high","message":"injected"}\n{"type":"price_update","symbol":"X","price":1}' >r
+	[ "$code" = 202 ]
+	jq -e '.accepted == 2' r
+	wait_for grep -q injected ws
+	assert_equal "$(get /api/alerts | jq -r '.alerts[0].message')" injected
+	get /api/snapshot | jq -e '.symbols.X.price == 1'
+}
+
+@test "POST /api/events: bad JSON, oversized and empty bodies are refused and none of the body is taken" {
+	serve --max-body 1K
+	get /api/events -X POST --data-binary $'{"type":"alert","message":"first"}\n{"type":"alert",' >r
+	[ "$code" = 400 ]
+	jq -e '.error | test("line 2")' r
+	get /api/events -X POST --data-binary '[1,2]' >r
+	[ "$code" = 400 ]
+	get /api/events -X POST --data-binary "$(printf '{"type":"alert","m":"%02000d"}' 0)" >r
+	[ "$code" = 413 ]
+	jq -e '.error | test("max-body")' r
+	get /api/events -X POST --data-binary $'\n\n' >r
+	[ "$code" = 400 ]
+	get /api/events -X POST -H 'Transfer-Encoding: chunked' --data-binary '{"type":"alert"}' >r
+	[ "$code" = 411 ]
+	assert_equal "$(get /api/alerts | jq -c .alerts)" '[]'
+	get /api/stats | jq -e '.messages_in == 0'
+}
+
+@test "--token guards the API, the stream and the POSTs, not the page's files" {
+	serve --token s3cret
+	get /api/snapshot >r
+	[ "$code" = 401 ]
+	jq -e '.error | test("token")' r
+	get /api/control/stop -X POST >/dev/null
+	[ "$code" = 401 ]
+	get /api/events -X POST -d '{"type":"alert"}' >/dev/null
+	[ "$code" = 401 ]
+	get /api/snapshot -H 'Authorization: Bearer wrong' >/dev/null
+	[ "$code" = 401 ]
+	get /api/snapshot -H 'Authorization: Bearer s3cret' >/dev/null
+	[ "$code" = 200 ]
+	get '/api/metrics?token=s3cret' >/dev/null
+	[ "$code" = 200 ]
+	get /api/control/stop -X POST -H 'Authorization: Bearer s3cret' >/dev/null
+	[ "$code" = 202 ]
+	get / >/dev/null
+	[ "$code" = 200 ]
+	run node "$TF_ROOT/test/ws/client.js" --timeout 5 "ws://127.0.0.1:$PORT/ws"
+	[ "$status" -eq 3 ]
+	[ "$(wc -l <out)" -eq 1 ]
+}
+
+@test "serves the embedded page gzip-compressed with caching headers and a Content-Security-Policy" {
+	serve
+	curl -s -D h -o page.gz -H 'Accept-Encoding: gzip' "$URL/"
+	grep -i '^HTTP/1.1 200' h
+	grep -i '^content-encoding: gzip' h
+	grep -i '^content-type: text/html' h
+	grep -i "^content-security-policy: default-src 'self'; script-src 'self'" h
+	grep -i '^x-content-type-options: nosniff' h
+	grep -i '^cache-control: no-cache' h
+	gzip -dc page.gz | cmp - "$TF_ROOT/web/index.html"
+	etag=$(sed -n 's/^etag: *//Ip' h | tr -d '\r')
+	[ -n "$etag" ]
+	curl -s -D h2 -o /dev/null -H "If-None-Match: $etag" "$URL/index.html"
+	grep -i '^HTTP/1.1 304' h2
+	# Without gzip in Accept-Encoding: the file as it is.
+	curl -s -D h3 -o plain "$URL/vendor/lightweight-charts.mjs"
+	grep -i '^content-type: text/javascript' h3
+	! grep -qi '^content-encoding' h3
+	cmp plain "$TF_ROOT/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.mjs"
+	# Every module the page imports is there.
+	for f in $(cd "$TF_ROOT/web" && find . -type f | sed 's/^\.//'); do
+		get "$f" >/dev/null
+		[ "$code" = 200 ] || { echo "missing $f" >&2; false; }
+	done
+}
+
+@test "unknown routes and files are 404 with a JSON error; paths outside the page are never served" {
+	mkdir -p root/sub && echo inside >root/sub/ok.txt && echo secret >secret.txt
+	ln -s ../secret.txt root/link.txt
+	serve --web-root root
+	get /api/nothing >r
+	[ "$code" = 404 ]
+	jq -e '.error | test("/api/nothing")' r
+	get /nothing.html >r
+	[ "$code" = 404 ]
+	jq -e .error r
+	assert_equal "$(get /sub/ok.txt)" inside
+	for p in /../secret.txt /sub/../../secret.txt /%2e%2e/secret.txt /link.txt /..%2fsecret.txt; do
+		get "$p" --path-as-is >r
+		[ "$code" = 404 ] || { echo "$p gave $code" >&2; false; }
+		! grep -q secret r
+	done
+	# Files not in --web-root come from the binary.
+	get /vendor/lightweight-charts.mjs >/dev/null
+	[ "$code" = 200 ]
+	curl -s -X DELETE -D h -o /dev/null "$URL/api/snapshot"
+	grep -i '^HTTP/1.1 405' h
+}
+
+@test "--db backfills the charts and history from a recording" {
+	printf '%s\n' "$events" | tf-record -d rec.db >/dev/null
+	serve --db rec.db
+	get /api/snapshot >snap
+	jq -e '(.trades | length) == 3 and (.alerts | length) == 3' snap
+	jq -e '.candles["BTC-USD"]["1s"] | length == 2' snap
+	# Live events add to what the recording held.
+	feed '{"type":"alert","priority":"high","message":"live"}'
+	wait_for eval "curl -s '$URL/api/alerts' | jq -e '.alerts | length == 4' >/dev/null"
+	run_err tf-serve --port "$(free_port)" --db missing.db </dev/null
+	[ "$status" -eq 1 ]
+	[[ $stderr == *missing.db* ]]
+}
+
+@test "state limits keep the newest: --trades, --alerts, --candles, --max-symbols" {
+	serve --trades 2 --alerts 1 --candles 1 --max-symbols 1
+	feed "$events"
+	settled 1 19
+	get /api/snapshot >snap
+	assert_equal "$(jq -c '[.trades[].order_id]' snap)" '["b","c"]'
+	assert_equal "$(jq -c '[.alerts[].priority]' snap)" '["critical"]'
+	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map(.t)' snap)" '[1700000001000]'
+	assert_equal "$(jq -c '.symbols | keys' snap)" '["BTC-USD"]'
+}
+
+@test "bad stdin lines are skipped with a message and the stream goes on; --strict stops at the first" {
+	serve
+	feed 'not json' '{"type":"alert","priority":"high","message":"after"}'
+	wait_for eval "curl -s '$URL/api/alerts' | jq -e '.alerts | length == 1' >/dev/null"
+	grep -q 'tf-serve: line 1: invalid JSON' err
+	get /api/stats | jq -e '.bad_lines == 1'
+	run tf-serve --port "$(free_port)" --strict <<<'[1]'
+	[ "$status" -eq 65 ]
+}
+
+@test "stdin EOF ends tf-serve with status 0; --keep-open keeps answering" {
+	printf '%s\n' "$events" | tf-serve --port "$PORT" 2>err >out
+	grep -q listening err
+	printf '%s\n' "$events" | tf-serve --port "$PORT" --keep-open >out 2>err &
+	echo $! >>pids
+	wait_for accepting
+	wait_for eval "curl -s '$URL/api/trades' | jq -e '.trades | length == 3' >/dev/null"
+}
+
+@test "usage errors exit 2; a port in use is said plainly" {
+	run_err tf-serve --candles 0
+	[ "$status" -eq 2 ]
+	[[ $stderr == *--candles* ]]
+	run_err tf-serve --max-body lots
+	[ "$status" -eq 2 ]
+	run_err tf-serve extra
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"unexpected argument 'extra'"* ]]
+	run_err tf-serve --cert x.pem
+	[ "$status" -eq 2 ]
+	python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(20)' "$PORT" &
+	echo $! >>pids
+	wait_for accepting
+	run_err tf-serve --port "$PORT" </dev/null
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"127.0.0.1:$PORT: Address already in use"* ]]
+	run tf-serve --version
+	assert_output "tf-serve $(cat "$TF_ROOT/VERSION")"
+	run tf-serve --help
+	assert_success
+	[[ $output == *--web-root* ]]
+}

@@ -1,0 +1,64 @@
+// api.js: the REST side of tf-serve. The token comes from the page's own
+// URL (?token=T) and goes on every request as "Authorization: Bearer T".
+
+const token = new URLSearchParams(location.search).get('token') || '';
+
+export class ApiError extends Error {
+	constructor(status, message) {
+		super(message);
+		this.status = status;
+	}
+}
+
+async function request(method, path, body) {
+	const headers = { Accept: 'application/json' };
+	if (token)
+		headers.Authorization = 'Bearer ' + token;
+	if (body !== undefined)
+		headers['Content-Type'] = 'application/json';
+	let res;
+	try {
+		res = await fetch(path, {
+			method, headers, cache: 'no-store',
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+	} catch (e) {
+		throw new ApiError(0, 'server unreachable');
+	}
+	let data = null;
+	try {
+		data = await res.json();
+	} catch (e) {
+		data = null;
+	}
+	if (!res.ok) {
+		const why = data && typeof data.error === 'string' ? data.error :
+			res.statusText || 'request failed';
+		throw new ApiError(res.status, `${res.status} ${why}`);
+	}
+	if (data === null || typeof data !== 'object')
+		throw new ApiError(res.status, 'not a JSON object');
+	return data;
+}
+
+export const getSnapshot = () => request('GET', '/api/snapshot');
+
+export function getCandles(symbol, tf, to) {
+	const q = new URLSearchParams({ symbol, tf });
+	if (to)
+		q.set('to', String(to));
+	return request('GET', '/api/candles?' + q);
+}
+
+export const getSystem = () => request('GET', '/api/system');
+
+export const postControl = (action) =>
+	request('POST', '/api/control/' + encodeURIComponent(action), {});
+
+// The WebSocket's address, with the token as ?token= (a browser cannot
+// set headers on a WebSocket).
+export function wsUrl() {
+	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	const q = token ? '?token=' + encodeURIComponent(token) : '';
+	return `${proto}//${location.host}/ws${q}`;
+}

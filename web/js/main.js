@@ -1,0 +1,412 @@
+// main.js: starts the dashboard: loads /api/snapshot, opens the tf.v1
+// stream resuming from the snapshot's seq, queues live events and applies
+// them once per animation frame, and wires the page's controls.
+
+import { getSnapshot, getCandles, getSystem, postControl, ApiError } from './api.js';
+import { Stream } from './stream.js';
+import { State, TFS, newDirty } from './state.js';
+import { PriceChart, EquityChart } from './chart.js';
+import { Panels } from './panels.js';
+import { setText, isNum, fmtPrice, fmtPct, fmtTime, tsMs, h } from './util.js';
+
+const $ = (id) => document.getElementById(id);
+
+const QUEUE_MAX = 50000;	// events waiting for a frame or a snapshot
+const SYSTEM_POLL_MS = 5000;
+
+const dash = {
+	events: 0, rendered: 0, firstEventAt: null, frames: 0,
+	lastSeq: null, epoch: null,
+};
+window.tfDash = dash;
+
+const state = new State();
+let dirty = newDirty();
+let queue = [];			// envelopes to apply, in seq order
+let pending = null;		// envelopes held while a snapshot loads
+let resyncing = false;
+let lastResync = 0;
+let scheduled = false;
+let view = { symbol: null, tf: '1m' };
+let priceChart, equityChart, panels, stream;
+let rateCount = 0, rate = 0, staleNote = '';
+
+// ---- applying events, once per frame ------------------------------------
+
+function schedule() {
+	if (scheduled)
+		return;
+	scheduled = true;
+	// A hidden tab gets no animation frames: a timer drains the queue
+	// there instead, so it never grows without bound.
+	if (document.hidden)
+		setTimeout(frame, 250);
+	else
+		requestAnimationFrame(frame);
+}
+
+function frame() {
+	scheduled = false;
+	const batch = queue;
+	queue = [];
+	const now = Date.now();
+	for (const env of batch)
+		state.apply(env.data, now, dirty);
+	const d = dirty;
+	dirty = newDirty();
+	render(d);
+	if (batch.length) {
+		dash.rendered += batch.length;
+		dash.frames++;
+		if (dash.firstEventAt === null)
+			dash.firstEventAt = performance.now();
+	}
+}
+
+function render(d) {
+	if (d.all || d.symbols)
+		drawSymbols();
+	if (d.all)
+		showSeries();
+	const sym = view.symbol;
+	if (sym !== null) {
+		const marks = d.all || d.trades || d.patterns;
+		if (d.all || d.candles.has(sym) || marks)
+			priceChart.draw(state, marks);
+		if (d.all || d.prices.has(sym))
+			drawQuote();
+	}
+	if (d.all || d.equity)
+		equityChart.draw(state.equity);
+	if (panels.draw(state, d))
+		schedule();	// lists still to draw: another frame
+	if (d.all || d.predictions)
+		drawPredScore();
+	if (d.all || d.portfolio) {
+		const p = state.portfolio;
+		setText($('portfolio-at'), p ? 'updated ' + fmtTime(tsMs(p.ts)) + ' UTC' : '');
+	}
+}
+
+// ---- the chart's symbol and timeframe -------------------------------------
+
+function drawSymbols() {
+	const sel = $('symbol');
+	const syms = [...state.symbols.keys()].sort();
+	const have = [...sel.options].map((o) => o.value);
+	if (have.join('\n') !== syms.join('\n'))
+		sel.replaceChildren(...syms.map((s) => h('option', { value: s }, s)));
+	if (view.symbol === null || !state.symbols.has(view.symbol)) {
+		const want = new URLSearchParams(location.search).get('symbol');
+		view.symbol = syms.includes(want) ? want : syms.length ? syms[0] : null;
+		showSeries();
+	}
+	if (view.symbol !== null)
+		sel.value = view.symbol;
+	sel.disabled = syms.length === 0;
+}
+
+let candlesReq = 0;
+
+// Points the chart at view.symbol/view.tf; fetches the older candles the
+// snapshot did not carry.
+function showSeries() {
+	const sym = view.symbol;
+	for (const b of $('timeframe').querySelectorAll('button'))
+		b.setAttribute('aria-pressed', String(b.dataset.tf === view.tf));
+	if (sym === null) {
+		priceChart.show(null, view.tf, null);
+		$('chart').dataset.candles = '0';
+		return;
+	}
+	const series = state.seriesOf(sym, true)[view.tf];
+	priceChart.show(sym, view.tf, series);
+	priceChart.draw(state, true);
+	drawQuote();
+	const req = ++candlesReq;
+	const first = series.candles.length ? series.candles[0].t : 0;
+	getCandles(sym, view.tf, first || undefined).then((r) => {
+		if (req !== candlesReq || !Array.isArray(r.candles))
+			return;
+		series.prepend(r.candles);
+		priceChart.draw(state, true);
+	}, (e) => {
+		if (req === candlesReq && e.status !== 404)
+			note(`Could not load the history: ${e.message}`);
+	});
+}
+
+function note(text) {
+	const el = $('chart-note');
+	setText(el, text);
+	el.hidden = !text;
+}
+
+function drawQuote() {
+	const e = view.symbol === null ? null : state.symbols.get(view.symbol);
+	const lp = $('last-price');
+	const p = e && isNum(e.price) ? e.price : null;
+	const prev = Number(lp.dataset.price);
+	setText(lp, p === null ? '—' : fmtPrice(p));
+	if (p !== null) {
+		if (isNum(prev) && prev !== p)
+			lp.dataset.dir = p > prev ? 'up' : 'down';
+		lp.dataset.price = String(p);
+	}
+	const ch = $('change');
+	const c = e && isNum(e.change_24h) ? e.change_24h : null;
+	setText(ch, c === null ? '' : fmtPct(c));
+	ch.classList.toggle('pos', c !== null && c > 0);
+	ch.classList.toggle('neg', c !== null && c < 0);
+	setText($('bidask'), e && isNum(e.bid) && isNum(e.ask) ?
+		`${fmtPrice(e.bid)} / ${fmtPrice(e.ask)}` : '');
+}
+
+function drawPredScore() {
+	let hit = 0, miss = 0;
+	for (const p of state.predictions.items) {
+		if (p.correct === true)
+			hit++;
+		else if (p.correct === false)
+			miss++;
+	}
+	setText($('pred-score'), hit + miss ?
+		`hit rate ${Math.round(hit / (hit + miss) * 100)}% of ${hit + miss}` : '');
+}
+
+// ---- snapshot and stream ----------------------------------------------------
+
+async function loadSnapshot() {
+	const snap = await getSnapshot();
+	if (!isNum(snap.seq) || (typeof snap.epoch !== 'string' && !isNum(snap.epoch)))
+		throw new ApiError(0, 'snapshot without epoch and seq');
+	state.load(snap, dirty);
+	dash.epoch = snap.epoch;
+	dash.lastSeq = snap.seq;
+	// Events held while it loaded: those after its seq still apply.
+	const held = pending || [];
+	pending = null;
+	queue = [];
+	resyncing = false;
+	for (const env of held) {
+		if (resyncing)
+			pending.push(env);	// another epoch again: wait once more
+		else
+			accept(env);
+	}
+	render(dirty);
+	dirty = newDirty();
+	document.body.dataset.ready = '1';
+}
+
+// Takes an envelope into the queue when it is the next one after the
+// position the state holds; drops repeats.
+function accept(env) {
+	if (env.epoch !== dash.epoch) {
+		resync('epoch');
+		pending.push(env);
+		return;
+	}
+	if (!isNum(env.seq) || env.seq <= dash.lastSeq)
+		return;
+	dash.lastSeq = env.seq;
+	if (!env.data || typeof env.data !== 'object')
+		return;
+	queue.push(env);
+	if (queue.length > QUEUE_MAX) {
+		// Far behind (a frozen tab): start again from a snapshot.
+		queue = [];
+		resync('overflow');
+		return;
+	}
+	schedule();
+}
+
+function onEvent(env) {
+	dash.events++;
+	rateCount++;
+	if (staleNote) {
+		staleNote = '';
+		drawMeta();
+	}
+	if (resyncing) {
+		if (pending.length < QUEUE_MAX)
+			pending.push(env);
+		else {
+			// Too much to hold: reconnect from the snapshot's seq instead.
+			pending = [];
+			stream.restart();
+		}
+		return;
+	}
+	accept(env);
+}
+
+// The state lost its thread (another epoch, history gone, events
+// skipped): load a fresh snapshot; live events wait for it.
+function resync(why) {
+	if (resyncing)
+		return;
+	resyncing = true;
+	pending = [];
+	const wait = Math.max(0, lastResync + 2000 - performance.now());
+	lastResync = performance.now() + wait;
+	setTimeout(function again() {
+		loadSnapshot().catch((e) => {
+			setText($('stream-meta'), `snapshot failed (${e.message}), retrying`);
+			setTimeout(again, 2000);
+		});
+	}, wait);
+	console.info(`tf: reloading the snapshot (${why})`);
+}
+
+function onGap(m) {
+	// Live data follows the gap: its events are after "to".
+	if (m.reason === 'epoch' || m.reason === 'history' || m.reason === 'slow')
+		resync(m.reason);
+}
+
+function onWelcome(m) {
+	// A server that restarted answers the resume with a gap "epoch";
+	// nothing to do until then.
+	void m;
+}
+
+function onStatus(st, text) {
+	const el = $('conn');
+	el.dataset.state = st;
+	setText(el, text);
+	if (st === 'live')
+		pollSystem();
+}
+
+function drawMeta() {
+	const bits = [];
+	if (dash.lastSeq !== null)
+		bits.push(`seq ${dash.lastSeq}`);
+	bits.push(`${rate} ev/s`);
+	if (staleNote)
+		bits.push(staleNote);
+	setText($('stream-meta'), bits.join(' · '));
+}
+
+// ---- server figures ----------------------------------------------------------
+
+let sysTimer = 0;
+function pollSystem() {
+	clearTimeout(sysTimer);
+	getSystem().then((s) => panels.drawServer(s), () => {}).finally(() => {
+		sysTimer = setTimeout(pollSystem, document.hidden ? SYSTEM_POLL_MS * 6 : SYSTEM_POLL_MS);
+	});
+}
+
+// ---- bot controls ----------------------------------------------------------------
+
+function wireControls() {
+	const btns = ['start', 'stop', 'restart'].map((a) => $('bot-' + a));
+	for (const btn of btns) {
+		btn.addEventListener('click', async () => {
+			const action = btn.id.slice(4);
+			for (const b of btns)
+				b.disabled = true;
+			btn.setAttribute('aria-busy', 'true');
+			setText($('control-error'), '');
+			setText($('control-status'), `Sending ${action}…`);
+			try {
+				const r = await postControl(action);
+				const at = isNum(r.ts) ? ' at ' + fmtTime(r.ts) + ' UTC' : '';
+				setText($('control-status'), `${action} sent${at}`);
+			} catch (e) {
+				setText($('control-status'), '');
+				setText($('control-error'), `${action[0].toUpperCase() + action.slice(1)} failed: ${e.message}`);
+			} finally {
+				for (const b of btns)
+					b.disabled = false;
+				btn.removeAttribute('aria-busy');
+			}
+		});
+	}
+}
+
+function wireView() {
+	$('symbol').addEventListener('change', (ev) => {
+		view.symbol = ev.target.value;
+		showSeries();
+	});
+	for (const b of $('timeframe').querySelectorAll('button[data-tf]')) {
+		b.addEventListener('click', () => {
+			if (!(b.dataset.tf in TFS) || b.dataset.tf === view.tf)
+				return;
+			view.tf = b.dataset.tf;
+			showSeries();
+		});
+	}
+	$('alert-filter').addEventListener('change', (ev) => {
+		panels.setAlertFilter(ev.target.value, state);
+	});
+	document.addEventListener('visibilitychange', () => {
+		if (scheduled)
+			return;
+		if (queue.length)
+			schedule();
+	});
+}
+
+// ---- start ---------------------------------------------------------------------------
+
+async function start() {
+	priceChart = new PriceChart($('chart'));
+	equityChart = new EquityChart($('equity'));
+	panels = new Panels();
+	const tf = new URLSearchParams(location.search).get('tf');
+	if (tf in TFS)
+		view.tf = tf;
+	wireView();
+	wireControls();
+	stream = new Stream({
+		position: () => ({ epoch: dash.epoch, seq: dash.lastSeq }),
+		event: onEvent,
+		gap: onGap,
+		resumed: () => {},
+		welcome: onWelcome,
+		stale: (m) => {
+			staleNote = isNum(m.idle) ? `no input for ${m.idle} s` : 'no input';
+			drawMeta();
+		},
+		status: onStatus,
+	});
+	setInterval(() => {
+		rate = rateCount;
+		rateCount = 0;
+		drawMeta();
+	}, 1000);
+
+	// The first snapshot, retried with the stream's backoff until it comes.
+	const backoff = [1, 2, 4, 8, 16];
+	for (let attempt = 0; ; attempt++) {
+		try {
+			await loadSnapshot();
+			break;
+		} catch (e) {
+			const el = $('conn');
+			if (e.status === 401 || e.status === 403) {
+				el.dataset.state = 'offline';
+				setText(el, e.status === 401 ? 'Token missing or wrong' : 'Origin not allowed');
+				console.warn(`tf: snapshot refused: ${e.message}`);
+				return;
+			}
+			let left = backoff[Math.min(attempt, backoff.length - 1)];
+			el.dataset.state = 'reconnecting';
+			while (left > 0) {
+				setText(el, `Reconnecting in ${left} s`);
+				await new Promise((r) => setTimeout(r, 1000));
+				left--;
+			}
+			el.dataset.state = 'connecting';
+			setText(el, 'Connecting…');
+		}
+	}
+	stream.start();
+}
+
+start();
