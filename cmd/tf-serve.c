@@ -693,25 +693,39 @@ api_get(struct state *s, struct lws *wsi, struct req *rq, const char *route)
 	return respond_json(wsi, rq, HTTP_STATUS_OK, &b, NULL);
 }
 
-/* POST /api/control/ACTION: one control line on stdout. */
+/* POST /api/control/ACTION: one control line on stdout, written whole
+ * with one write(2) (a line is far below PIPE_BUF, so a pipe or FIFO takes
+ * all of it or none). A reader that went away ends control output; one
+ * that is merely behind (EAGAIN on a non-blocking descriptor) gets 503
+ * for this press only. */
 static int
 api_control(struct state *s, struct lws *wsi, struct req *rq)
 {
 	int64_t ts = now_ms();
 	struct tf_buf b;
+	char line[128];
+	int n = snprintf(line, sizeof line,
+		"{\"type\":\"control\",\"action\":\"%s\",\"ts\":%lld}\n",
+		rq->action, (long long)ts);
+	ssize_t w = -1;
 
-	if (s->control) {
-		printf("{\"type\":\"control\",\"action\":\"%s\",\"ts\":%lld}\n",
-			rq->action, (long long)ts);
-		if (fflush(stdout) != 0) {
-			tf_warn("stdout: %s: control lines go nowhere now",
-				strerror(errno));
-			s->control = 0;
-		}
-	}
 	if (!s->control)
 		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
 			"the control output (stdout) is closed");
+	do
+		w = write(STDOUT_FILENO, line, (size_t)n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EAGAIN)
+		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
+			"the control output (stdout) is full: nobody reads "
+			"it");
+	if (w != n) {
+		tf_warn("stdout: %s: control lines go nowhere now",
+			w < 0 ? strerror(errno) : "short write");
+		s->control = 0;
+		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
+			"the control output (stdout) is closed");
+	}
 	tf_info("control: %s", rq->action);
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"ok\":true,\"action\":\"%s\",\"ts\":%lld}",

@@ -220,6 +220,53 @@ events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":17
 	grep -q 'stdout' err
 }
 
+@test "control: a reader that is behind gets 503 for that press only, and no half line" {
+	/usr/bin/python3 - "$PORT" <<'PY'
+import fcntl, http.client, os, subprocess, sys, time
+port = sys.argv[1]
+r, w = os.pipe()
+# A non-blocking stdout nobody reads, as systemd may hand over a FIFO.
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen(["tf-serve", "--port", port], stdin=subprocess.PIPE,
+                     stdout=w, stderr=open("err", "w"))
+os.close(w)
+try:
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+            c.connect()
+            break
+        except OSError:
+            time.sleep(0.05)
+    def press():
+        c.request("POST", "/api/control/stop", body=b"")
+        a = c.getresponse()
+        return a.status, a.read()
+    for n in range(5000):
+        status, body = press()
+        if status != 202:
+            break
+    assert status == 503 and b"full" in body, (status, body)
+    got = b""
+    fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+    while True:
+        try:
+            chunk = os.read(r, 65536)
+        except BlockingIOError:
+            break
+        got += chunk
+    lines = got.split(b"\n")
+    assert lines[-1] == b"" and len(lines) - 1 == n, (len(lines), n)
+    assert all(l.startswith(b'{"type":"control"') and l.endswith(b"}") for l in lines[:-1])
+    status, body = press()
+    assert status == 202, (status, body)
+    assert os.read(r, 4096).count(b"\n") == 1
+finally:
+    p.terminate()
+    p.wait(10)
+PY
+}
+
 @test "POST /api/events injects events into the state and the live stream" {
 	serve
 	node "$TF_ROOT/test/ws/client.js" --until injected --timeout 10 "ws://127.0.0.1:$PORT/ws" >ws 2>wserr &
