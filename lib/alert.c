@@ -237,39 +237,6 @@ format_window(int64_t ns, char *out, size_t size)
 }
 
 /* A span holding a number, or a string holding one, as a double. */
-static int
-span_number(const struct tf_span *sp, double *v)
-{
-	char tmp[64], *end;
-
-	if ((sp->kind != TF_JSON_NUMBER && sp->kind != TF_JSON_STRING) ||
-	    sp->escaped || sp->n == 0 || sp->n >= sizeof tmp)
-		return -1;
-	memcpy(tmp, sp->p, sp->n);
-	tmp[sp->n] = '\0';
-	*v = strtod(tmp, &end);
-	return *end || !isfinite(*v) ? -1 : 0;
-}
-
-/* Event time from "ts": epoch milliseconds or RFC 3339. */
-static int
-span_time(const struct tf_span *sp, int64_t *ns)
-{
-	char tmp[64];
-	double ms;
-
-	if (sp->kind == TF_JSON_NUMBER) {
-		if (span_number(sp, &ms) < 0 || fabs(ms) > 9e12 * 1000)
-			return -1;
-		*ns = (int64_t)llround(ms * 1e6);
-		return 0;
-	}
-	if (sp->kind != TF_JSON_STRING ||
-	    tf_span_string(sp, tmp, sizeof tmp) == (size_t)-1)
-		return -1;
-	return tf_parse_time("ts", tmp, ns, NULL, 0);
-}
-
 /* ---- deques ---- */
 
 static struct point *
@@ -1362,7 +1329,7 @@ tf_alert_feed(struct tf_alert *a, const char *line, size_t len,
 
 	if (tf_scan(line, len, &a->keys, sp, NULL) != TF_SCAN_OK)
 		return 0;
-	if (span_time(&sp[KEY_TS], &t_ns) < 0)
+	if (tf_event_time_ns(&sp[KEY_TS], &t_ns) < 0)
 		t_ns = now_ns;
 	if (sp[KEY_SYMBOL].kind != TF_JSON_STRING ||
 	    tf_span_string(&sp[KEY_SYMBOL], symbol, sizeof symbol) ==
@@ -1395,7 +1362,7 @@ tf_alert_feed(struct tf_alert *a, const char *line, size_t len,
 			fired += maybe_fire(a, t, &f, line, len, out);
 			continue;
 		}
-		if (span_number(&sp[r->field_key], &f.value) < 0)
+		if (tf_span_double(&sp[r->field_key], &f.value) < 0)
 			continue;
 		f.has_value = 1;
 		if (!(t = track_for(a, r, symbol, out)))

@@ -185,24 +185,6 @@ entry_set(struct entry *e, const char *line, size_t len)
 
 /* ---- fields ---- */
 
-/* A number, or a string holding one, as a finite double. */
-static int
-span_double(const struct tf_span *sp, double *v)
-{
-	char tmp[64], *end;
-
-	if (sp->kind != TF_JSON_NUMBER &&
-	    (sp->kind != TF_JSON_STRING || sp->escaped || !sp->n ||
-		    (sp->p[0] != '-' && (sp->p[0] < '0' || sp->p[0] > '9'))))
-		return -1;
-	if (sp->n >= sizeof tmp)
-		return -1;
-	memcpy(tmp, sp->p, sp->n);
-	tmp[sp->n] = '\0';
-	*v = strtod(tmp, &end);
-	return *end || !isfinite(*v) ? -1 : 0;
-}
-
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -211,32 +193,13 @@ floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* The event time in ms from "ts": epoch ms as a number, or a string
- * tf_parse_time reads (RFC 3339, epoch s or ms); else fallback. */
+/* The event time in ms from "ts" (tf_event_time_ns), else fallback. */
 static int64_t
 event_ms(const struct tf_span *sp, int64_t fallback)
 {
-	char tmp[64];
-	int64_t ns, ms = 0;
-	double v;
-	size_t i;
+	int64_t ns;
 
-	if (sp->kind == TF_JSON_NUMBER) {
-		/* The common case, digits only, without strtod. */
-		for (i = 0; i < sp->n && i < 18; i++) {
-			if (sp->p[i] < '0' || sp->p[i] > '9')
-				break;
-			ms = ms * 10 + (sp->p[i] - '0');
-		}
-		if (i == sp->n)
-			return ms;
-		if (span_double(sp, &v) < 0 || fabs(v) > 9e15)
-			return fallback;
-		return (int64_t)floor(v);
-	}
-	if (sp->kind != TF_JSON_STRING ||
-	    tf_span_string(sp, tmp, sizeof tmp) == (size_t)-1 ||
-	    tf_parse_time("ts", tmp, &ns, NULL, 0) < 0)
+	if (tf_event_time_ns(sp, &ns) < 0)
 		return fallback;
 	return floor_div(ns, 1000000);
 }
@@ -675,11 +638,11 @@ apply_tick(struct tf_dash *d, const char *line, size_t len,
 		return -1;
 	d->count.kept++;
 	tf_scan(line, len, &tick_keys, f, NULL);
-	if (span_double(&f[0], &price) < 0 || !(price > 0)) {
+	if (tf_span_double(&f[0], &price) < 0 || !(price > 0)) {
 		d->count.bad_prices++;
 		return 0;
 	}
-	if (is_price && (span_double(&f[1], &vol) < 0 || !(vol >= 0)))
+	if (is_price && (tf_span_double(&f[1], &vol) < 0 || !(vol >= 0)))
 		vol = 0;
 	ts = event_ms(&ev->ts, arrival_ms);
 	for (i = 0; i < TF_DASH_NTF; i++)
@@ -721,7 +684,7 @@ apply_portfolio(struct tf_dash *d, const char *line, size_t len,
 	double v;
 
 	tf_scan(line, len, &portfolio_keys, f, NULL);
-	if (span_double(&f[0], &v) == 0 && !(pt = ring_next(&d->equity)))
+	if (tf_span_double(&f[0], &v) == 0 && !(pt = ring_next(&d->equity)))
 		return -1;
 	if (entry_set(&d->portfolio, line, len) < 0)
 		return -1;
@@ -740,9 +703,9 @@ apply_portfolio(struct tf_dash *d, const char *line, size_t len,
 				d->dd = (d->peak - v) / d->peak;
 		}
 	}
-	if (span_double(&f[1], &d->pnl) < 0)
+	if (tf_span_double(&f[1], &d->pnl) < 0)
 		d->pnl = NAN;
-	if (span_double(&f[2], &d->pnl_pct) < 0)
+	if (tf_span_double(&f[2], &d->pnl_pct) < 0)
 		d->pnl_pct = NAN;
 	return 0;
 }
@@ -764,7 +727,7 @@ apply_trade(struct tf_dash *d, const char *line, size_t len,
 	}
 	d->trade_count++;
 	tf_scan(line, len, &trade_keys, f, NULL);
-	if (span_double(&f[0], &pnl) == 0) {
+	if (tf_span_double(&f[0], &pnl) == 0) {
 		d->realized += pnl;
 		if (pnl > 0)
 			d->wins++;
@@ -812,16 +775,16 @@ apply_prediction(struct tf_dash *d, const char *line, size_t len,
 	p->state = PRED_NEVER;
 	p->correct = -1;
 	p->actual = NAN;
-	p->has_base = span_double(&f[0], &p->base) == 0 && p->base > 0;
+	p->has_base = tf_span_double(&f[0], &p->base) == 0 && p->base > 0;
 	if (!p->has_base && s && s->ticks) {
 		p->base = s->price;
 		p->has_base = 1;
 	}
 	p->dir = span_is(&f[1], "up") ? 1 : span_is(&f[1], "down") ? -1 : 0;
 	/* No usable direction: the predicted price gives one. */
-	if (!p->dir && p->has_base && span_double(&f[3], &predicted) == 0)
+	if (!p->dir && p->has_base && tf_span_double(&f[3], &predicted) == 0)
 		p->dir = predicted > p->base ? 1 : predicted < p->base ? -1 : 0;
-	if (s && span_double(&f[2], &h) == 0 && h >= 1 && h <= 1e12) {
+	if (s && tf_span_double(&f[2], &h) == 0 && h >= 1 && h <= 1e12) {
 		p->state = PRED_PENDING;
 		p->due = s->ticks + (uint64_t)h;
 		if (p->due < s->due)

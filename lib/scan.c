@@ -2,7 +2,9 @@
  * open containers live on a bit stack, strings and digits are skipped a
  * block at a time, and only the wanted top-level keys are compared. */
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scan.h"
@@ -826,4 +828,21 @@ tf_span_eq(const struct tf_span *sp, const char *s, size_t n)
 	if (!sp->escaped)
 		return sp->n == n && memcmp(sp->p, s, n) == 0;
 	return escaped_eq(sp->p, sp->n, s, n);
+}
+
+int
+tf_span_double(const struct tf_span *sp, double *v)
+{
+	char tmp[64], *end;
+
+	if (sp->kind != TF_JSON_NUMBER &&
+	    (sp->kind != TF_JSON_STRING || sp->escaped || !sp->n ||
+		    (sp->p[0] != '-' && (sp->p[0] < '0' || sp->p[0] > '9'))))
+		return -1;
+	if (sp->n >= sizeof tmp)
+		return -1;
+	memcpy(tmp, sp->p, sp->n);
+	tmp[sp->n] = '\0';
+	*v = strtod(tmp, &end);
+	return *end || !isfinite(*v) ? -1 : 0;
 }

@@ -69,4 +69,8 @@ size_t tf_span_string(const struct tf_span *sp, char *buf, size_t size);
 /* True when sp is a string equal (after unescaping) to s[0..n). */
 int tf_span_eq(const struct tf_span *sp, const char *s, size_t n);
 
+/* A number, or a string holding one ("65245.3"; unescaped, starting with
+ * a digit or '-'), as a finite double: 0, or -1 for anything else. */
+int tf_span_double(const struct tf_span *sp, double *v);
+
 #endif

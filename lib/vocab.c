@@ -1,10 +1,12 @@
 /* vocab.c: the event vocabulary: type to topic, well-known fields,
  * priorities. The table here is the one `man tf` shows. */
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
 #include "line.h"
 #include "log.h"
+#include "opts.h"
 #include "vocab.h"
 
 const struct tf_vocab_entry tf_vocab[] = {
@@ -134,4 +136,34 @@ const char *
 tf_priority_name(int prio)
 {
 	return prio >= 0 && prio < 4 ? prio_names[prio] : "unknown";
+}
+
+int
+tf_event_time_ns(const struct tf_span *ts, int64_t *ns)
+{
+	char tmp[64];
+	int64_t ms = 0;
+	double v;
+	size_t i;
+
+	if (ts->kind == TF_JSON_NUMBER) {
+		/* The common case, digits only, without strtod. */
+		for (i = 0; i < ts->n && i < 13; i++) {
+			if (ts->p[i] < '0' || ts->p[i] > '9')
+				break;
+			ms = ms * 10 + (ts->p[i] - '0');
+		}
+		if (i == ts->n) {
+			*ns = ms * 1000000;
+			return 0;
+		}
+		if (tf_span_double(ts, &v) < 0 || fabs(v) > 9e12)
+			return -1;
+		*ns = (int64_t)llround(v * 1e6);
+		return 0;
+	}
+	if (ts->kind != TF_JSON_STRING ||
+	    tf_span_string(ts, tmp, sizeof tmp) == (size_t)-1)
+		return -1;
+	return tf_parse_time("ts", tmp, ns, NULL, 0);
 }

@@ -4,6 +4,7 @@
 #define TF_VOCAB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "scan.h"
 
 /* The well-known top-level fields of an event line. */
@@ -50,6 +51,11 @@ enum tf_priority {
 };
 /* "low".."critical" (case-insensitive) to 0..3, or -1. */
 int tf_priority_parse(const char *s, size_t n);
+
+/* The time of an event's "ts": epoch milliseconds as a number, or a string
+ * tf_parse_time reads (RFC 3339, epoch seconds or milliseconds), in ns
+ * since the epoch. Returns 0, or -1 when ts is absent or unreadable. */
+int tf_event_time_ns(const struct tf_span *ts, int64_t *ns);
 const char *tf_priority_name(int prio);
 
 #endif
