@@ -86,7 +86,8 @@ tf_buf_add(struct tf_buf *b, const void *s, size_t n)
 {
 	if (reserve(b, n) < 0)
 		return;
-	memcpy(b->p + b->len, s, n);
+	if (n)
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
