@@ -5,18 +5,30 @@
 # and gaps; 2) 1,000 clients, 100 msg/s: latency; 3) 10,000 idle clients:
 # server RSS per client. Every server, feeder and client runs at once on
 # this machine's cores. Latency is from the feeder's write of a line (its
-# due time, when the server held the write up) to the client's read.
+# due time, when the server held the write up) to the client's read. Each
+# run also reports the CPU time the rest of the machine took meanwhile
+# ("others' CPU"): on a shared machine it decides the latency figures.
 #
-# env: B (build dir), SECS (5: seconds of feed per run), RUNS (2: runs 1
-#      and 2 report the best run by deliveries/s and by p99), PEER=0 (no node),
-#      TF_FLAGS (more flags for tf-broadcast), IDLE (10000), KEEP=1 (keep
-#      the run directory and print its name), PROFILE=1 (perf profiles of
-#      tf-broadcast's runs 1 and 2, top symbols on stderr)
+# env: B (build dir), SECS (5: seconds of feed per run), RUNS (3: scenario 1
+#      reports the best run by deliveries/s, scenario 2 the median run by
+#      p99, with every run's p99), ONLY (scenarios to run, e.g. "2"; default
+#      "1 2 3"), PEER=0 (no node), TF_FLAGS (more flags for tf-broadcast),
+#      IDLE (10000), KEEP=1 (keep the run directory and print its name),
+#      PROFILE=1 (perf profiles of tf-broadcast's runs, top symbols on
+#      stderr), RT=1 (feeder, server and load client at SCHED_FIFO
+#      priorities 3, 2 and 1, needs CAP_SYS_NICE: the machine's other work
+#      gets only what they leave, figures as on a machine of their own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
 SECS=${SECS:-5}
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
+ONLY=${ONLY:-1 2 3}
+rt_feed=() rt_server=() rt_client=()
+if [ "${RT:-0}" = 1 ]; then
+	rt_feed=(chrt -f 3) rt_server=(chrt -f 2) rt_client=(chrt -f 1)
+	chrt -f 1 true || { echo "broadcast.sh: RT=1: cannot use SCHED_FIFO" >&2; exit 1; }
+fi
 PEER=${PEER:-1}
 IDLE=${IDLE:-10000}
 read -r -a tf_flags <<<"${TF_FLAGS:-}"
@@ -66,9 +78,10 @@ start_server() {
 	rm -f "$tmp/fifo"
 	mkfifo "$tmp/fifo"
 	case $1 in
-	tf) "$B/tf-broadcast" --port "$2" -n ${tf_flags[@]+"${tf_flags[@]}"} \
+	tf) ${rt_server[@]+"${rt_server[@]}"} "$B/tf-broadcast" --port "$2" -n \
+		${tf_flags[@]+"${tf_flags[@]}"} <"$tmp/fifo" 2>>"$tmp/server.err" & ;;
+	node) ${rt_server[@]+"${rt_server[@]}"} node bench/ws-peer.js "$2" \
 		<"$tmp/fifo" 2>>"$tmp/server.err" & ;;
-	node) node bench/ws-peer.js "$2" <"$tmp/fifo" 2>>"$tmp/server.err" & ;;
 	esac
 	spid=$!
 }
@@ -95,22 +108,31 @@ proc_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
-# cpu_s PID: the process's user + system CPU seconds so far.
+# cpu_s PID: the process's user + system CPU seconds so far (0 if gone).
 cpu_s() {
 	awk -v hz="$(getconf CLK_TCK)" '{
-		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# busy_s: CPU seconds this machine has spent busy (user, nice, system, irq,
+# softirq: which the kernel charges to the processes they interrupt too).
+busy_s() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
+		printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
 }
 
 # load NAME SERVER CLIENTS RATE: one fan-out run; its figures (wsload's
-# key=value line, plus server_cpu_s and server_hwm_kib) go to $tmp/NAME.
+# key=value line, plus other_cpu_s, server_cpu_s and server_hwm_kib) go to
+# $tmp/NAME.
 load() {
-	local name=$1 server=$2 clients=$3 rate=$4 port lines ppid
+	local name=$1 server=$2 clients=$3 rate=$4 port lines ppid busy0 ours
 	lines=$((rate * SECS))
 	port=$(free_port)
 	rm -f "$tmp/ready"
 	start_server "$server" "$port"
-	"$B/bench/feed" -n "$lines" -r "$rate" --wait "$tmp/ready" \
-		--hold 600 >"$tmp/fifo" &
+	${rt_feed[@]+"${rt_feed[@]}"} "$B/bench/feed" -n "$lines" -r "$rate" \
+		--wait "$tmp/ready" --hold 600 >"$tmp/fifo" &
 	fpid=$!
 	ppid=""
 	if [ "${PROFILE:-0}" = 1 ] && [ "$server" = tf ]; then
@@ -118,15 +140,25 @@ load() {
 			-- sleep $((SECS + 1)) >/dev/null 2>&1 &
 		ppid=$!
 	fi
-	if ! "$B/bench/wsload" -q -n "$clients" -e "$lines" \
+	busy0=$(busy_s)
+	if ! ${rt_client[@]+"${rt_client[@]}"} "$B/bench/wsload" -q \
+		-n "$clients" -e "$lines" \
 		-d $((SECS + 5)) --ready "$tmp/ready" \
 		"ws://127.0.0.1:$port/" >"$tmp/$name"; then
 		echo "broadcast.sh: $name: wsload failed" >&2
 	fi
+	# The rest of the machine's CPU time during the run: all of it less
+	# the server's, the load client's and the feeder's.
+	ours=$(awk -v s="$(cpu_s "$spid")" -v f="$(cpu_s "$fpid")" \
+		-v c="$(fig "$tmp/$name" cpu_s)" 'BEGIN { print s + f + c }')
+	printf ' other_cpu_s=%.2f' "$(awk -v a="$busy0" -v b="$(busy_s)" \
+		-v o="$ours" 'BEGIN { v = b - a - o; print (v > 0 ? v : 0) }')" \
+		>>"$tmp/$name"
 	if kill -0 "$spid" 2>/dev/null; then
-		printf ' server_cpu_s=%s server_hwm_kib=%s\n' "$(cpu_s "$spid")" \
+		printf ' server_cpu_s=%s server_hwm_kib=%s' "$(cpu_s "$spid")" \
 			"$(proc_kib "$spid" VmHWM)" >>"$tmp/$name"
 	fi
+	echo >>"$tmp/$name"
 	stop_server
 	if [ -n "$ppid" ]; then
 		wait "$ppid" 2>/dev/null || true	# ends SECS + 1 s after its start
@@ -189,19 +221,43 @@ best() {
 	[ -z "$bf" ] || cp "$bf" "$tmp/$1"
 }
 
+# median NAME KEY: copies the median of the runs NAME.1... by KEY to NAME
+# (of an even number, the higher of the middle two), and lists every run's
+# KEY and others' CPU in NAME.all.
+median() {
+	local f v list=""
+	for f in "$tmp/$1".[0-9]*; do
+		[ -s "$f" ] || continue
+		v=$(fig "$f" "$2")
+		[ -n "$v" ] || continue
+		list+="$v $(fig "$f" other_cpu_s) $f"$'\n'
+	done
+	[ -n "$list" ] || return 0
+	printf '%s' "$list" | sort -g >"$tmp/$1.all"
+	f=$(awk '{ f[NR] = $3 } END { print f[int(NR / 2) + 1] }' \
+		"$tmp/$1.all")
+	cp "$f" "$tmp/$1"
+}
+
+# on N: whether scenario N is in ONLY.
+on() {
+	case " $ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
 servers=()
 [ $have_tf = 1 ] && servers+=(tf)
 [ $have_node = 1 ] && servers+=(node)
 for ((r = 1; r <= RUNS; r++)); do
 	for s in "${servers[@]}"; do
-		load "s1-$s.$r" "$s" 100 20000
-		load "s2-$s.$r" "$s" 1000 100
+		if on 1; then load "s1-$s.$r" "$s" 100 20000; fi
+		if on 2; then load "s2-$s.$r" "$s" 1000 100; fi
 	done
 done
 for s in "${servers[@]}"; do
 	best "s1-$s" rate max
-	best "s2-$s" p99_ms min
-	idle "s3-$s" "$s"
+	median "s2-$s" p99_ms
+	if on 3; then idle "s3-$s" "$s"; fi
 done
 
 # row FILE SCENARIO SERVER: one line of the table from a run's figures.
@@ -216,25 +272,44 @@ row() {
 					scen, srv, v["connected"], v["clients"],
 					(v["rss_after_kib"] - v["rss_before_kib"]) / n
 			} else
-				printf "  %-26s %-12s %12.0f %7.2f %7.2f %7.2f %5d %8d %9.2fs %6.0f MiB\n",
+				printf "  %-26s %-12s %12.0f %7.2f %7.2f %7.2f %5d %8d %9.2fs %6.0f MiB %8.2fs\n",
 					scen, srv, v["rate"], v["p50_ms"], v["p99_ms"],
 					v["max_ms"], v["gaps"] + v["lost"], v["pending"],
-					v["server_cpu_s"], v["server_hwm_kib"] / 1024
+					v["server_cpu_s"], v["server_hwm_kib"] / 1024,
+					v["other_cpu_s"]
 		}'
 }
 
-echo "tf-broadcast: fan-out to plain WebSocket clients on 127.0.0.1, ${SECS}s of feed per run, best of $RUNS"
+echo "tf-broadcast: fan-out to plain WebSocket clients on 127.0.0.1, ${SECS}s of feed per run;"
+echo "  $RUNS runs: 100 clients the best by deliveries/s, 1000 clients the median by p99"
 echo "  ($(nproc) cores shared by server, load client and feeder; latency: from the feeder's write"
 echo "   of a line, or its due time when the server held the write up, to the client's read;"
-echo "   load average before the runs: $load0)"
-printf "  %-26s %-12s %12s %7s %7s %7s %5s %8s %10s %10s\n" scenario server \
-	deliveries/s "p50 ms" "p99 ms" "max ms" gaps undeliv. "server CPU" "server RSS"
+echo "   load average before the runs: $load0; others' CPU: what the rest of the machine used"
+echo "   during the run$([ "${RT:-0}" = 1 ] && echo "; RT=1: feeder, server and client at SCHED_FIFO"))"
+printf "  %-26s %-12s %12s %7s %7s %7s %5s %8s %10s %10s %9s\n" scenario server \
+	deliveries/s "p50 ms" "p99 ms" "max ms" gaps undeliv. "server CPU" "server RSS" \
+	"others'"
 row "$tmp/s1-tf" "100 clients, 20000 msg/s" tf-broadcast
 row "$tmp/s1-node" "100 clients, 20000 msg/s" "node ws"
 row "$tmp/s2-tf" "1000 clients, 100 msg/s" tf-broadcast
 row "$tmp/s2-node" "1000 clients, 100 msg/s" "node ws"
 row "$tmp/s3-tf" "$IDLE idle clients" tf-broadcast
 row "$tmp/s3-node" "$IDLE idle clients" "node ws"
+# The latency runs one by one, and where the median run's latency came
+# from: the first client's read of each message (how long it waited for the
+# server: its wake-up, or the previous message's fan-out still going) and
+# the spread from there to the last client's read (the fan-out itself).
+for s in "${servers[@]}"; do
+	[ -s "$tmp/s2-$s.all" ] || continue
+	awk -v srv="$([ "$s" = tf ] && echo tf-broadcast || echo "node ws")" '
+		{ p = p sprintf("%s%.1f (%.1fs)", NR > 1 ? ", " : "", $1, $2) }
+		END { printf "  1000 clients, %s, every run'"'"'s p99 ms (others'"'"' CPU): %s\n", srv, p }' \
+		"$tmp/s2-$s.all"
+	tr ' ' '\n' <"$tmp/s2-$s" | awk -F= '
+		NF == 2 { v[$1] = $2 }
+		END { printf "    median run: first client'"'"'s read p99 %.2f ms; first to last read p50 %.2f, p99 %.2f ms\n",
+			v["first_p99_ms"], v["spread_p50_ms"], v["spread_p99_ms"] }'
+done
 r_tf=$(fig "$tmp/s1-tf" rate)
 r_node=$(fig "$tmp/s1-node" rate)
 if [ -n "$r_tf" ] && [ -n "$r_node" ]; then

@@ -1,7 +1,8 @@
 /* wsload: the load client of the WebSocket benchmarks. Opens N plain
  * WebSocket clients on one epoll loop, reads every frame, and reports the
  * delivered messages/s, the latency of each message from the "t" its feeder
- * (bench/feed.c) wrote into it, and the messages each client missed. */
+ * (bench/feed.c) wrote into it, how that splits into the first client's
+ * read and the fan-out to the last, and the messages each client missed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,9 @@ struct load {
 	size_t nslots;
 	uint64_t hist[NBUCKETS], lat_n;
 	int64_t lat_max;
+	int64_t *first_at, *last_at;	/* -e: per seq, first and last read */
+	int64_t *due;			/* -e: per seq, the feeder's t */
+	double first_p50, first_p99, spread_p50, spread_p99;	/* ms */
 };
 
 static volatile sig_atomic_t stop;
@@ -194,6 +198,13 @@ deliver(struct load *L, struct conn *c, uint64_t seq, int64_t t, int64_t now)
 	L->last_recv = now;
 	s = (size_t)((now - L->start) / SLOT_NS);
 	L->slot[s < L->nslots ? s : L->nslots - 1]++;
+	if (L->first_at && seq <= L->o.expect) {
+		if (!L->first_at[seq] || now < L->first_at[seq])
+			L->first_at[seq] = now;
+		if (now > L->last_at[seq])
+			L->last_at[seq] = now;
+		L->due[seq] = t;
+	}
 	if (t > 0 && now >= L->first_recv + (int64_t)(L->o.warmup * 1e9)) {
 		int64_t lat = now - t > 0 ? now - t : 0;
 
@@ -581,6 +592,49 @@ loop(struct load *L)
 	}
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Where a message's latency comes from (with -e, past the warm-up): the
+ * first client's read, from the feeder's "t" (how long the message waited
+ * for the server: its wake-up, or the previous message's fan-out still
+ * going), and the spread from the first client's read to the last one's
+ * (the fan-out itself). Fills the p50s and p99s, in ms. */
+static void
+spread(struct load *L)
+{
+	uint64_t s, n = 0;
+	int64_t *a, *b;
+
+	if (!L->first_at)
+		return;
+	a = xrealloc(NULL, (L->o.expect + 1) * sizeof *a);
+	b = xrealloc(NULL, (L->o.expect + 1) * sizeof *b);
+	for (s = 1; s <= L->o.expect; s++) {
+		if (!L->first_at[s] || !L->due[s] || L->first_at[s] <
+			L->first_recv + (int64_t)(L->o.warmup * 1e9))
+			continue;
+		a[n] = L->first_at[s] - L->due[s];
+		b[n] = L->last_at[s] - L->first_at[s];
+		n++;
+	}
+	if (n) {
+		qsort(a, n, sizeof *a, cmp_i64);
+		qsort(b, n, sizeof *b, cmp_i64);
+		L->first_p50 = (double)a[n / 2] / 1e6;
+		L->first_p99 = (double)a[n * 99 / 100] / 1e6;
+		L->spread_p50 = (double)b[n / 2] / 1e6;
+		L->spread_p99 = (double)b[n * 99 / 100] / 1e6;
+	}
+	free(a);
+	free(b);
+}
+
 static void
 report(struct load *L)
 {
@@ -633,6 +687,7 @@ report(struct load *L)
 		window = (double)(sb - sa) * SLOT_NS / 1e9;
 		rate = window > 0 ? (double)in_window / window : 0;
 	}
+	spread(L);
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -641,7 +696,8 @@ report(struct load *L)
 		"p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f gaps=%llu "
 		"lost=%llu pending=%llu ooo=%llu other=%llu min_client=%llu "
 		"max_client=%llu bytes=%llu errors=%llu span_s=%.3f "
-		"cpu_s=%.2f\n",
+		"cpu_s=%.2f vcsw=%ld ivcsw=%ld first_p50_ms=%.3f "
+		"first_p99_ms=%.3f spread_p50_ms=%.3f spread_p99_ms=%.3f\n",
 		L->o.n, L->connected, L->failed, L->closed,
 		(unsigned long long)code1001,
 		(unsigned long long)L->deliveries, window, rate,
@@ -653,7 +709,8 @@ report(struct load *L)
 		(unsigned long long)lo, (unsigned long long)hi,
 		(unsigned long long)L->bytes, (unsigned long long)L->errors,
 		L->deliveries ? (double)(L->last_recv - L->first_recv) / 1e9
-		: 0.0, cpu);
+		: 0.0, cpu, ru.ru_nvcsw, ru.ru_nivcsw, L->first_p50,
+		L->first_p99, L->spread_p50, L->spread_p99);
 	if (!L->o.quiet)
 		fprintf(stderr, "wsload: %d/%d clients, %llu messages, %.0f "
 			"msg/s, latency p50 %.3f p99 %.3f max %.3f ms, %llu "
@@ -792,6 +849,16 @@ main(int argc, char **argv)
 	L.nslots = (size_t)(L.o.duration * 1e9 / SLOT_NS) + 2;
 	L.slot = xrealloc(NULL, L.nslots * sizeof *L.slot);
 	memset(L.slot, 0, L.nslots * sizeof *L.slot);
+	if (L.o.expect && L.o.expect <= 10000000) {
+		size_t k = (size_t)(L.o.expect + 1) * sizeof(int64_t);
+
+		L.first_at = xrealloc(NULL, k);
+		L.last_at = xrealloc(NULL, k);
+		L.due = xrealloc(NULL, k);
+		memset(L.first_at, 0, k);
+		memset(L.last_at, 0, k);
+		memset(L.due, 0, k);
+	}
 	if ((L.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		perror("wsload: epoll");
 		return 1;
