@@ -70,6 +70,8 @@ struct sym {
 	uint64_t ticks;		/* good price ticks */
 	uint64_t due;		/* earliest due of its predictions */
 	double price;		/* of the latest good tick */
+	double volume;		/* the latest "volume" of a price_update */
+	int has_volume;
 };
 
 enum bot_state { BOT_UNKNOWN, BOT_RUNNING, BOT_STOPPED };
@@ -642,8 +644,18 @@ apply_tick(struct tf_dash *d, const char *line, size_t len,
 		d->count.bad_prices++;
 		return 0;
 	}
-	if (is_price && (tf_span_double(&f[1], &vol) < 0 || !(vol >= 0)))
+	/* "volume" is cumulative (over 24 h, or since the feed began): what
+	 * trades within a candle is the rises from one tick to the next. */
+	if (is_price && tf_span_double(&f[1], &vol) == 0 && vol >= 0) {
+		double rise = s->has_volume && vol > s->volume ?
+			vol - s->volume : 0;
+
+		s->volume = vol;
+		s->has_volume = 1;
+		vol = rise;
+	} else {
 		vol = 0;
+	}
 	ts = event_ms(&ev->ts, arrival_ms);
 	for (i = 0; i < TF_DASH_NTF; i++)
 		candle_add(d, &s->candles[i], period_ms[i], ts, price, vol);

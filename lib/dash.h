@@ -49,8 +49,9 @@ void tf_dash_destroy(struct tf_dash *d);
 /* How lines become state:
  * - price_update/ticker_update with a "symbol" string: the symbol's latest
  *   line; with a finite "price" > 0 also a tick of its four candle series
- *   (bucket floor(ts / period) * period; "volume" summed from price_update
- *   only). A tick for an older bucket updates that candle while it is kept
+ *   (bucket floor(ts / period) * period; a price_update's "volume" is
+ *   cumulative, so a candle's "v" sums its rises from tick to tick). A
+ *   tick for an older bucket updates that candle while it is kept
  *   (open/close by time within the bucket, ties by arrival), else it is
  *   ignored (late_ticks). Symbols past max_symbols are not kept.
  * - ml_prediction: resolved at its symbol's "horizon"-th good tick after

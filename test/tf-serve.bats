@@ -96,7 +96,7 @@ events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":17
 	assert_equal "$(jq -c '.symbols["BTC-USD"]' snap)" \
 		'{"type":"price_update","symbol":"BTC-USD","price":97,"volume":1,"ts":1700000001400}'
 	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map([.t,.o,.h,.l,.c,.v,.n])' snap)" \
-		'[[1700000000000,100,110,100,110,3,2],[1700000001000,90,97,90,97,4,2]]'
+		'[[1700000000000,100,110,100,110,1,2],[1700000001000,90,97,90,97,1,2]]'
 	assert_equal "$(jq -c '.candles["BTC-USD"]["1m"] | map([.o,.h,.l,.c,.n])' snap)" '[[100,110,90,97,4]]'
 	jq -e '.portfolio.total_value == 990' snap
 	assert_equal "$(jq -c .equity snap)" '[[1700000001000,1000],[1700000002000,1100],[1700000003000,990]]'

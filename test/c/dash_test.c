@@ -81,14 +81,35 @@ feed_at(struct tf_dash *d, int64_t arrival, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A price_update of sym trading vol: its "volume" is cumulative, as
+ * feeds send it, so the first tick of a symbol in d trades nothing. */
 static void
 tick(struct tf_dash *d, const char *sym, int64_t ts, double price,
 	double vol)
 {
+	static struct {
+		const struct tf_dash *d;
+		char sym[32];
+		double cum;
+	} cums[4096];
+	static size_t ncums;
+	size_t i;
+
+	for (i = 0; i < ncums; i++)
+		if (cums[i].d == d && !strcmp(cums[i].sym, sym))
+			break;
+	if (i == ncums) {
+		if (ncums == sizeof cums / sizeof cums[0])
+			ncums = i = 0;	/* forgets: their next tick trades 0 */
+		cums[ncums].d = d;
+		snprintf(cums[ncums].sym, sizeof cums[ncums].sym, "%s", sym);
+		cums[ncums++].cum = 1000;
+	}
+	cums[i].cum += vol;
 	feed(d,
 		"{\"type\":\"price_update\",\"ts\":%lld,\"symbol\":\"%s\","
 		"\"price\":%.10g,\"volume\":%.10g}",
-		(long long)ts, sym, price, vol);
+		(long long)ts, sym, price, cums[i].cum);
 }
 
 /* Checks b holds one valid JSON value (tf_scan: RFC 8259) and parses it;
@@ -460,23 +481,23 @@ test_candles(void)
 	CHECK(count(c5m, "candles") == 3, "5m: %d", count(c5m, "candles"));
 	CHECK(count(c1h, "candles") == 2, "1h: %d", count(c1h, "candles"));
 	v = at(c1s, "candles");
-	CANDLE(jv_copy(v), 0, T0, 100, 105, 95, 105, 4, 3);
+	CANDLE(jv_copy(v), 0, T0, 100, 105, 95, 105, 3, 3);
 	CANDLE(jv_copy(v), 1, T0 + 1000, 102, 102, 102, 102, 1, 1);
 	CANDLE(jv_copy(v), 2, T0 + 61000, 110, 110, 110, 110, 1, 1);
 	CANDLE(jv_copy(v), 4, T0 + 3601000, 120, 120, 120, 120, 1, 1);
 	jv_free(v);
 	v = at(c1m, "candles");
-	CANDLE(jv_copy(v), 0, T0, 100, 105, 95, 102, 5, 4);
+	CANDLE(jv_copy(v), 0, T0, 100, 105, 95, 102, 4, 4);
 	CANDLE(jv_copy(v), 1, T0 + 60000, 110, 110, 110, 110, 1, 1);
 	CANDLE(jv_copy(v), 2, T0 + 300000, 90, 90, 90, 90, 1, 1);
 	CANDLE(jv_copy(v), 3, T0 + 3600000, 120, 120, 120, 120, 1, 1);
 	jv_free(v);
 	v = at(c5m, "candles");
-	CANDLE(jv_copy(v), 0, T0, 100, 110, 95, 110, 6, 5);
+	CANDLE(jv_copy(v), 0, T0, 100, 110, 95, 110, 5, 5);
 	CANDLE(jv_copy(v), 1, T0 + 300000, 90, 90, 90, 90, 1, 1);
 	jv_free(v);
 	v = at(c1h, "candles");
-	CANDLE(jv_copy(v), 0, T0, 100, 110, 90, 90, 7, 6);
+	CANDLE(jv_copy(v), 0, T0, 100, 110, 90, 90, 6, 6);
 	CANDLE(jv_copy(v), 1, T0 + 3600000, 120, 120, 120, 120, 1, 1);
 	jv_free(v);
 	jv_free(c1s);
@@ -494,13 +515,13 @@ test_candles(void)
 		(unsigned long long)cnt.late_ticks);
 	v = candles(d, "BTC-USD", "1s", 0, 0);
 	CHECK(count(v, "candles") == 5, "late tick made a candle");
-	CANDLE(at(v, "candles"), 0, T0, 99, 105, 95, 105, 5, 4);
+	CANDLE(at(v, "candles"), 0, T0, 99, 105, 95, 105, 4, 4);
 	jv_free(v);
 	v = candles(d, "BTC-USD", "1m", 0, 0);
-	CANDLE(at(v, "candles"), 0, T0, 99, 105, 80, 80, 7, 6);
+	CANDLE(at(v, "candles"), 0, T0, 99, 105, 80, 80, 6, 6);
 	jv_free(v);
 	v = candles(d, "BTC-USD", "1h", 0, 0);
-	CANDLE(at(v, "candles"), 0, T0, 99, 110, 80, 90, 9, 8);
+	CANDLE(at(v, "candles"), 0, T0, 99, 110, 80, 90, 8, 8);
 	jv_free(v);
 
 	/* Ticks of the same ms: the first is the open, the last the close. */
@@ -508,10 +529,10 @@ test_candles(void)
 	tick(d, "SOL-USD", T0 + 5000, 101, 1);
 	tick(d, "SOL-USD", T0 + 5000, 99, 1);
 	v = candles(d, "SOL-USD", "1s", 0, 0);
-	CANDLE(at(v, "candles"), 0, T0 + 5000, 100, 101, 99, 99, 3, 3);
+	CANDLE(at(v, "candles"), 0, T0 + 5000, 100, 101, 99, 99, 2, 3);
 	jv_free(v);
 
-	/* ticker_update: a price, but its volume is not summed. RFC 3339 ts;
+	/* ticker_update: a price, but its volume is not traded volume. RFC 3339 ts;
 	 * no ts: the arrival time. */
 	feed(d,
 		"{\"type\":\"ticker_update\",\"ts\":%lld,"
@@ -521,10 +542,10 @@ test_candles(void)
 	feed(d,
 		"{\"type\":\"price_update\","
 		"\"ts\":\"2027-01-15T09:00:02.250Z\","
-		"\"symbol\":\"BTC-USD\",\"price\":\"122\",\"volume\":2}");
+		"\"symbol\":\"BTC-USD\",\"price\":\"122\",\"volume\":1012}");
 	feed_at(d, T0 + 3603000,
 		"{\"type\":\"price_update\",\"symbol\":\"BTC-USD\","
-		"\"price\":123.5,\"volume\":1}");
+		"\"price\":123.5,\"volume\":1013}");
 	v = candles(d, "BTC-USD", "1s", 0, 0);
 	CHECK(count(v, "candles") == 7, "1s: %d", count(v, "candles"));
 	CANDLE(at(v, "candles"), 4, T0 + 3601000, 120, 121, 120, 121, 1, 2);
@@ -1049,7 +1070,7 @@ test_backfill(void)
 		"{\"type\":\"price_update\",\"symbol\":\"BTC-USD\","
 		"\"price\":100,\"volume\":2}",
 		"{\"type\":\"price_update\",\"ts\":%lld,\"symbol\":\"BTC-USD\","
-		"\"price\":110,\"volume\":1}",
+		"\"price\":110,\"volume\":3}",
 		"{\"type\":\"trade_executed\",\"symbol\":\"BTC-USD\","
 		"\"pnl\":5}",
 		"{\"type\":\"alert\",\"priority\":\"critical\","
@@ -1098,7 +1119,8 @@ test_backfill(void)
 		(unsigned long long)n);
 	v = candles(d, "BTC-USD", "1s", 0, 0);
 	CHECK(count(v, "candles") == 2 && num(v, "candles/0/t") == T0 + 1000 &&
-		      num(v, "candles/0/v") == 2 &&
+		      num(v, "candles/0/v") == 0 &&
+		      num(v, "candles/1/v") == 1 &&
 		      num(v, "candles/1/t") == T0 + 5000,
 		"candles from a recording");
 	jv_free(v);
