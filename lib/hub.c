@@ -1224,6 +1224,30 @@ path_topic(const char *path, const char **topic)
 	return -1;
 }
 
+/* ?resume=SEQ&epoch=E on the URL: the resume op, taken before any data
+ * can go out, so that no live event can come before the missed ones. */
+static void
+resume_from_url(struct tf_hub *h, struct client *c, struct lws *wsi)
+{
+	char sb[64], eb[64];
+	const char *seq = lws_get_urlarg_by_name(wsi, "resume=", sb, sizeof sb),
+		*epoch = lws_get_urlarg_by_name(wsi, "epoch=", eb, sizeof eb);
+	struct tf_span e = { 0 }, q = { 0 };
+
+	if (!seq)
+		return;
+	c->hold = 0;
+	q.p = seq;
+	q.n = strlen(seq);
+	q.kind = TF_JSON_NUMBER;
+	if (epoch) {
+		e.p = epoch;
+		e.n = strlen(epoch);
+		e.kind = TF_JSON_STRING;
+	}
+	resume(h, c, &e, &q);
+}
+
 static void
 client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
 {
@@ -1275,6 +1299,8 @@ client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
 		c->hold_until = mono_ms() + HOLD_MS;
 	}
 	backlog_build(h, c);
+	if (c->v1)
+		resume_from_url(h, c, wsi);
 	lws_callback_on_writable(wsi);
 }
 

@@ -569,6 +569,25 @@ second() {
 		'{"type":"resumed","from":4,"count":4}' '[8,8]')"
 }
 
+@test "?resume=SEQ&epoch=E on the URL resumes before any live event can go out" {
+	bcast -n
+	gen 1 5 >&7
+	wait_for eval "curl -s '${URL/ws/http}/stats' | jq -e '.seq == 5' >/dev/null"
+	epoch=$(curl -s "${URL/ws/http}/stats" | jq -r .epoch)
+	# Live lines keep coming while it connects: none may overtake 3..5.
+	gen 6 400 >&7 &
+	js r --protocol tf.v1 --until '"n":400,' --timeout 20 "$URL/?resume=2&epoch=$epoch"
+	finish r
+	assert_equal "$rc" 0
+	run jq -s -c '[.[] | select(.type == "event") | .seq] | . == [range(3; 401)]' r.out
+	assert_output true
+	jq -s -e '.[0].type == "welcome" and ([.[] | select(.type == "resumed")] | all(.from == 3))' r.out
+	# A wrong epoch is a gap, then live data.
+	js g --protocol tf.v1 --count 3 "$URL/?resume=2&epoch=nope"
+	finish g
+	jq -s -e '.[1].type == "gap" and .[1].reason == "epoch"' g.out
+}
+
 @test "resume while lines keep flowing loses nothing and repeats nothing" {
 	bcast -n
 	js r --protocol tf.v1 --resume-after 2000 --reconnect-delay 0.5 \

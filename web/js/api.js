@@ -57,8 +57,17 @@ export const postControl = (action) =>
 
 // The WebSocket's address, with the token as ?token= (a browser cannot
 // set headers on a WebSocket).
-export function wsUrl() {
+// The stream's URL; pos {epoch, seq} asks the server to resume from there
+// as the connection opens, before any live event can go out (tf(7)).
+export function wsUrl(pos) {
 	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-	const q = token ? '?token=' + encodeURIComponent(token) : '';
-	return `${proto}//${location.host}/ws${q}`;
+	const q = new URLSearchParams();
+	if (token)
+		q.set('token', token);
+	if (pos) {
+		q.set('resume', String(pos.seq));
+		q.set('epoch', pos.epoch);
+	}
+	const qs = q.toString();
+	return `${proto}//${location.host}/ws${qs ? '?' + qs : ''}`;
 }

@@ -45,9 +45,14 @@ const vol = (c) => ({
 });
 
 export class PriceChart {
-	constructor(el) {
+	// el: the chart's container; legend: where the OHLC of the candle
+	// under the crosshair (else the last one) is written.
+	constructor(el, legend) {
 		this.el = el;
+		this.legend = legend;
+		this.hover = null;	// the candle under the crosshair
 		const opts = baseOptions();
+		opts.timeScale.rightOffset = 6;
 		opts.localization = { priceFormatter: (p) => fmtPrice(p, this.decimals < 0 ? undefined : this.decimals) };
 		this.chart = createChart(el, opts);
 		this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -61,6 +66,11 @@ export class PriceChart {
 		this.chart.priceScale('ticks').applyOptions({ scaleMargins: { top: 0.85, bottom: 0 } });
 		this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.18 } });
 		this.markers = createSeriesMarkers(this.candles, []);
+		this.chart.subscribeCrosshairMove((param) => {
+			const d = param && param.seriesData ? param.seriesData.get(this.candles) : null;
+			this.hover = d && isNum(d.open) ? d : null;
+			this.drawLegend();
+		});
 		this.lines = [];
 		this.symbol = null;
 		this.tf = null;
@@ -127,53 +137,96 @@ export class PriceChart {
 		}
 		if (marksChanged)
 			this.drawMarks(state, a);
+		if (!this.hover)
+			this.drawLegend();
 	}
 
+	drawLegend() {
+		const el = this.legend;
+		if (!el)
+			return;
+		let o, h, l, c, n = null;
+		if (this.hover) {
+			({ open: o, high: h, low: l, close: c } = this.hover);
+		} else {
+			const a = this.series ? this.series.candles : [];
+			const last = a[a.length - 1];
+			if (!last) {
+				el.textContent = '';
+				return;
+			}
+			({ o, h, l, c, n } = last);
+		}
+		const d = this.decimals < 0 ? undefined : this.decimals;
+		const text = `O ${fmtPrice(o, d)}  H ${fmtPrice(h, d)}  L ${fmtPrice(l, d)}  C ${fmtPrice(c, d)}` +
+			(isNum(n) ? `  ·  ${n} ticks` : '');
+		if (el.textContent !== text)
+			el.textContent = text;
+		el.classList.toggle('pos', c > o);
+		el.classList.toggle('neg', c < o);
+	}
+
+	// One marker per candle and kind: buys (arrow up, with their count
+	// when several), sells (arrow down), patterns (a dot; the latest is
+	// named). Many trades in one 1h candle stay one arrow.
 	drawMarks(state, a) {
 		const sym = this.symbol;
 		const first = a.length ? a[0].t : Infinity;
 		const period = this.series.period;
 		const bucket = (ms) => Math.floor(ms / period) * period;
-		const marks = [];
 		const trades = state.trades_of(sym), patterns = state.patterns_of(sym);
+		const latest = patterns[patterns.length - 1];
+		const per = new Map();	// bucket -> {buy, sell, pat, bear, named}
+		const at = (ms) => {
+			const t = bucket(ms);
+			let m = per.get(t);
+			if (!m) {
+				m = { buy: 0, sell: 0, pat: 0, bear: false, named: '' };
+				per.set(t, m);
+			}
+			return m;
+		};
 		for (const t of trades) {
 			const ms = tsMs(t.ts);
 			if (ms === null || bucket(ms) < first)
 				continue;
-			const buy = t.side === 'buy';
-			marks.push({
-				time: toSec(bucket(ms)),
-				position: buy ? 'belowBar' : 'aboveBar',
-				shape: buy ? 'arrowUp' : 'arrowDown',
-				color: buy ? UP : DOWN,
-				text: buy ? 'B' : 'S',
-			});
+			if (t.side === 'buy')
+				at(ms).buy++;
+			else if (t.side === 'sell')
+				at(ms).sell++;
 		}
-		const latest = patterns[patterns.length - 1];
 		for (const p of patterns) {
 			const ms = tsMs(p.ts);
 			if (ms === null || bucket(ms) < first)
 				continue;
-			const bear = p.direction === 'bearish' ||
+			const m = at(ms);
+			m.pat++;
+			m.bear = p.direction === 'bearish' ||
 				(isNum(p.target) && isNum(p.entry) && p.target < p.entry);
-			marks.push({
-				time: toSec(bucket(ms)),
-				position: bear ? 'aboveBar' : 'belowBar',
-				shape: 'circle',
-				color: AMBER,
-				// Only the latest is named: its lines are drawn too.
-				text: p === latest ? String(p.pattern || 'pattern').replace(/_/g, ' ') : '',
-			});
+			if (p === latest)
+				m.named = String(p.pattern || 'pattern').replace(/_/g, ' ');
 		}
-		marks.sort((x, y) => x.time - y.time);
-		const key = marks.length + ':' + (marks.length ? marks[marks.length - 1].time : '') +
-			':' + first + ':' + (latest ? latest.ts : '');
+		const marks = [];
+		const count = (n) => (n > 1 ? String(n) : '');
+		for (const [t, m] of [...per.entries()].sort((x, y) => x[0] - y[0])) {
+			const time = toSec(t);
+			if (m.buy)
+				marks.push({ time, position: 'belowBar', shape: 'arrowUp', color: UP, text: count(m.buy) });
+			if (m.sell)
+				marks.push({ time, position: 'aboveBar', shape: 'arrowDown', color: DOWN, text: count(m.sell) });
+			if (m.pat)
+				marks.push({
+					time, position: m.bear ? 'aboveBar' : 'belowBar', shape: 'circle',
+					color: AMBER, text: m.named,
+				});
+		}
+		const key = marks.map((k) => k.time + k.shape + k.text).join(',');
 		if (key !== this.markKey) {
 			this.markKey = key;
 			this.markers.setMarkers(marks);
 		}
 		this.el.dataset.markers = String(marks.length);
-		this.drawPatternLines(patterns[patterns.length - 1]);
+		this.drawPatternLines(latest);
 	}
 
 	// Entry, target and stop of the symbol's latest pattern.
@@ -257,4 +310,3 @@ export class EquityChart {
 	}
 }
 
-export { fmtPrice };

@@ -3,6 +3,7 @@
 // them once per animation frame, and wires the page's controls.
 
 import { getSnapshot, getCandles, getSystem, postControl, ApiError } from './api.js';
+import { takeSnapshot } from './boot.js';
 import { Stream } from './stream.js';
 import { State, TFS, newDirty } from './state.js';
 import { PriceChart, EquityChart } from './chart.js';
@@ -17,6 +18,8 @@ const SYSTEM_POLL_MS = 5000;
 const dash = {
 	events: 0, rendered: 0, firstEventAt: null, frames: 0,
 	lastSeq: null, epoch: null,
+	duplicates: 0,	// envelopes at or before lastSeq, dropped
+	resyncs: 0,	// snapshots loaded again after a gap
 };
 window.tfDash = dash;
 
@@ -27,6 +30,8 @@ let pending = null;		// envelopes held while a snapshot loads
 let resyncing = false;
 let lastResync = 0;
 let scheduled = false;
+let loaded = false;		// the state holds a snapshot
+let resumeSent = null;		// resolves the first load's wait for the stream
 let view = { symbol: null, tf: '1m' };
 let priceChart, equityChart, panels, stream;
 let rateCount = 0, rate = 0, staleNote = '';
@@ -47,9 +52,13 @@ function schedule() {
 
 function frame() {
 	scheduled = false;
+	if (!loaded)
+		return;	// the first snapshot schedules a frame once it is in
 	const batch = queue;
 	queue = [];
-	const now = Date.now();
+	// An event without a usable ts counts at its arrival, on the
+	// server's clock as far as the snapshot told it.
+	const now = Date.now() + state.clockSkew;
 	for (const env of batch)
 		state.apply(env.data, now, dirty);
 	const d = dirty;
@@ -64,9 +73,8 @@ function frame() {
 }
 
 function render(d) {
-	if (d.all || d.symbols)
-		drawSymbols();
-	if (d.all)
+	const moved = (d.all || d.symbols) && drawSymbols();
+	if (d.all || moved)
 		showSeries();
 	const sym = view.symbol;
 	if (sym !== null) {
@@ -90,20 +98,25 @@ function render(d) {
 
 // ---- the chart's symbol and timeframe -------------------------------------
 
+// Fills #symbol with the symbols seen. Returns true when the chart's
+// symbol had to change (none yet, or it is gone).
 function drawSymbols() {
 	const sel = $('symbol');
 	const syms = [...state.symbols.keys()].sort();
 	const have = [...sel.options].map((o) => o.value);
 	if (have.join('\n') !== syms.join('\n'))
 		sel.replaceChildren(...syms.map((s) => h('option', { value: s }, s)));
+	let moved = false;
 	if (view.symbol === null || !state.symbols.has(view.symbol)) {
 		const want = new URLSearchParams(location.search).get('symbol');
-		view.symbol = syms.includes(want) ? want : syms.length ? syms[0] : null;
-		showSeries();
+		const next = syms.includes(want) ? want : syms.length ? syms[0] : null;
+		moved = next !== view.symbol;
+		view.symbol = next;
 	}
 	if (view.symbol !== null)
 		sel.value = view.symbol;
 	sel.disabled = syms.length === 0;
+	return moved;
 }
 
 let candlesReq = 0;
@@ -176,17 +189,30 @@ function drawPredScore() {
 
 // ---- snapshot and stream ----------------------------------------------------
 
-async function loadSnapshot() {
-	const snap = await getSnapshot();
+// Loads /api/snapshot into the state. The first time it also opens the
+// stream, before drawing anything: the resume should reach the server
+// before it starts live data (man tf.7: the first message or 250 ms), and
+// drawing the first snapshot can keep the page busy longer than that.
+async function loadSnapshot(first) {
+	const snap = await (first ? takeSnapshot() : getSnapshot());
 	if (!isNum(snap.seq) || (typeof snap.epoch !== 'string' && !isNum(snap.epoch)))
 		throw new ApiError(0, 'snapshot without epoch and seq');
-	state.load(snap, dirty);
 	dash.epoch = snap.epoch;
 	dash.lastSeq = snap.seq;
+	if (first) {
+		loaded = false;
+		const sent = new Promise((r) => { resumeSent = r; });
+		stream.start();
+		await Promise.race([sent, new Promise((r) => setTimeout(r, 1000))]);
+		resumeSent = null;
+	}
+	state.load(snap, dirty);
+	loaded = true;
 	// Events held while it loaded: those after its seq still apply.
 	const held = pending || [];
 	pending = null;
-	queue = [];
+	if (!first)
+		queue = [];	// what the old state still waited for
 	resyncing = false;
 	for (const env of held) {
 		if (resyncing)
@@ -197,6 +223,8 @@ async function loadSnapshot() {
 	render(dirty);
 	dirty = newDirty();
 	document.body.dataset.ready = '1';
+	if (queue.length)
+		schedule();
 }
 
 // Takes an envelope into the queue when it is the next one after the
@@ -207,8 +235,10 @@ function accept(env) {
 		pending.push(env);
 		return;
 	}
-	if (!isNum(env.seq) || env.seq <= dash.lastSeq)
+	if (!isNum(env.seq) || env.seq <= dash.lastSeq) {
+		dash.duplicates++;
 		return;
+	}
 	dash.lastSeq = env.seq;
 	if (!env.data || typeof env.data !== 'object')
 		return;
@@ -222,13 +252,50 @@ function accept(env) {
 	schedule();
 }
 
+// Between sending a resume and its answer ("resumed" or "gap") events are
+// held and then taken in seq order: a server that started live data
+// before it read the resume sends the missed events after newer ones.
+let reorder = null;
+let reorderTimer = 0;
+
+function onResuming() {
+	if (resumeSent)
+		resumeSent();
+	flushReorder();
+	reorder = [];
+	reorderTimer = setTimeout(flushReorder, 3000);
+}
+
+function flushReorder() {
+	clearTimeout(reorderTimer);
+	const held = reorder;
+	reorder = null;
+	if (!held || !held.length)
+		return;
+	held.sort((a, b) => (isNum(a.seq) ? a.seq : 0) - (isNum(b.seq) ? b.seq : 0));
+	for (const env of held)
+		take(env);
+}
+
 function onEvent(env) {
 	dash.events++;
 	rateCount++;
 	if (staleNote) {
 		staleNote = '';
 		drawMeta();
+		if ($('conn').dataset.state === 'live')
+			setText($('conn'), 'Live');
 	}
+	if (reorder) {
+		reorder.push(env);
+		if (reorder.length >= QUEUE_MAX)
+			flushReorder();
+		return;
+	}
+	take(env);
+}
+
+function take(env) {
 	if (resyncing) {
 		if (pending.length < QUEUE_MAX)
 			pending.push(env);
@@ -248,6 +315,7 @@ function resync(why) {
 	if (resyncing)
 		return;
 	resyncing = true;
+	dash.resyncs++;
 	pending = [];
 	const wait = Math.max(0, lastResync + 2000 - performance.now());
 	lastResync = performance.now() + wait;
@@ -261,16 +329,13 @@ function resync(why) {
 }
 
 function onGap(m) {
-	// Live data follows the gap: its events are after "to".
+	// The state misses events: a fresh snapshot, and the live data that
+	// follows the gap waits for it (see resync).
 	if (m.reason === 'epoch' || m.reason === 'history' || m.reason === 'slow')
 		resync(m.reason);
+	flushReorder();
 }
 
-function onWelcome(m) {
-	// A server that restarted answers the resume with a gap "epoch";
-	// nothing to do until then.
-	void m;
-}
 
 function onStatus(st, text) {
 	const el = $('conn');
@@ -345,9 +410,11 @@ function wireView() {
 		panels.setAlertFilter(ev.target.value, state);
 	});
 	document.addEventListener('visibilitychange', () => {
-		if (scheduled)
-			return;
-		if (queue.length)
+		// A frame asked for just before the tab was hidden would only
+		// come back with the tab: drain the queue on a timer meanwhile.
+		if (document.hidden && scheduled)
+			setTimeout(frame, 250);
+		else if (!scheduled && queue.length)
 			schedule();
 	});
 }
@@ -355,7 +422,7 @@ function wireView() {
 // ---- start ---------------------------------------------------------------------------
 
 async function start() {
-	priceChart = new PriceChart($('chart'));
+	priceChart = new PriceChart($('chart'), $('ohlc'));
 	equityChart = new EquityChart($('equity'));
 	panels = new Panels();
 	const tf = new URLSearchParams(location.search).get('tf');
@@ -367,11 +434,16 @@ async function start() {
 		position: () => ({ epoch: dash.epoch, seq: dash.lastSeq }),
 		event: onEvent,
 		gap: onGap,
-		resumed: () => {},
-		welcome: onWelcome,
+		resuming: onResuming,
+		resumed: flushReorder,
+		// A server that restarted answers the resume with a gap "epoch".
+		welcome: () => {},
 		stale: (m) => {
+			// Still connected, but the server has had no input for a while.
 			staleNote = isNum(m.idle) ? `no input for ${m.idle} s` : 'no input';
 			drawMeta();
+			if ($('conn').dataset.state === 'live')
+				setText($('conn'), 'Live · ' + staleNote);
 		},
 		status: onStatus,
 	});
@@ -385,7 +457,7 @@ async function start() {
 	const backoff = [1, 2, 4, 8, 16];
 	for (let attempt = 0; ; attempt++) {
 		try {
-			await loadSnapshot();
+			await loadSnapshot(true);
 			break;
 		} catch (e) {
 			const el = $('conn');
@@ -406,7 +478,6 @@ async function start() {
 			setText(el, 'Connecting…');
 		}
 	}
-	stream.start();
 }
 
 start();

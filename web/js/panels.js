@@ -9,7 +9,10 @@ import {
 import { priorityRank, PRIORITIES } from './state.js';
 
 export const ROWS = 200;
-const LIST_MS = 200;	// the lists' shortest redraw interval
+// The lists' redraw interval adapts to what a redraw costs (the time to
+// the next frame, layout and paint included), from LIST_MS up to LIST_MAX.
+const LIST_MS = 250;
+const LIST_MAX = 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -219,6 +222,7 @@ export class Panels {
 			(a) => priorityRank(a.priority) >= this.minRank);
 		this.due = {};
 		this.listAt = -Infinity;
+		this.listMs = LIST_MS;
 		this.emptyNotes = {
 			trades: $('trades'), predictions: $('predictions'), patterns: $('patterns'),
 		};
@@ -251,11 +255,16 @@ export class Panels {
 				due[k] = true;
 		const now = performance.now();
 		const lists = (due.trades || due.predictions || due.patterns || due.alerts || due.all) &&
-			(d.all || now - this.listAt >= LIST_MS);
+			(d.all || now - this.listAt >= this.listMs);
 		if (lists) {
 			this.listAt = now;
 			this.drawLists(state, due);
 			this.due = {};
+			// The next frame starts once this one is on the screen.
+			requestAnimationFrame(() => {
+				const cost = performance.now() - now;
+				this.listMs = Math.min(LIST_MAX, Math.max(LIST_MS, cost * 8));
+			});
 		}
 		if (d.all || d.portfolio || d.metrics)
 			drawMetrics(state);

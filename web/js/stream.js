@@ -9,8 +9,9 @@ const PING_IDLE_MS = 20000;	// send {"op":"ping"} after this much silence
 const DEAD_MS = 45000;		// and give the connection up after this much
 
 export class Stream {
-	// handlers: position() -> {epoch, seq}; event(envelope); gap(msg);
-	// resumed(msg); status(state, text); welcome(msg); stale(msg)
+	// handlers: position() -> {epoch, seq}; resuming() (the resume is
+	// sent); event(envelope); gap(msg); resumed(msg); status(state,
+	// text); welcome(msg); stale(msg)
 	constructor(handlers) {
 		this.on = handlers;
 		this.ws = null;
@@ -98,8 +99,9 @@ export class Stream {
 		else
 			this.status('reconnecting', 'Reconnecting…');
 		let ws;
+		const pos = this.on.position();
 		try {
-			ws = new WebSocket(wsUrl(), 'tf.v1');
+			ws = new WebSocket(wsUrl(pos), 'tf.v1');
 		} catch (e) {
 			this.scheduleRetry();
 			return;
@@ -111,8 +113,9 @@ export class Stream {
 				ws.close(1002, 'tf.v1 required');
 				return;
 			}
-			const pos = this.on.position();
-			ws.send(JSON.stringify({ op: 'resume', epoch: pos.epoch, seq: pos.seq }));
+			// The resume was asked on the URL: the missed events come
+			// first, then "resumed" (or a gap), then live data.
+			this.on.resuming();
 			this.lastMsgAt = performance.now();
 			this.watchTimer = setInterval(() => this.watch(), 5000);
 		};

@@ -1,0 +1,245 @@
+// dashboard.mjs: the browser and HTTP side of bench/dashboard.sh. Prints one
+// line of key=value figures on stdout (like bench/wsload), notes on stderr.
+//
+//   node bench/dashboard.mjs first URL RUNS
+//       RUNS page loads, each in a fresh browser context (empty cache):
+//       ms from navigation start to the first live event rendered
+//       (window.tfDash.firstEventAt) -> runs= p50_ms= min_ms= max_ms=,
+//       and the p50 of each stage on the way: doc_ms= charts_ms=
+//       snapshot_ms= ready_ms= ws_open_ms= welcome_ms= event_ms= first_ms=; then
+//       each page loaded again in its context (cache warm): warm_p50_ms=
+//   node bench/dashboard.mjs snapshot URL N
+//       N sequential GET /api/snapshot on one keep-alive connection
+//       -> n= p50_ms= p99_ms= max_ms= bytes= events=
+//   node bench/dashboard.mjs soak URL SECS
+//       the page live for SECS s: animation frames counted with
+//       requestAnimationFrame, JS heap (CDP Performance.getMetrics
+//       JSHeapUsedSize) sampled every 5 s, at start and end after a
+//       full garbage collection -> secs= fps= fps_min= frames_drawn=
+//       events= events_per_s= heap_start_mib= heap_end_mib= heap_max_mib=
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+
+const CHROMIUM = process.env.TF_CHROMIUM || '/usr/bin/chromium';
+const [mode, url, nArg] = process.argv.slice(2);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function pct(sorted, p) {
+	if (!sorted.length)
+		return NaN;
+	return sorted[Math.min(sorted.length - 1,
+		Math.ceil(p / 100 * sorted.length) - 1)];
+}
+
+function fmt(o) {
+	return Object.entries(o).map(([k, v]) =>
+		`${k}=${typeof v === 'number' && !Number.isInteger(v) ?
+			v.toFixed(2) : v}`).join(' ');
+}
+
+async function launch() {
+	return chromium.launch({ executablePath: CHROMIUM, headless: true,
+		args: ['--no-sandbox',
+			'--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'] });
+}
+
+// The stages of a page load, in ms from navigation start: the document,
+// the chart library, the snapshot (responseEnd of each), the snapshot
+// rendered (body[data-ready]), the WebSocket open, its welcome, the first
+// live event received, the first live event rendered.
+const STAGES = ['doc', 'charts', 'snapshot', 'ready', 'ws_open', 'welcome',
+	'event', 'first'];
+
+function probe() {
+	window.__t = {};
+	const W = window.WebSocket;
+	window.WebSocket = class extends W {
+		constructor(...a) {
+			super(...a);
+			this.addEventListener('open', () => {
+				window.__t.ws_open ??= performance.now();
+			});
+			this.addEventListener('message', (e) => {
+				if (window.__t.welcome === undefined &&
+					e.data.includes('"welcome"'))
+					window.__t.welcome = performance.now();
+				else if (window.__t.event === undefined &&
+					e.data.startsWith('{"type":"event"'))
+					window.__t.event = performance.now();
+			});
+		}
+	};
+	new MutationObserver(() => {
+		if (document.body && document.body.dataset.ready === '1')
+			window.__t.ready ??= performance.now();
+	}).observe(document, { subtree: true, attributes: true,
+		attributeFilter: ['data-ready'] });
+}
+
+async function first(runs) {
+	const browser = await launch();
+	const t = Object.fromEntries(STAGES.map((s) => [s, []]));
+	const warm = [];
+	for (let i = 0; i < runs; i++) {
+		const ctx = await browser.newContext({
+			viewport: { width: 1280, height: 800 } });
+		const page = await ctx.newPage();
+		await page.addInitScript(probe);
+		await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+		await page.waitForFunction(() => window.tfDash &&
+			window.tfDash.firstEventAt, null, { timeout: 10000, polling: 20 });
+		// performance.now() counts from the navigation's time origin.
+		const r = await page.evaluate(() => {
+			const end = (re) => {
+				const e = performance.getEntriesByType('resource')
+					.find((x) => re.test(x.name));
+				return e ? e.responseEnd : NaN;
+			};
+			return { ...window.__t,
+				doc: performance.getEntriesByType('navigation')[0].responseEnd,
+				charts: end(/lightweight-charts/), snapshot: end(/api\/snapshot/),
+				first: window.tfDash.firstEventAt };
+		});
+		for (const s of STAGES)
+			t[s].push(r[s] ?? NaN);
+		// Again in the same context: a repeat visit, files revalidated.
+		await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+		await page.waitForFunction(() => window.tfDash &&
+			window.tfDash.firstEventAt, null, { timeout: 10000, polling: 20 });
+		warm.push(await page.evaluate(() => window.tfDash.firstEventAt));
+		await ctx.close();
+	}
+	await browser.close();
+	const out = { runs };
+	for (const s of STAGES) {
+		const v = t[s].sort((a, b) => a - b);
+		out[`${s}_ms`] = pct(v, 50);
+	}
+	out.p50_ms = out.first_ms;
+	out.min_ms = t.first[0];
+	out.max_ms = t.first[t.first.length - 1];
+	out.warm_p50_ms = pct(warm.sort((a, b) => a - b), 50);
+	return out;
+}
+
+function get(agent, path) {
+	return new Promise((resolve, reject) => {
+		const t0 = process.hrtime.bigint();
+		const req = http.get(url.replace(/\/$/, '') + path, { agent },
+			(res) => {
+				let bytes = 0;
+				const chunks = [];
+				res.on('data', (c) => {
+					bytes += c.length;
+					chunks.push(c);
+				});
+				res.on('end', () => resolve({ status: res.statusCode, bytes,
+					ms: Number(process.hrtime.bigint() - t0) / 1e6,
+					body: Buffer.concat(chunks) }));
+			});
+		req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+		req.on('error', reject);
+	});
+}
+
+async function snapshot(n) {
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+	const first = await get(agent, '/api/snapshot');
+	if (first.status !== 200)
+		throw new Error(`GET /api/snapshot: ${first.status}`);
+	const snap = JSON.parse(first.body);
+	const ms = [];
+	let bytes = 0;
+	for (let i = 0; i < n; i++) {
+		const r = await get(agent, '/api/snapshot');
+		if (r.status !== 200)
+			throw new Error(`GET /api/snapshot: ${r.status}`);
+		ms.push(r.ms);
+		bytes = r.bytes;
+	}
+	agent.destroy();
+	ms.sort((a, b) => a - b);
+	return { n, p50_ms: pct(ms, 50), p99_ms: pct(ms, 99),
+		max_ms: ms[ms.length - 1], bytes, seq: snap.seq,
+		symbols: Object.keys(snap.symbols || {}).length };
+}
+
+async function soak(secs) {
+	const browser = await launch();
+	const page = await browser.newPage({
+		viewport: { width: 1280, height: 800 } });
+	// Every animation frame the page gets, whether it draws or not.
+	await page.addInitScript(() => {
+		window.__rafs = 0;
+		const tick = () => {
+			window.__rafs++;
+			requestAnimationFrame(tick);
+		};
+		requestAnimationFrame(tick);
+	});
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Performance.enable');
+	const metrics = async () => Object.fromEntries((await cdp.send(
+		'Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
+	const heap = async () => (await metrics()).JSHeapUsedSize / 1048576;
+	await page.goto(url, { timeout: 10000 });
+	await page.waitForFunction(() => window.tfDash &&
+		window.tfDash.firstEventAt, null, { timeout: 10000 });
+	await sleep(2000); // past the start: the charts are up
+	const look = () => page.evaluate(() => ({ t: performance.now(),
+		rafs: window.__rafs, frames: window.tfDash.frames,
+		events: window.tfDash.events, rendered: window.tfDash.rendered }));
+	// Start and end are read after a full garbage collection, so they
+	// compare what the page holds, not where the collector happens to be.
+	const gcHeap = async () => {
+		await cdp.send('HeapProfiler.collectGarbage');
+		return heap();
+	};
+	const h0 = await gcHeap();
+	const s0 = await look();
+	const m0 = await metrics();
+	let hmax = h0;
+	let fpsMin = Infinity;
+	let prev = s0;
+	const end = Date.now() + secs * 1000;
+	while (Date.now() < end) {
+		await sleep(Math.min(5000, Math.max(0, end - Date.now())));
+		const s = await look();
+		fpsMin = Math.min(fpsMin, (s.rafs - prev.rafs) * 1000 / (s.t - prev.t));
+		prev = s;
+		const h = await heap();
+		hmax = Math.max(hmax, h);
+		process.stderr.write(`dashboard.mjs: ${Math.round((s.t - s0.t) /
+			1000)} s: heap ${h.toFixed(1)} MiB, ${s.events} events\n`);
+	}
+	const s1 = await look();
+	const m1 = await metrics();
+	const h1 = await gcHeap();
+	const dt = (s1.t - s0.t) / 1000;
+	await browser.close();
+	return { secs: dt, fps: (s1.rafs - s0.rafs) / dt, fps_min: fpsMin,
+		frames_drawn: s1.frames - s0.frames,
+		events: s1.events - s0.events,
+		events_per_s: (s1.events - s0.events) / dt,
+		rendered_per_s: (s1.rendered - s0.rendered) / dt,
+		// Main-thread seconds per second of run, by kind (CDP).
+		busy_script: (m1.ScriptDuration - m0.ScriptDuration) / dt,
+		busy_layout: (m1.LayoutDuration - m0.LayoutDuration) / dt,
+		busy_style: (m1.RecalcStyleDuration - m0.RecalcStyleDuration) / dt,
+		busy_task: (m1.TaskDuration - m0.TaskDuration) / dt,
+		heap_start_mib: h0, heap_end_mib: h1, heap_max_mib: Math.max(hmax, h1) };
+}
+
+const modes = { first, snapshot, soak };
+if (!modes[mode] || !url || !/^http:\/\/127\.0\.0\.1:\d+\/$/.test(url)) {
+	console.error('usage: node bench/dashboard.mjs first|snapshot|soak ' +
+		'http://127.0.0.1:PORT/ N');
+	process.exit(2);
+}
+try {
+	console.log(fmt(await modes[mode](Number(nArg))));
+	process.exit(0);
+} catch (e) {
+	console.error(`dashboard.mjs: ${mode}: ${e.message}`);
+	process.exit(1);
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# dashboard.sh: tf-serve's dashboard on 127.0.0.1, in headless chromium
+# (bench/dashboard.mjs drives it with playwright-core): 1) time from
+# navigation start to the first live event rendered (window.tfDash.
+# firstEventAt), fed by tf-sim at RATE1 events/s, each load in a fresh
+# browser context; 2) GET /api/snapshot latency with a full state (tf-sim
+# -n EVENTS unpaced into tf-serve --keep-open), N requests one after the
+# other on a keep-alive connection; 3) the page live for DURATION s at
+# 1,000 events/s: animation frames per second and JS heap at start and end.
+#
+# env: B (build dir), DURATION (60: seconds of scenario 3), RUNS (10: page
+#      loads of scenario 1), RATE1 (200), EVENTS (200000), N (200),
+#      RATE3 (1000), KEEP=1 (keep the run directory and print its name)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${B:-build}
+DURATION=${DURATION:-60}
+RUNS=${RUNS:-10}
+RATE1=${RATE1:-200}
+EVENTS=${EVENTS:-200000}
+N=${N:-200}
+RATE3=${RATE3:-1000}
+CHROMIUM=${TF_CHROMIUM:-/usr/bin/chromium}
+for p in tf-serve tf-sim; do
+	[ -x "$B/$p" ] || { echo "dashboard.sh: $B/$p missing: run make" >&2; exit 1; }
+done
+[ -x "$CHROMIUM" ] || { echo "dashboard.sh: no $CHROMIUM: scripts/install-deps" >&2; exit 1; }
+[ -d node_modules/playwright-core ] ||
+	{ echo "dashboard.sh: node_modules/playwright-core missing: npm ci" >&2; exit 1; }
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+tmp=$(mktemp -d)
+cleanup() {
+	local p
+	for p in $(jobs -p); do	# this shell's own children still running
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "dashboard.sh: runs kept in $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start NAME SERVE-FLAGS -- SIM-FLAGS: tf-sim SIM-FLAGS | tf-serve on a free
+# port with SERVE-FLAGS (through the FIFO $tmp/NAME.fifo); sets port, spid
+# and simpid; returns once tf-serve listens.
+start() {
+	local name=$1 i
+	shift
+	local serve=() sim=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do serve+=("$1"); shift; done
+	shift
+	sim=("$@")
+	port=$(free_port)
+	mkfifo "$tmp/$name.fifo"
+	"$B/tf-sim" "${sim[@]}" >"$tmp/$name.fifo" 2>>"$tmp/sim.err" &
+	simpid=$!
+	"$B/tf-serve" -p "$port" ${serve[@]+"${serve[@]}"} <"$tmp/$name.fifo" \
+		>/dev/null 2>>"$tmp/serve.err" &
+	spid=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q "listening on http://127.0.0.1:$port/" "$tmp/serve.err" 2>/dev/null &&
+			return 0
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "dashboard.sh: $name: tf-serve did not start:" >&2
+	cat "$tmp/serve.err" >&2
+	exit 1
+}
+
+# stop: ends the feeder and tf-serve, by their ids.
+stop() {
+	kill "$simpid" "$spid" 2>/dev/null || true
+	wait "$simpid" "$spid" 2>/dev/null || true
+}
+
+# events_applied: the number of lines tf-serve has applied (/api/system).
+events_applied() {
+	curl -sf --max-time 5 "http://127.0.0.1:$port/api/system" |
+		jq -r '.server.events // 0' 2>/dev/null || echo 0
+}
+
+# fig FILE KEY: one figure of a run ("" when the run is missing).
+fig() {
+	[ -s "$1" ] || return 0
+	tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
+}
+
+# 1) first live data
+start first -- --rate "$RATE1"
+sleep 1
+node bench/dashboard.mjs first "http://127.0.0.1:$port/" "$RUNS" \
+	>"$tmp/first" || echo "dashboard.sh: first: failed" >&2
+stop
+
+# 2) /api/snapshot with a full state
+start snap --keep-open -- --rate 0 -n "$EVENTS"
+for ((i = 0; i < 1200; i++)); do	# at most 60 s to take them in
+	[ "$(events_applied)" -ge "$EVENTS" ] && break
+	sleep 0.05
+done
+applied=$(events_applied)
+[ "$applied" -ge "$EVENTS" ] ||
+	echo "dashboard.sh: snapshot: tf-serve applied $applied of $EVENTS events in 60 s" >&2
+rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$spid/status" 2>/dev/null || echo 0)
+node bench/dashboard.mjs snapshot "http://127.0.0.1:$port/" "$N" \
+	>"$tmp/snap" || echo "dashboard.sh: snapshot: failed" >&2
+gz=$(curl -s --compressed -H 'Accept-Encoding: gzip' -o /dev/null \
+	-w '%{size_download}' --max-time 10 "http://127.0.0.1:$port/api/snapshot" || echo "")
+printf ' applied=%s rss_kib=%s gzip_bytes=%s\n' "$applied" "$rss" "$gz" >>"$tmp/snap"
+stop
+
+# 3) a minute at 1,000 events/s
+start soak -- --rate "$RATE3"
+node bench/dashboard.mjs soak "http://127.0.0.1:$port/" "$DURATION" \
+	>"$tmp/soak" 2>"$tmp/soak.err" || {
+	echo "dashboard.sh: soak: failed" >&2
+	cat "$tmp/soak.err" >&2
+}
+serve_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
+	sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$spid/stat" 2>/dev/null ||
+	echo "?")
+stop
+
+row() {
+	[ -s "$1" ] || { printf '  %-44s (no figures: the run failed)\n' "$2"; return 0; }
+	tr ' ' '\n' <"$1" | awk -v what="$2" -v kind="$3" -F= '
+		NF == 2 { v[$1] = $2 }
+		END {
+			if (kind == "first") {
+				printf "  %-44s p50 %6.0f ms   min %6.0f ms   max %6.0f ms   (%d loads)\n",
+					what, v["p50_ms"], v["min_ms"], v["max_ms"], v["runs"]
+				printf "    p50 stages: document %.0f, chart library %.0f, snapshot %.0f, rendered %.0f,\n",
+					v["doc_ms"], v["charts_ms"], v["snapshot_ms"], v["ready_ms"]
+				printf "    WebSocket open %.0f, welcome %.0f, first live event received %.0f, drawn %.0f ms\n",
+					v["ws_open_ms"], v["welcome_ms"], v["event_ms"], v["first_ms"]
+				printf "  %-44s p50 %6.0f ms\n", "  the same, loaded again (cache warm)", v["warm_p50_ms"]
+			}
+			else if (kind == "snap")
+				printf "  %-44s p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms   %.0f KiB (%.0f KiB gzip), %d symbols\n",
+					what, v["p50_ms"], v["p99_ms"], v["max_ms"], v["bytes"] / 1024,
+					v["gzip_bytes"] / 1024, v["symbols"]
+			else {
+				printf "  %-44s %5.1f fps (worst 5 s: %4.1f)   events/s %.0f received, %.0f rendered   JS heap %5.1f -> %5.1f MiB (max %5.1f)\n",
+					what, v["fps"], v["fps_min"], v["events_per_s"], v["rendered_per_s"],
+					v["heap_start_mib"], v["heap_end_mib"], v["heap_max_mib"]
+				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%)\n",
+					100 * v["busy_task"], 100 * v["busy_script"], 100 * v["busy_layout"],
+					100 * v["busy_style"]
+			}
+		}'
+}
+
+echo "tf-serve dashboard: headless $("$CHROMIUM" --version 2>/dev/null | head -n1) on 127.0.0.1"
+echo "  ($(nproc) cores shared by tf-sim, tf-serve and the browser; load average before: $load0)"
+row "$tmp/first" "first live data after navigation start" first
+echo "    (fed at $RATE1 events/s; each first load in a fresh context, empty cache)"
+row "$tmp/snap" "GET /api/snapshot, $N requests" snap
+echo "    (state of $(fig "$tmp/snap" applied) events; tf-serve RSS $((${rss:-0} / 1024)) MiB; one keep-alive connection)"
+row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
+echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
+echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start and end after a full GC)"
+echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"
