@@ -31,7 +31,6 @@ let resyncing = false;
 let lastResync = 0;
 let scheduled = false;
 let loaded = false;		// the state holds a snapshot
-let resumeSent = null;		// resolves the first load's wait for the stream
 let view = { symbol: null, tf: '1m' };
 let priceChart, equityChart, panels, stream;
 let rateCount = 0, rate = 0, staleNote = '';
@@ -190,9 +189,9 @@ function drawPredScore() {
 // ---- snapshot and stream ----------------------------------------------------
 
 // Loads /api/snapshot into the state. The first time it also opens the
-// stream, before drawing anything: the resume should reach the server
-// before it starts live data (man tf.7: the first message or 250 ms), and
-// drawing the first snapshot can keep the page busy longer than that.
+// stream, resuming from the snapshot's seq on the URL (tf(7)), so the
+// server sends the missed events first whatever the page is busy with;
+// they wait in the queue until the snapshot is drawn.
 async function loadSnapshot(first) {
 	const snap = await (first ? takeSnapshot() : getSnapshot());
 	if (!isNum(snap.seq) || (typeof snap.epoch !== 'string' && !isNum(snap.epoch)))
@@ -201,10 +200,7 @@ async function loadSnapshot(first) {
 	dash.lastSeq = snap.seq;
 	if (first) {
 		loaded = false;
-		const sent = new Promise((r) => { resumeSent = r; });
 		stream.start();
-		await Promise.race([sent, new Promise((r) => setTimeout(r, 1000))]);
-		resumeSent = null;
 	}
 	state.load(snap, dirty);
 	loaded = true;
@@ -252,15 +248,13 @@ function accept(env) {
 	schedule();
 }
 
-// Between sending a resume and its answer ("resumed" or "gap") events are
-// held and then taken in seq order: a server that started live data
-// before it read the resume sends the missed events after newer ones.
+// Between asking a resume and its answer ("resumed" or "gap") events are
+// held and then taken in seq order: a server that takes the resume only
+// as a message, late, sends the missed events after newer ones.
 let reorder = null;
 let reorderTimer = 0;
 
 function onResuming() {
-	if (resumeSent)
-		resumeSent();
 	flushReorder();
 	reorder = [];
 	reorderTimer = setTimeout(flushReorder, 3000);
