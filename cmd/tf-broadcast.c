@@ -32,7 +32,6 @@ struct state {
 	struct tf_reader *r;
 	FILE *inbound;
 	int output;		/* still writing stdout */
-	int rc;
 };
 
 static void
@@ -105,107 +104,27 @@ on_inbound(const char *line, size_t len, void *arg)
 	}
 }
 
+/* A good line: to the clients, and on to stdout. */
 static void
-end_input(struct state *s)
-{
-	if (s->c->net.keep_open && s->rc == 0)
-		tf_hub_input_ended(s->hub);
-	else
-		tf_hub_finish(s->hub, s->c->net.drain_ms);
-}
-
-/* stdin is readable: one read, every complete line in it. */
-static int
-on_input(int fd, void *arg)
+on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
 {
 	struct state *s = arg;
-	struct tf_line l;
-	struct tf_event ev;
-	char why[256];
-	ssize_t got;
 
-	(void)fd;
-	got = tf_reader_fill(s->r);
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (got < 0) {
-		tf_error("stdin: %s", strerror(errno));
-		s->rc = 1;
-		end_input(s);
-		return -1;
+	if (tf_hub_publish(s->hub, l->data, l->len, ev) < 0) {
+		tf_error("line %llu: out of memory (skipped)",
+			(unsigned long long)l->no);
+		return;
 	}
-	while (tf_reader_next(s->r, &l)) {
-		int k = tf_event_check(&l, &ev, why, sizeof why);
-
-		if (k == 1)
-			continue;
-		if (k < 0) {
-			tf_hub_note_bad(s->hub);
-			if (s->c->common.strict) {
-				tf_error("line %llu: %s",
-					(unsigned long long)l.no, why);
-				s->rc = 65;
-				tf_hub_flush(s->hub);
-				flush_output(s);
-				end_input(s);
-				return -1;
-			}
-			tf_warn("line %llu: %s (skipped)",
-				(unsigned long long)l.no, why);
-			continue;
-		}
-		if (tf_hub_publish(s->hub, l.data, l.len, &ev) < 0) {
-			tf_error("line %llu: out of memory (skipped)",
-				(unsigned long long)l.no);
-			continue;
-		}
-		if (s->output) {
-			fwrite(l.data, 1, l.len, stdout);
-			putchar_unlocked('\n');
-		}
+	if (s->output) {
+		fwrite(l->data, 1, l->len, stdout);
+		putchar_unlocked('\n');
 	}
-	tf_hub_flush(s->hub);
-	flush_output(s);
-	if (got == 0) {
-		end_input(s);
-		return -1;
-	}
-	return 0;
 }
 
 static void
-print_stats(struct tf_hub *hub)
+on_flush(void *arg)
 {
-	char *json = tf_hub_stats(hub);
-
-	if (json)
-		fprintf(stderr, "%s\n", json);
-	free(json);
-}
-
-static int
-serve(struct state *s, struct lws_context *ctx)
-{
-	int stopping = 0;
-	char err[256];
-
-	if (tf_hub_adopt_fd(s->hub, STDIN_FILENO, on_input, s, err,
-		    sizeof err) < 0) {
-		tf_error("stdin: %s", err);
-		return 1;
-	}
-	while (!tf_hub_done(s->hub)) {
-		if (lws_service(ctx, 0) < 0)
-			break;
-		if (tf_signal_stop() && !stopping) {
-			stopping = 1;
-			tf_info("stopping on signal %d", tf_signal_stop());
-			tf_hub_finish(s->hub, s->c->net.drain_ms);
-		}
-		if (tf_signal_usr1())
-			print_stats(s->hub);
-	}
-	return s->rc;
+	flush_output(arg);
 }
 
 static int
@@ -213,6 +132,13 @@ run(struct config *c)
 {
 	struct state s = { .c = c, .output = c->output };
 	struct tf_hubcli *net = &c->net;
+	struct tf_hubcli_input in = {
+		.cli = net,
+		.strict = c->common.strict,
+		.line = on_line,
+		.flush = on_flush,
+		.arg = &s,
+	};
 	struct lws_context *ctx = NULL;
 	char err[512], addr[INET6_ADDRSTRLEN + 8];
 	int rc = 1, port;
@@ -241,7 +167,9 @@ run(struct config *c)
 	tf_warn(strchr(addr, ':') ? "listening on %s://[%s]:%d/" :
 		"listening on %s://%s:%d/", net->cert ? "wss" : "ws", addr,
 		port);
-	rc = serve(&s, ctx);
+	in.hub = s.hub;
+	in.r = s.r;
+	rc = tf_hubcli_serve(&in, ctx);
 out:
 	if (ctx)
 		lws_context_destroy(ctx);

@@ -69,7 +69,6 @@ struct state {
 	struct tf_dash *dash;
 	struct tf_reader *r;
 	int control;		/* stdout still takes control lines */
-	int rc;
 	int64_t start_ns;
 	/* CPU use between two looks at it, for /api/system */
 	int64_t cpu_wall_ns, cpu_used_ns;
@@ -195,61 +194,9 @@ take(struct state *s, const char *line, size_t len, const struct tf_event *ev)
 }
 
 static void
-end_input(struct state *s)
+on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
 {
-	if (s->c->net.keep_open && s->rc == 0)
-		tf_hub_input_ended(s->hub);
-	else
-		tf_hub_finish(s->hub, s->c->net.drain_ms);
-}
-
-/* stdin is readable: one read, every complete line in it. */
-static int
-on_input(int fd, void *arg)
-{
-	struct state *s = arg;
-	struct tf_line l;
-	struct tf_event ev;
-	char why[256];
-	ssize_t got;
-
-	(void)fd;
-	got = tf_reader_fill(s->r);
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (got < 0) {
-		tf_error("stdin: %s", strerror(errno));
-		s->rc = 1;
-		end_input(s);
-		return -1;
-	}
-	while (tf_reader_next(s->r, &l)) {
-		int k = tf_event_check(&l, &ev, why, sizeof why);
-
-		if (k == 1)
-			continue;
-		if (k < 0) {
-			tf_hub_note_bad(s->hub);
-			if (s->c->common.strict) {
-				tf_error("line %llu: %s",
-					(unsigned long long)l.no, why);
-				s->rc = 65;
-				tf_hub_flush(s->hub);
-				end_input(s);
-				return -1;
-			}
-			tf_warn("line %llu: %s (skipped)",
-				(unsigned long long)l.no, why);
-			continue;
-		}
-		take(s, l.data, l.len, &ev);
-	}
-	tf_hub_flush(s->hub);
-	if (got == 0) {
-		end_input(s);
-		return -1;
-	}
-	return 0;
+	take(arg, l->data, l->len, ev);
 }
 
 /* ---- answering ------------------------------------------------------- */
@@ -999,46 +946,17 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* ---- running --------------------------------------------------------- */
 
-static void
-print_stats(struct tf_hub *hub)
-{
-	char *json = tf_hub_stats(hub);
-
-	if (json)
-		fprintf(stderr, "%s\n", json);
-	free(json);
-}
-
-static int
-serve(struct state *s, struct lws_context *ctx)
-{
-	int stopping = 0;
-	char err[256];
-
-	if (tf_hub_adopt_fd(s->hub, STDIN_FILENO, on_input, s, err,
-		    sizeof err) < 0) {
-		tf_error("stdin: %s", err);
-		return 1;
-	}
-	while (!tf_hub_done(s->hub)) {
-		if (lws_service(ctx, 0) < 0)
-			break;
-		if (tf_signal_stop() && !stopping) {
-			stopping = 1;
-			tf_info("stopping on signal %d", tf_signal_stop());
-			tf_hub_finish(s->hub, s->c->net.drain_ms);
-		}
-		if (tf_signal_usr1())
-			print_stats(s->hub);
-	}
-	return s->rc;
-}
-
 static int
 run(struct config *c)
 {
 	struct state s = { .c = c, .control = 1 };
 	struct tf_hubcli *net = &c->net;
+	struct tf_hubcli_input in = {
+		.cli = net,
+		.strict = c->common.strict,
+		.line = on_line,
+		.arg = &s,
+	};
 	struct lws_context *ctx = NULL;
 	char err[512], addr[INET6_ADDRSTRLEN + 8];
 	uint64_t rows = 0;
@@ -1076,7 +994,9 @@ run(struct config *c)
 	tf_warn(strchr(addr, ':') ? "listening on %s://[%s]:%d/" :
 		"listening on %s://%s:%d/", net->cert ? "https" : "http",
 		addr, port);
-	rc = serve(&s, ctx);
+	in.hub = s.hub;
+	in.r = s.r;
+	rc = tf_hubcli_serve(&in, ctx);
 out:
 	if (ctx)
 		lws_context_destroy(ctx);

@@ -1,17 +1,22 @@
-/* hubcli.c: the hub's options, help and listening, shared by tf-broadcast
- * and tf-serve so that both take the same flags the same way. */
+/* hubcli.c: the hub's options, help, listening and input loop, shared by
+ * tf-broadcast and tf-serve so that both take the same flags and read
+ * stdin the same way. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "hubcli.h"
+#include "line.h"
 #include "log.h"
+#include "sig.h"
+#include "vocab.h"
 
 enum {
 	OPT_HOST = TF_HUBCLI_OPT_BASE,
@@ -420,4 +425,107 @@ tf_hubcli_raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+static void
+end_input(struct tf_hubcli_input *in)
+{
+	if (in->cli->keep_open && in->rc == 0)
+		tf_hub_input_ended(in->hub);
+	else
+		tf_hub_finish(in->hub, in->cli->drain_ms);
+}
+
+static void
+flush(struct tf_hubcli_input *in)
+{
+	tf_hub_flush(in->hub);
+	if (in->flush)
+		in->flush(in->arg);
+}
+
+/* stdin is readable: one read, every complete line in it. */
+static int
+on_input(int fd, void *arg)
+{
+	struct tf_hubcli_input *in = arg;
+	struct tf_line l;
+	struct tf_event ev;
+	char why[256];
+	ssize_t got;
+
+	(void)fd;
+	got = tf_reader_fill(in->r);
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got < 0) {
+		tf_error("stdin: %s", strerror(errno));
+		in->rc = 1;
+		end_input(in);
+		return -1;
+	}
+	while (tf_reader_next(in->r, &l)) {
+		int k = tf_event_check(&l, &ev, why, sizeof why);
+
+		if (k == 1)
+			continue;
+		if (k == 0) {
+			in->line(&l, &ev, in->arg);
+			continue;
+		}
+		tf_hub_note_bad(in->hub);
+		if (in->strict) {
+			tf_error("line %llu: %s", (unsigned long long)l.no,
+				why);
+			in->rc = 65;
+			flush(in);
+			end_input(in);
+			return -1;
+		}
+		tf_warn("line %llu: %s (skipped)", (unsigned long long)l.no,
+			why);
+	}
+	flush(in);
+	if (got == 0) {
+		end_input(in);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_stats(struct tf_hub *hub)
+{
+	char *json = tf_hub_stats(hub);
+
+	if (json)
+		fprintf(stderr, "%s\n", json);
+	free(json);
+}
+
+int
+tf_hubcli_serve(struct tf_hubcli_input *in, struct lws_context *ctx)
+{
+	int stopping = 0;
+	char err[256];
+
+	if (tf_hub_adopt_fd(in->hub, STDIN_FILENO, on_input, in, err,
+		    sizeof err) < 0) {
+		tf_error("stdin: %s", err);
+		return 1;
+	}
+	while (!tf_hub_done(in->hub)) {
+		if (lws_service(ctx, 0) < 0)
+			break;
+		if (tf_signal_stop() && !stopping) {
+			stopping = 1;
+			tf_info("stopping on signal %d", tf_signal_stop());
+			tf_hub_finish(in->hub, in->cli->drain_ms);
+		}
+		if (tf_signal_usr1())
+			print_stats(in->hub);
+	}
+	return in->rc;
 }

@@ -57,6 +57,36 @@ int tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	struct lws_context **ctx, int *port, char *addr, size_t addrlen,
 	char *err, size_t errlen);
 
+/* The input side every hub program has: stdin read on the loop, each line
+ * checked against the line contract (a bad one counted in the hub and
+ * reported on stderr; under --strict the end, status 65), each good one
+ * handed to line(); at its end the hub drains, or keeps serving with
+ * --keep-open. */
+struct tf_line;
+struct tf_reader;
+
+/* A good line and its well-known fields. */
+typedef void tf_hubcli_line_fn(const struct tf_line *l,
+	const struct tf_event *ev, void *arg);
+/* The lines of one read are all handed over (flush what they made). */
+typedef void tf_hubcli_flush_fn(void *arg);
+
+struct tf_hubcli_input {
+	struct tf_hubcli *cli;
+	struct tf_hub *hub;
+	struct tf_reader *r;		/* on stdin */
+	int strict;
+	tf_hubcli_line_fn *line;
+	tf_hubcli_flush_fn *flush;	/* NULL: nothing to flush */
+	void *arg;
+	int rc;		/* 0; 1 stdin failed; 65 a bad line under --strict */
+};
+
+/* Adopts stdin into ctx's loop and serves until the hub is done: input
+ * ended and drained, or a SIGINT/SIGTERM (then drained too); SIGUSR1
+ * prints the hub's stats on stderr. Returns in->rc. */
+int tf_hubcli_serve(struct tf_hubcli_input *in, struct lws_context *ctx);
+
 /* Raises the soft limit on open files to the hard one (at most 65536), for
  * many clients. */
 void tf_hubcli_raise_fd_limit(void);
