@@ -17,9 +17,9 @@ WARN += -Werror
 endif
 
 # Recursive (=) so pkg-config runs after `deps` has installed it.
-PKGS = sqlite3 libwebsockets libcurl
+PKGS = sqlite3 libwebsockets libcurl zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lwebsockets -lcurl)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lwebsockets -lcurl -lz)
 # libjq 1.6 ships no .pc file.
 JQ_LIBS = $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq -lonig)
 

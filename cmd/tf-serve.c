@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dash.h"
+#include "gzip.h"
 #include "hub.h"
 #include "hubcli.h"
 #include "line.h"
@@ -207,6 +208,10 @@ enum {
 	R_GZIP = 4,		/* Content-Encoding: gzip */
 };
 
+/* JSON answers this long or longer are sent gzip-compressed when the
+ * request accepts it. */
+#define GZIP_MIN 1024
+
 static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; "
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "
@@ -252,6 +257,9 @@ respond(struct lws *wsi, struct req *rq, unsigned status, const char *type,
 		goto fail;
 	if ((flags & R_GZIP) &&
 	    header(wsi, "content-encoding:", "gzip", &p, end))
+		goto fail;
+	if ((flags & (R_JSON | R_GZIP)) == (R_JSON | R_GZIP) &&
+	    header(wsi, "vary:", "Accept-Encoding", &p, end))
 		goto fail;
 	if (etag && header(wsi, "etag:", etag, &p, end))
 		goto fail;
@@ -303,6 +311,15 @@ write_more(struct lws *wsi, struct req *rq)
 	return finished(wsi);
 }
 
+static int
+accepts_gzip(struct lws *wsi)
+{
+	char buf[256];
+
+	return lws_hdr_copy(wsi, buf, sizeof buf,
+		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 && strstr(buf, "gzip");
+}
+
 /* Answers with a tf_buf's bytes (taken over), as JSON. */
 static int
 respond_json(struct lws *wsi, struct req *rq, unsigned status,
@@ -317,6 +334,18 @@ respond_json(struct lws *wsi, struct req *rq, unsigned status,
 			return -1;
 	}
 	tf_buf_add(b, "\n", 1);
+	/* A full snapshot is hundreds of KiB: worth compressing for a page
+	 * across a network, and cheap at zlib's fastest level. */
+	if (b->len >= GZIP_MIN && accepts_gzip(wsi)) {
+		size_t n;
+		unsigned char *gz = tf_gzip(b->p, b->len, &n);
+
+		if (gz) {
+			tf_buf_finish(b);
+			return respond(wsi, rq, status, "application/json", gz,
+				n, gz, R_JSON | R_GZIP, NULL, allow);
+		}
+	}
 	return respond(wsi, rq, status, "application/json", b->p, b->len,
 		(unsigned char *)b->p, R_JSON, NULL, allow);
 }
@@ -423,15 +452,6 @@ read_web_root(const char *dir, const char *path, size_t *len)
 		*len = (size_t)st.st_size;
 	close(fd);
 	return data;
-}
-
-static int
-accepts_gzip(struct lws *wsi)
-{
-	char buf[256];
-
-	return lws_hdr_copy(wsi, buf, sizeof buf,
-		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 && strstr(buf, "gzip");
 }
 
 static int

@@ -107,6 +107,13 @@ events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":17
 	jq -e '.system.cpu == 12.5' snap
 	jq -e '.bot.state == "stopped" and .bot.since == 1700000004000' snap
 	jq -e '.metrics.trades == 3 and .metrics.wins == 2 and .metrics.losses == 1' snap
+	# Compressed when the client accepts gzip, the same JSON inside.
+	curl -s -D h -o snap.gz -H 'Accept-Encoding: gzip' "$URL/api/snapshot"
+	grep -i '^content-encoding: gzip' h
+	[ "$(stat -c %s snap.gz)" -lt "$(stat -c %s snap)" ]
+	assert_equal "$(gzip -dc snap.gz | jq -c 'del(.now)')" "$(jq -c 'del(.now)' snap)"
+	curl -s -D h2 -o /dev/null -H 'Accept-Encoding: gzip' "$URL/api/metrics"
+	! grep -qi '^content-encoding' h2
 	# Events are embedded as they arrived, never re-serialised.
 	feed '{"type":"alert", "priority":"low","message":"spaced \u00e9 1.50"}'
 	settled 2 21
