@@ -14,6 +14,10 @@ const $ = (id) => document.getElementById(id);
 
 const QUEUE_MAX = 50000;	// events waiting for a frame or a snapshot
 const SYSTEM_POLL_MS = 5000;
+// The first snapshot is drawn once the stream has brought the events
+// missed since it ("resumed" or a gap), so the first screen already has
+// live data; but never later than this after the snapshot came.
+const RESUME_WAIT_MS = 100;
 
 const dash = {
 	events: 0, rendered: 0, firstEventAt: null, frames: 0,
@@ -31,6 +35,7 @@ let resyncing = false;
 let lastResync = 0;
 let scheduled = false;
 let loaded = false;		// the state holds a snapshot
+let resumeIn = null;		// ends the first load's wait for the stream
 let view = { symbol: null, tf: '1m' };
 let priceChart, equityChart, panels, stream;
 let rateCount = 0, rate = 0, staleNote = '';
@@ -126,6 +131,8 @@ function showSeries() {
 	const sym = view.symbol;
 	for (const b of $('timeframe').querySelectorAll('button'))
 		b.setAttribute('aria-pressed', String(b.dataset.tf === view.tf));
+	if (!loaded)
+		return;	// the first snapshot draws it
 	if (sym === null) {
 		priceChart.show(null, view.tf, null);
 		$('chart').dataset.candles = '0';
@@ -201,6 +208,17 @@ async function loadSnapshot(first) {
 	if (first) {
 		loaded = false;
 		stream.start();
+		await new Promise((r) => {
+			resumeIn = r;
+			setTimeout(r, RESUME_WAIT_MS);
+		});
+		resumeIn = null;
+	}
+	if (!priceChart) {
+		// Made with the first data they draw: an empty chart's paint
+		// would hold up the stream's first messages for nothing.
+		priceChart = new PriceChart($('chart'), $('ohlc'));
+		equityChart = new EquityChart($('equity'));
 	}
 	state.load(snap, dirty);
 	loaded = true;
@@ -216,11 +234,11 @@ async function loadSnapshot(first) {
 		else
 			accept(env);
 	}
-	render(dirty);
-	dirty = newDirty();
+	// The snapshot and the live events already in (the stream opened
+	// in boot.js) are drawn together, in this task: the first screen
+	// shows live data without waiting for another frame.
+	frame();
 	document.body.dataset.ready = '1';
-	if (queue.length)
-		schedule();
 }
 
 // Takes an envelope into the queue when it is the next one after the
@@ -264,11 +282,18 @@ function flushReorder() {
 	clearTimeout(reorderTimer);
 	const held = reorder;
 	reorder = null;
-	if (!held || !held.length)
-		return;
-	held.sort((a, b) => (isNum(a.seq) ? a.seq : 0) - (isNum(b.seq) ? b.seq : 0));
-	for (const env of held)
-		take(env);
+	if (held && held.length) {
+		held.sort((a, b) => (isNum(a.seq) ? a.seq : 0) - (isNum(b.seq) ? b.seq : 0));
+		for (const env of held)
+			take(env);
+	}
+}
+
+// "resumed" or a gap: the missed events are in.
+function onResumed() {
+	flushReorder();
+	if (resumeIn)
+		resumeIn();	// the first screen can be drawn
 }
 
 function onEvent(env) {
@@ -327,7 +352,7 @@ function onGap(m) {
 	// follows the gap waits for it (see resync).
 	if (m.reason === 'epoch' || m.reason === 'history' || m.reason === 'slow')
 		resync(m.reason);
-	flushReorder();
+	onResumed();
 }
 
 
@@ -335,6 +360,8 @@ function onStatus(st, text) {
 	const el = $('conn');
 	el.dataset.state = st;
 	setText(el, text);
+	if (resumeIn && st !== 'connecting' && st !== 'live')
+		resumeIn();	// no stream for now: draw what there is
 	if (st === 'live')
 		pollSystem();
 }
@@ -416,8 +443,6 @@ function wireView() {
 // ---- start ---------------------------------------------------------------------------
 
 async function start() {
-	priceChart = new PriceChart($('chart'), $('ohlc'));
-	equityChart = new EquityChart($('equity'));
 	panels = new Panels();
 	const tf = new URLSearchParams(location.search).get('tf');
 	if (tf in TFS)
@@ -429,7 +454,7 @@ async function start() {
 		event: onEvent,
 		gap: onGap,
 		resuming: onResuming,
-		resumed: flushReorder,
+		resumed: onResumed,
 		// A server that restarted answers the resume with a gap "epoch".
 		welcome: () => {},
 		stale: (m) => {

@@ -222,6 +222,7 @@ export class Panels {
 			(a) => priorityRank(a.priority) >= this.minRank);
 		this.due = {};
 		this.listAt = -Infinity;
+		this.firstDeferred = false;
 		this.listMs = LIST_MS;
 		this.emptyNotes = {
 			trades: $('trades'), predictions: $('predictions'), patterns: $('patterns'),
@@ -254,8 +255,14 @@ export class Panels {
 			if (d[k])
 				due[k] = true;
 		const now = performance.now();
-		const lists = (due.trades || due.predictions || due.patterns || due.alerts || due.all) &&
+		let lists = (due.trades || due.predictions || due.patterns || due.alerts || due.all) &&
 			(d.all || now - this.listAt >= this.listMs);
+		if (lists && this.listAt === -Infinity && !this.firstDeferred) {
+			// The first screen: the charts and the figures first, the
+			// lists (hundreds of rows to lay out) in the next frame.
+			this.firstDeferred = true;
+			lists = false;
+		}
 		if (lists) {
 			this.listAt = now;
 			this.drawLists(state, due);

@@ -3,6 +3,7 @@
 // and reconnects with backoff 1, 2, 4, 8, 16 s (then 16) when it drops.
 
 import { wsUrl } from './api.js';
+import { takeSocket } from './boot.js';
 
 const BACKOFF = [1, 2, 4, 8, 16];
 const PING_IDLE_MS = 20000;	// send {"op":"ping"} after this much silence
@@ -100,8 +101,11 @@ export class Stream {
 			this.status('reconnecting', 'Reconnecting…');
 		let ws;
 		const pos = this.on.position();
+		// The socket boot.js opened for this position, if any: what it
+		// got so far is replayed below, in order, after its open.
+		const early = takeSocket(pos);
 		try {
-			ws = new WebSocket(wsUrl(pos), 'tf.v1');
+			ws = early ? early.ws : new WebSocket(wsUrl(pos), 'tf.v1');
 		} catch (e) {
 			this.scheduleRetry();
 			return;
@@ -125,6 +129,19 @@ export class Stream {
 			this.detach();
 			this.scheduleRetry();
 		};
+		if (!early || ws.readyState === WebSocket.CONNECTING)
+			return;
+		// Already open (or gone): its open event has passed.
+		if (ws.readyState !== WebSocket.OPEN) {
+			ws.onclose();
+			return;
+		}
+		ws.onopen();
+		for (const text of early.messages) {
+			if (this.ws !== ws || ws.protocol !== 'tf.v1')
+				break;	// closed while replaying, or refused
+			this.message(text);
+		}
 	}
 
 	watch() {
