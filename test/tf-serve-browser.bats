@@ -194,6 +194,15 @@ reconnect_after() {
 	still_serving 1
 }
 
+@test "the page works from the keyboard: timeframes, the alert filter and the bot buttons, with a visible focus" {
+	serve_loop
+	browser keyboard
+	still_serving 1
+	within 5 eval '[ "$(wc -l <serve.out)" -ge 2 ]'
+	run jq -c -s '[.[].action]' serve.out
+	assert_output '["stop","start"]'
+}
+
 @test "#bot-stop reaches tf-sim through tf-serve's stdout and the page shows it stopped" {
 	serve_loop
 	browser control
