@@ -329,6 +329,21 @@ PY
 	[ "$(wc -l <out)" -eq 1 ]
 }
 
+@test "--cert and --key serve the page, the API and the stream over TLS" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+	serve --cert cert.pem --key key.pem
+	grep -q "listening on https://127.0.0.1:$PORT/" err
+	feed '{"type":"alert","priority":"high","message":"over tls"}'
+	wait_for eval "curl -s --cacert cert.pem 'https://127.0.0.1:$PORT/api/alerts' | jq -e '.alerts[0].message == \"over tls\"' >/dev/null"
+	curl -s --cacert cert.pem -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/" | grep -qx 200
+	# Plain HTTP to the TLS port gets nothing useful.
+	! curl -s -m 5 "http://127.0.0.1:$PORT/api/alerts" | jq -e .alerts
+	run node "$TF_ROOT/test/ws/client.js" --ca cert.pem --protocol tf.v1 --count 1 --timeout 5 "wss://127.0.0.1:$PORT/ws"
+	assert_success
+	assert_output --partial '"type":"welcome"'
+}
+
 @test "serves the embedded page gzip-compressed with caching headers and a Content-Security-Policy" {
 	serve
 	curl -s -D h -o page.gz -H 'Accept-Encoding: gzip' "$URL/"
