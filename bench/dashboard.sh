@@ -150,9 +150,9 @@ row() {
 					what, v["p50_ms"], v["p99_ms"], v["max_ms"], v["bytes"] / 1024,
 					v["gzip_bytes"] / 1024, v["symbols"]
 			else {
-				printf "  %-44s %5.1f fps (worst 5 s: %4.1f)   events/s %.0f received, %.0f rendered   JS heap %5.1f -> %5.1f MiB (max %5.1f)\n",
+				printf "  %-44s %5.1f fps (worst 5 s: %4.1f)   events/s %.0f received, %.0f rendered   JS heap %5.1f -> %5.1f (half-way) -> %5.1f MiB (max %5.1f)\n",
 					what, v["fps"], v["fps_min"], v["events_per_s"], v["rendered_per_s"],
-					v["heap_start_mib"], v["heap_end_mib"], v["heap_max_mib"]
+					v["heap_start_mib"], v["heap_mid_mib"], v["heap_end_mib"], v["heap_max_mib"]
 				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%)\n",
 					100 * v["busy_task"], 100 * v["busy_script"], 100 * v["busy_layout"],
 					100 * v["busy_style"]
@@ -168,5 +168,5 @@ row "$tmp/snap" "GET /api/snapshot, $N requests" snap
 echo "    (state of $(fig "$tmp/snap" applied) events; tf-serve RSS $((${rss:-0} / 1024)) MiB; one keep-alive connection)"
 row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
 echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
-echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start and end after a full GC)"
+echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC)"
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"
