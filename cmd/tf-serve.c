@@ -562,6 +562,7 @@ api_candles(struct state *s, struct lws *wsi, struct req *rq)
 static void
 process_stats(struct state *s, struct tf_buf *b)
 {
+	struct tf_dash_counters dc;
 	struct rusage ru;
 	int64_t wall = tf_mono_ns(), used = 0;
 	long rss_pages = 0, pagesize = sysconf(_SC_PAGESIZE);
@@ -584,11 +585,20 @@ process_stats(struct state *s, struct tf_buf *b)
 			rss_pages = 0;
 		fclose(f);
 	}
+	tf_dash_counters(s->dash, &dc);
 	tf_buf_addf(b, "{\"version\":\"%s\",\"uptime\":%.3f,\"cpu\":%.1f,"
-		"\"rss\":%ld,\"connections\":%zu,\"events\":%llu}",
+		"\"rss\":%ld,\"connections\":%zu,\"events\":%llu,"
+		"\"state\":{\"kept\":%llu,\"symbols\":%llu,"
+		"\"symbols_dropped\":%llu,\"bad_prices\":%llu,"
+		"\"late_ticks\":%llu,\"nomem\":%llu}}",
 		TF_VERSION, (double)(wall - s->start_ns) / 1e9, s->cpu_pct,
 		rss_pages * pagesize, tf_hub_clients(s->hub),
-		(unsigned long long)tf_dash_events(s->dash));
+		(unsigned long long)dc.events, (unsigned long long)dc.kept,
+		(unsigned long long)dc.symbols,
+		(unsigned long long)dc.symbols_dropped,
+		(unsigned long long)dc.bad_prices,
+		(unsigned long long)dc.late_ticks,
+		(unsigned long long)dc.nomem);
 }
 
 static int

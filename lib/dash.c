@@ -944,12 +944,6 @@ tf_dash_tf_name(int tf)
 	return tf >= 0 && tf < TF_DASH_NTF ? tf_names[tf] : NULL;
 }
 
-uint64_t
-tf_dash_events(const struct tf_dash *d)
-{
-	return d->count.events;
-}
-
 void
 tf_dash_counters(const struct tf_dash *d, struct tf_dash_counters *c)
 {

@@ -129,12 +129,9 @@ void tf_dash_engine_status(const struct tf_dash *d, struct tf_buf *b);
 /* {"state":"running"|"stopped"|"unknown","since":ms|null,"event":...} */
 void tf_dash_bot(const struct tf_dash *d, struct tf_buf *b);
 
-/* Lines applied so far (every call of tf_dash_apply). */
-uint64_t tf_dash_events(const struct tf_dash *d);
-
-/* What the state did with the lines, for /stats and logs. */
+/* What the state did with the lines (/api/system shows them). */
 struct tf_dash_counters {
-	uint64_t events;	/* lines applied (tf_dash_events) */
+	uint64_t events;	/* lines applied */
 	uint64_t kept;		/* lines kept in some part of the state */
 	uint64_t symbols;	/* distinct symbols kept */
 	uint64_t symbols_dropped; /* lines whose symbol is past max_symbols */

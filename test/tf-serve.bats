@@ -416,6 +416,8 @@ PY
 	assert_equal "$(jq -c '[.alerts[].priority]' snap)" '["critical"]'
 	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map(.t)' snap)" '[1700000001000]'
 	assert_equal "$(jq -c '.symbols | keys' snap)" '["BTC-USD"]'
+	# What a limit turned away shows in /api/system.
+	get /api/system | jq -e '.server.state.symbols == 1 and .server.state.symbols_dropped == 1'
 }
 
 @test "bad stdin lines are skipped with a message and the stream goes on; --strict stops at the first" {
