@@ -480,10 +480,10 @@ serve_file(struct state *s, struct lws *wsi, struct req *rq, const char *path)
 		return respond(wsi, rq, HTTP_STATUS_NOT_MODIFIED, NULL, NULL,
 			0, NULL, R_PAGE, a->etag, NULL);
 	if (accepts_gzip(wsi))
-		return respond(wsi, rq, HTTP_STATUS_OK, a->type, a->gz,
-			a->gz_len, NULL, R_PAGE | R_GZIP, a->etag, NULL);
-	return respond(wsi, rq, HTTP_STATUS_OK, a->type, a->raw, a->raw_len,
-		NULL, R_PAGE, a->etag, NULL);
+		return respond(wsi, rq, HTTP_STATUS_OK, content_type(path),
+			a->gz, a->gz_len, NULL, R_PAGE | R_GZIP, a->etag, NULL);
+	return respond(wsi, rq, HTTP_STATUS_OK, content_type(path), a->raw,
+		a->raw_len, NULL, R_PAGE, a->etag, NULL);
 }
 
 /* ---- REST ------------------------------------------------------------ */

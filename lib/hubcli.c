@@ -167,26 +167,18 @@ seconds(const char *name, const char *arg, int64_t *ms, char *err,
 	return 0;
 }
 
-/* The numeric options: flag, bounds and where the value goes. */
+/* A numeric option: parsed by parse (tf_parse_u64, tf_parse_size) within
+ * bounds into *out. */
+typedef int parse_fn(const char *name, const char *s, uint64_t min,
+	uint64_t max, uint64_t *out, char *err, size_t errlen);
+
 static int
-count(const char *name, const char *arg, uint64_t min, uint64_t max,
-	size_t *out, char *err, size_t errlen)
+number(parse_fn *parse, const char *name, const char *arg, uint64_t min,
+	uint64_t max, size_t *out, char *err, size_t errlen)
 {
 	uint64_t v;
 
-	if (tf_parse_u64(name, arg, min, max, &v, err, errlen) < 0)
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
-static int
-size(const char *name, const char *arg, uint64_t min, uint64_t max,
-	size_t *out, char *err, size_t errlen)
-{
-	uint64_t v;
-
-	if (tf_parse_size(name, arg, min, max, &v, err, errlen) < 0)
+	if (parse(name, arg, min, max, &v, err, errlen) < 0)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -225,17 +217,17 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 		return field("--snapshot-key", arg, &h->snapshot_key, err,
 			errlen);
 	case OPT_HISTORY:
-		return count("--history", arg, 0, 1000000, &h->history, err,
-			errlen);
+		return number(tf_parse_u64, "--history", arg, 0, 1000000,
+			&h->history, err, errlen);
 	case OPT_RING:
-		return count("--ring", arg, 1, 100000000, &h->ring_msgs, err,
-			errlen);
+		return number(tf_parse_u64, "--ring", arg, 1, 100000000,
+			&h->ring_msgs, err, errlen);
 	case OPT_RING_BYTES:
-		return size("--ring-bytes", arg, 0, (uint64_t)1 << 40,
-			&h->ring_bytes, err, errlen);
+		return number(tf_parse_size, "--ring-bytes", arg, 0,
+			(uint64_t)1 << 40, &h->ring_bytes, err, errlen);
 	case OPT_MAX_LAG:
-		return count("--max-lag", arg, 0, 100000000, &h->max_lag, err,
-			errlen);
+		return number(tf_parse_u64, "--max-lag", arg, 0, 100000000,
+			&h->max_lag, err, errlen);
 	case OPT_SLOW:
 		if (strcmp(arg, "skip") && strcmp(arg, "close")) {
 			tf_seterr(err, errlen, "--slow: '%s' is not skip or "
@@ -276,10 +268,10 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 		c->key = arg;
 		return 0;
 	case OPT_MAX_CLIENTS:
-		return count("--max-clients", arg, 0, 10000000,
+		return number(tf_parse_u64, "--max-clients", arg, 0, 10000000,
 			&h->max_clients, err, errlen);
 	case OPT_MAX_MESSAGE:
-		return size("--max-message", arg, 1, 64 << 20,
+		return number(tf_parse_size, "--max-message", arg, 1, 64 << 20,
 			&h->max_message, err, errlen);
 	case OPT_MAX_RATE:
 		return tf_parse_double("--max-rate", arg, 0, 1e9, &h->max_rate,
@@ -293,14 +285,14 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 		c->keep_open = 1;
 		return 0;
 	case OPT_MAX_TOPICS:
-		return count("--max-topics", arg, 1, 1000000, &h->max_topics,
-			err, errlen);
+		return number(tf_parse_u64, "--max-topics", arg, 1, 1000000,
+			&h->max_topics, err, errlen);
 	case OPT_MAX_KEYS:
-		return count("--max-keys", arg, 1, 100000000, &h->max_keys,
-			err, errlen);
+		return number(tf_parse_u64, "--max-keys", arg, 1, 100000000,
+			&h->max_keys, err, errlen);
 	case OPT_BATCH:
-		return size("--batch", arg, 1024, 16 << 20, &h->batch, err,
-			errlen);
+		return number(tf_parse_size, "--batch", arg, 1024, 16 << 20,
+			&h->batch, err, errlen);
 	}
 	return 1;
 }

@@ -8,7 +8,6 @@
 
 struct tf_webasset {
 	const char *path;		/* "/index.html", "/js/main.js" */
-	const char *type;		/* Content-Type */
 	const char *etag;		/* "\"<crc>-<size>\"" */
 	const unsigned char *raw;
 	size_t raw_len;
