@@ -386,6 +386,13 @@ PY
 		[ "$code" = 404 ] || { echo "$p gave $code" >&2; false; }
 		! grep -q secret r
 	done
+	# A file of 64 MiB or more is not served from --web-root.
+	truncate -s 64M root/big.txt
+	truncate -s 1K root/small.txt
+	get /big.txt >/dev/null
+	[ "$code" = 404 ]
+	get /small.txt >/dev/null
+	[ "$code" = 200 ]
 	# Files not in --web-root come from the binary.
 	get /vendor/lightweight-charts.mjs >/dev/null
 	[ "$code" = 200 ]
