@@ -230,13 +230,15 @@ fail:
 	return NULL;
 }
 
-/* Appends s[0..n) to out, cutting at a UTF-8 boundary when full. */
-static void
+/* Appends s[0..n) to out, cutting at a UTF-8 boundary when full.
+ * Returns 1 when it cut. */
+static int
 append(char *out, size_t size, size_t *used, const char *s, size_t n)
 {
 	size_t room = size - 1 - *used;
+	int cut = n > room;
 
-	if (n > room) {
+	if (cut) {
 		n = room;
 		/* Back off continuation bytes so no character is cut. */
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
@@ -245,29 +247,78 @@ append(char *out, size_t size, size_t *used, const char *s, size_t n)
 	memcpy(out + *used, s, n);
 	*used += n;
 	out[*used] = '\0';
+	return cut;
 }
 
-static void
+static int
 append_value(char *out, size_t size, size_t *used, jv v)
 {
+	int cut = 0;
+
 	switch (jv_get_kind(v)) {
 	case JV_KIND_INVALID:
 	case JV_KIND_NULL:
 		jv_free(v);
 		break;
 	case JV_KIND_STRING:
-		append(out, size, used, jv_string_value(v),
+		cut = append(out, size, used, jv_string_value(v),
 			(size_t)jv_string_length_bytes(jv_copy(v)));
 		jv_free(v);
 		break;
 	default: {
 		jv s = jv_dump_string(v, 0);
 
-		append(out, size, used, jv_string_value(s),
+		cut = append(out, size, used, jv_string_value(s),
 			(size_t)jv_string_length_bytes(jv_copy(s)));
 		jv_free(s);
 	}
 	}
+	return cut;
+}
+
+/* The length of s[0..n) less a character cut at its end (a callback that
+ * cut at a byte): a lead byte whose character would run past n goes, with
+ * what follows it. */
+static size_t
+whole_chars(const char *s, size_t n)
+{
+	size_t i = n, need;
+	unsigned char c;
+
+	while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return n;
+	c = (unsigned char)s[i - 1];
+	if (c < 0x80)
+		return n;
+	need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+	return i - 1 + need > n ? i - 1 : n;
+}
+
+/* Writes variable var straight into what is left of out (so a value is
+ * bounded by the output alone). Returns 1 when it filled out (and may
+ * have been cut). */
+static int
+append_var(int var, tf_template_var_fn *fn, void *arg, char *out,
+	size_t size, size_t *used)
+{
+	char *dst = out + *used;
+	size_t room = size - *used, n;
+	int full;
+
+	dst[0] = '\0';
+	if (fn)
+		fn(var, dst, room, arg);
+	/* Trust the bytes written, not the length returned: callbacks
+	 * report the length they wanted, as snprintf does. */
+	n = strnlen(dst, room - 1);
+	full = n == room - 1;
+	if (full)
+		n = whole_chars(dst, n);
+	dst[n] = '\0';
+	*used += n;
+	return full;
 }
 
 size_t
@@ -276,30 +327,29 @@ tf_template_render(const struct tf_template *t, tf_template_var_fn *fn,
 {
 	jv event = jv_invalid();
 	size_t used = 0, i;
-	char buf[1024];
+	int full = 0;
 
 	if (!size)
 		return 0;
 	out[0] = '\0';
 	if (t->uses_event && line)
 		event = jv_parse_sized(line, (int)len);
-	for (i = 0; i < t->n && used + 1 < size; i++) {
+	/* Once a part is cut, nothing after it may follow: the output is
+	 * always the start of the whole text. */
+	for (i = 0; i < t->n && !full && used + 1 < size; i++) {
 		const struct part *p = &t->parts[i];
-		size_t n;
 
 		switch (p->kind) {
 		case PART_TEXT:
-			append(out, size, &used, p->text, p->len);
+			full = append(out, size, &used, p->text, p->len);
 			break;
 		case PART_VAR:
-			buf[0] = '\0';
-			n = fn ? fn(p->var, buf, sizeof buf, arg) : 0;
-			append(out, size, &used, buf,
-				n < sizeof buf ? n : strlen(buf));
+			full = append_var(p->var, fn, arg, out, size,
+				&used);
 			break;
 		case PART_PATH:
 			if (jv_get_kind(event) == JV_KIND_OBJECT)
-				append_value(out, size, &used,
+				full = append_value(out, size, &used,
 					jv_getpath(jv_copy(event),
 						jv_copy(p->path)));
 			break;
@@ -312,49 +362,54 @@ tf_template_render(const struct tf_template *t, tf_template_var_fn *fn,
 size_t
 tf_template_number(double v, char *buf, size_t size)
 {
-	char raw[64], *dot, *p;
-	size_t intlen, used = 0, i;
-	int k;
+	char raw[64], out[96], *p, *dot;
+	size_t intlen, n = 0, i;
 
 	if (!size)
 		return 0;
-	if (!isfinite(v) || fabs(v) >= 1e15) {
-		k = snprintf(buf, size, "%.15g", v);
-		return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
-	}
+	buf[0] = '\0';
 	if (v == 0)
 		v = 0;	/* no "-0" */
 	snprintf(raw, sizeof raw, "%.15g", v);
-	if (strchr(raw, 'e'))	/* tiny numbers: no exponent */
-		snprintf(raw, sizeof raw, "%.15f", v);
-	p = raw;
-	if (*p == '-') {
-		if (used + 1 < size)
-			buf[used++] = '-';
-		p++;
-	}
-	dot = strchr(p, '.');
-	if (dot && strchr(raw, 'e') == NULL) {
-		/* Trim the zeros %.15f may have left. */
-		char *e = dot + strlen(dot);
+	if ((p = strchr(raw, 'e')) && atoi(p + 1) < 0 && atoi(p + 1) >= -15) {
+		/* Prices of a fraction of a cent: 1.2e-05 -> 0.000012, the
+		 * digits %.15g kept. */
+		char digits[32], *d = digits, *q;
+		int zeros = -atoi(p + 1) - 1;
 
-		while (e > dot + 1 && e[-1] == '0')
-			*--e = '\0';
-		if (e == dot + 1)
-			*dot = '\0', dot = NULL;
+		for (q = raw; q < p; q++)
+			if (*q >= '0' && *q <= '9')
+				*d++ = *q;
+		*d = '\0';
+		snprintf(raw, sizeof raw, "%s0.%.*s%s", v < 0 ? "-" : "", zeros,
+			"000000000000000", digits);
 	}
-	intlen = dot ? (size_t)(dot - p) : strlen(p);
-	for (i = 0; i < intlen && used + 1 < size; i++) {
-		if (i && (intlen - i) % 3 == 0 && used + 2 < size)
-			buf[used++] = ',';
-		buf[used++] = p[i];
+	if (strchr(raw, 'e') || !isfinite(v)) {
+		/* From 1e15 up, under 1e-15, nan, inf: as %.15g has it. */
+		snprintf(out, sizeof out, "%s", raw);
+		n = strlen(out);
+	} else {
+		p = raw;
+		if (*p == '-')
+			out[n++] = *p++;
+		dot = strchr(p, '.');
+		intlen = dot ? (size_t)(dot - p) : strlen(p);
+		for (i = 0; i < intlen; i++) {
+			if (i && (intlen - i) % 3 == 0)
+				out[n++] = ',';
+			out[n++] = p[i];
+		}
+		if (dot) {
+			for (i = 0; dot[i]; i++)
+				out[n++] = dot[i];
+			if (i == 2)	/* ".5" -> ".50" */
+				out[n++] = '0';
+		}
+		out[n] = '\0';
 	}
-	if (dot) {
-		for (i = 0; dot[i] && used + 1 < size; i++)
-			buf[used++] = dot[i];
-		if (i == 2 && used + 1 < size)	/* ".5" -> ".50" */
-			buf[used++] = '0';
-	}
-	buf[used] = '\0';
-	return used;
+	/* Part of a number reads as another number: all or nothing. */
+	if (n >= size)
+		return 0;
+	memcpy(buf, out, n + 1);
+	return n;
 }

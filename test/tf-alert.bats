@@ -487,11 +487,11 @@ for l in sys.stdin:
 		"rule 6: field 'f': at most 5 different fields across cross and move rules"
 }
 
-@test "a title or message longer than 4095 bytes is cut on a character boundary" {
+@test "a title or message longer than 4095 bytes is cut on a character boundary, nothing after the cut" {
 	long=$(python3 -c 'print("\u00e9" * 3000)')
 	printf '{"type":"x","text":"%s"}\n' "$long" >in
 	run tf-alert -q --when true <in
-	echo '[{"kind":"jq","when":"true","title":"{.text}","message":"a{.text}"}]' >r.json
+	echo '[{"kind":"jq","when":"true","title":"{.text}!","message":"a{.text}"}]' >r.json
 	run tf-alert -q r.json <in
 	assert_success
 	python3 -c 'import json, sys
