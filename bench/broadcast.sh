@@ -3,7 +3,9 @@
 # on the same machine, feeder (bench/feed.c) and load client
 # (bench/wsload.c): 1) 100 clients, 20,000 msg/s of 120 bytes: deliveries/s
 # and gaps; 2) 1,000 clients, 100 msg/s: latency; 3) 10,000 idle clients:
-# server RSS per client. Every server, feeder and client runs at once on
+# server RSS per client; 4) scenario 1 with 10 of the 100 clients hung
+# (connected, reading nothing): the other 90's deliveries/s, latency and
+# gaps, and the server's peak RSS. Every server, feeder and client runs at once on
 # this machine's cores. Latency is from the feeder's write of a line (its
 # due time, when the server held the write up) to the client's read. Each
 # run also reports the CPU time the rest of the machine took meanwhile
@@ -12,7 +14,7 @@
 # env: B (build dir), SECS (5: seconds of feed per run), RUNS (3: scenario 1
 #      reports the best run by deliveries/s, scenario 2 the median run by
 #      p99, with every run's p99), ONLY (scenarios to run, e.g. "2"; default
-#      "1 2 3"), PEER=0 (no node), TF_FLAGS (more flags for tf-broadcast),
+#      "1 2 3 4"; 4 reports the median run by p99), PEER=0 (no node), TF_FLAGS (more flags for tf-broadcast),
 #      IDLE (10000), KEEP=1 (keep the run directory and print its name),
 #      PROFILE=1 (perf profiles of tf-broadcast's runs, top symbols on
 #      stderr), RT=1 (feeder, server and load client at SCHED_FIFO
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 B=${B:-build}
 SECS=${SECS:-5}
 RUNS=${RUNS:-3}
-ONLY=${ONLY:-1 2 3}
+ONLY=${ONLY:-1 2 3 4}
 rt_feed=() rt_server=() rt_client=()
 if [ "${RT:-0}" = 1 ]; then
 	rt_feed=(chrt -f 3) rt_server=(chrt -f 2) rt_client=(chrt -f 1)
@@ -87,17 +89,18 @@ start_server() {
 }
 
 # stop_server: ends the feeder (end of input for the server), then gives
-# the server 5 s to close its clients and exit.
+# the server 12 s to close its clients and exit (hung clients hold
+# tf-broadcast for its --drain, 5 s, and node ws for its 10 s timer).
 stop_server() {
 	local i
 	kill "$fpid" 2>/dev/null || true
 	wait "$fpid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 120; i++)); do
 		kill -0 "$spid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$spid" 2>/dev/null; then
-		echo "broadcast.sh: server $spid still up 5 s after end of input: killed" >&2
+		echo "broadcast.sh: server $spid still up 12 s after end of input: killed" >&2
 		kill -9 "$spid" 2>/dev/null || true
 	fi
 	wait "$spid" 2>/dev/null || true
@@ -122,11 +125,12 @@ busy_s() {
 		printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
 }
 
-# load NAME SERVER CLIENTS RATE: one fan-out run; its figures (wsload's
-# key=value line, plus other_cpu_s, server_cpu_s and server_hwm_kib) go to
-# $tmp/NAME.
+# load NAME SERVER CLIENTS RATE [STALL]: one fan-out run, STALL of the
+# clients hung; its figures (wsload's key=value line, plus other_cpu_s,
+# server_cpu_s and server_hwm_kib) go to $tmp/NAME.
 load() {
-	local name=$1 server=$2 clients=$3 rate=$4 port lines ppid busy0 ours
+	local name=$1 server=$2 clients=$3 rate=$4 stall=${5:-0} port lines ppid
+	local busy0 ours
 	lines=$((rate * SECS))
 	port=$(free_port)
 	rm -f "$tmp/ready"
@@ -142,7 +146,7 @@ load() {
 	fi
 	busy0=$(busy_s)
 	if ! ${rt_client[@]+"${rt_client[@]}"} "$B/bench/wsload" -q \
-		-n "$clients" -e "$lines" \
+		-n "$clients" -e "$lines" --stall "$stall" \
 		-d $((SECS + 5)) --ready "$tmp/ready" \
 		"ws://127.0.0.1:$port/" >"$tmp/$name"; then
 		echo "broadcast.sh: $name: wsload failed" >&2
@@ -252,11 +256,13 @@ for ((r = 1; r <= RUNS; r++)); do
 	for s in "${servers[@]}"; do
 		if on 1; then load "s1-$s.$r" "$s" 100 20000; fi
 		if on 2; then load "s2-$s.$r" "$s" 1000 100; fi
+		if on 4; then load "s4-$s.$r" "$s" 100 20000 10; fi
 	done
 done
 for s in "${servers[@]}"; do
 	best "s1-$s" rate max
 	median "s2-$s" p99_ms
+	median "s4-$s" p99_ms
 	if on 3; then idle "s3-$s" "$s"; fi
 done
 
@@ -281,7 +287,7 @@ row() {
 }
 
 echo "tf-broadcast: fan-out to plain WebSocket clients on 127.0.0.1, ${SECS}s of feed per run;"
-echo "  $RUNS runs: 100 clients the best by deliveries/s, 1000 clients the median by p99"
+echo "  $RUNS runs: 100 clients the best by deliveries/s, 1000 clients and 10 hung the median by p99"
 echo "  ($(nproc) cores shared by server, load client and feeder; latency: from the feeder's write"
 echo "   of a line, or its due time when the server held the write up, to the client's read;"
 echo "   load average before the runs: $load0; others' CPU: what the rest of the machine used"
@@ -295,6 +301,8 @@ row "$tmp/s2-tf" "1000 clients, 100 msg/s" tf-broadcast
 row "$tmp/s2-node" "1000 clients, 100 msg/s" "node ws"
 row "$tmp/s3-tf" "$IDLE idle clients" tf-broadcast
 row "$tmp/s3-node" "$IDLE idle clients" "node ws"
+row "$tmp/s4-tf" "100 clients, 10 hung" tf-broadcast
+row "$tmp/s4-node" "100 clients, 10 hung" "node ws"
 # The latency runs one by one, and where the median run's latency came
 # from: the first client's read of each message (how long it waited for the
 # server: its wake-up, or the previous message's fan-out still going) and
@@ -317,5 +325,6 @@ if [ -n "$r_tf" ] && [ -n "$r_node" ]; then
 		printf "  tf-broadcast / node ws at 100 clients: %.1fx the deliveries/s\n", (b > 0 ? a / b : 0) }'
 fi
 echo "  (targets: 100 clients >= 1500000 deliveries/s, 0 gaps, >= 10x node ws;"
-echo "   1000 clients p99 <= 20 ms, 0 gaps; idle <= 8 KiB RSS per client."
+echo "   1000 clients p99 <= 20 ms, 0 gaps; idle <= 8 KiB RSS per client;"
+echo "   10 hung clients: the 90 others as in the first row, server RSS bounded."
 echo "   undeliv.: messages not yet delivered when the run ended, $((SECS + 5)) s after it started)"

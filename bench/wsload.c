@@ -2,7 +2,9 @@
  * WebSocket clients on one epoll loop, reads every frame, and reports the
  * delivered messages/s, the latency of each message from the "t" its feeder
  * (bench/feed.c) wrote into it, how that splits into the first client's
- * read and the fan-out to the last, and the messages each client missed. */
+ * read and the fan-out to the last, and the messages each client missed.
+ * With --stall K, K of the clients stop reading once connected (a consumer
+ * that hangs): the figures are the other clients'. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@ struct conn {
 	unsigned char state;
 	unsigned char in_msg;		/* inside a fragmented data message */
 	unsigned char done;		/* has seq -e, or has ended */
+	unsigned char stalled;		/* --stall: connected, reads no more */
 	uint16_t close_code;		/* 1006: closed without a close frame */
 	char accept[32];		/* the Sec-WebSocket-Accept we expect */
 	unsigned char *part;		/* bytes of a frame not yet complete */
@@ -50,6 +53,7 @@ struct opts {
 	struct sockaddr_in addr;
 	char host[64], path[256];
 	int n;				/* -n clients */
+	int stall;			/* --stall: clients that stop reading */
 	double duration, warmup;	/* -d, -w seconds */
 	uint64_t expect;		/* -e: messages every client should get */
 	int until_close, idle, quiet, batch;
@@ -61,7 +65,7 @@ struct opts {
 struct load {
 	struct opts o;
 	struct conn *c;
-	int ep, next, inflight, connected, failed, closed;
+	int ep, next, inflight, connected, failed, closed, stalled;
 	int finished;			/* clients done (see struct conn) */
 	unsigned char *buf;
 	size_t cap;
@@ -431,6 +435,17 @@ on_readable(struct load *L, struct conn *c)
 		c->state = S_OPEN;
 		L->inflight--;
 		L->connected++;
+		if (c - L->c < L->o.stall) {
+			/* It stops reading: what the server sends piles up in
+			 * its socket (kept small) and then in the server. */
+			epoll_ctl(L->ep, EPOLL_CTL_DEL, c->fd, NULL);
+			c->stalled = 1;
+			c->done = 1;
+			L->finished++;
+			L->stalled++;
+			maybe_ready(L);
+			return;
+		}
 		maybe_ready(L);
 	}
 	k = frames(L, c, L->buf + off, n - off, now, &need);
@@ -478,6 +493,11 @@ start_connect(struct load *L, struct conn *c, unsigned seed)
 		exit(1);
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (c - L->c < L->o.stall) {
+		int small = 4096;
+
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	}
 	c->state = S_CONNECTING;
 	L->inflight++;
 	if (connect(c->fd, (struct sockaddr *)&L->o.addr, sizeof L->o.addr) <
@@ -650,7 +670,7 @@ report(struct load *L)
 		struct conn *c = &L->c[i];
 		uint64_t tail;
 
-		if (c->state != S_OPEN && c->state != S_CLOSED)
+		if ((c->state != S_OPEN && c->state != S_CLOSED) || c->stalled)
 			continue;
 		gaps += c->gaps;
 		ooo += c->ooo;
@@ -697,7 +717,8 @@ report(struct load *L)
 		"lost=%llu pending=%llu ooo=%llu other=%llu min_client=%llu "
 		"max_client=%llu bytes=%llu errors=%llu span_s=%.3f "
 		"cpu_s=%.2f vcsw=%ld ivcsw=%ld first_p50_ms=%.3f "
-		"first_p99_ms=%.3f spread_p50_ms=%.3f spread_p99_ms=%.3f\n",
+		"first_p99_ms=%.3f spread_p50_ms=%.3f spread_p99_ms=%.3f "
+		"stalled=%d\n",
 		L->o.n, L->connected, L->failed, L->closed,
 		(unsigned long long)code1001,
 		(unsigned long long)L->deliveries, window, rate,
@@ -710,7 +731,7 @@ report(struct load *L)
 		(unsigned long long)L->bytes, (unsigned long long)L->errors,
 		L->deliveries ? (double)(L->last_recv - L->first_recv) / 1e9
 		: 0.0, cpu, ru.ru_nvcsw, ru.ru_nivcsw, L->first_p50,
-		L->first_p99, L->spread_p50, L->spread_p99);
+		L->first_p99, L->spread_p50, L->spread_p99, L->stalled);
 	if (!L->o.quiet)
 		fprintf(stderr, "wsload: %d/%d clients, %llu messages, %.0f "
 			"msg/s, latency p50 %.3f p99 %.3f max %.3f ms, %llu "
@@ -779,6 +800,9 @@ usage(FILE *out)
 		"realtime\n"
 		"  --ready FILE    create FILE once every client is connected\n"
 		"  --batch N       connects in flight at once (default 200)\n"
+		"  --stall K       the first K clients stop reading once "
+		"connected (a hung\n"
+		"                  consumer); figures are the others'\n"
 		"  --wait-server S wait this long for the port (default 10)\n"
 		"  -q              print only the key=value line\n"
 		"Prints one line of key=value figures on stdout.\n");
@@ -793,6 +817,7 @@ main(int argc, char **argv)
 		{"ready", required_argument, NULL, 'R'},
 		{"batch", required_argument, NULL, 'B'},
 		{"wait-server", required_argument, NULL, 'S'},
+		{"stall", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -824,6 +849,7 @@ main(int argc, char **argv)
 		case 'R': L.o.ready = optarg; break;
 		case 'B': L.o.batch = atoi(optarg); break;
 		case 'S': L.o.wait_server = strtod(optarg, NULL); break;
+		case 'K': L.o.stall = atoi(optarg); break;
 		case 'q': L.o.quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
@@ -831,7 +857,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc - 1 || parse_url(&L.o, argv[optind]) < 0 ||
 		L.o.n < 1 || !(L.o.duration > 0 && L.o.duration < 86400) ||
-		L.o.batch < 1 || L.o.warmup < 0)
+		L.o.batch < 1 || L.o.warmup < 0 || L.o.stall < 0 ||
+		L.o.stall >= L.o.n)
 		goto bad;
 
 	memset(&sa, 0, sizeof sa);
