@@ -1325,7 +1325,8 @@ tf_alert_feed(struct tf_alert *a, const char *line, size_t len,
 	char symbol[SYMBOL_MAX];
 	int64_t t_ns;
 	size_t i;
-	int fired = 0;
+	int fired = 0, parsed = 0;
+	jv event = jv_invalid();	/* for jq rules: parsed once, shared */
 
 	if (tf_scan(line, len, &a->keys, sp, NULL) != TF_SCAN_OK)
 		return 0;
@@ -1349,7 +1350,13 @@ tf_alert_feed(struct tf_alert *a, const char *line, size_t len,
 				r->kind != KIND_JQ && !*symbol)
 			continue;
 		if (r->kind == KIND_JQ) {
-			int m = tf_filter_match(r->when, line, len, why,
+			int m;
+
+			if (!parsed) {
+				event = jv_parse_sized(line, (int)len);
+				parsed = 1;
+			}
+			m = tf_filter_match_jv(r->when, jv_copy(event), why,
 				sizeof why);
 
 			if (m < 0)
@@ -1372,6 +1379,7 @@ tf_alert_feed(struct tf_alert *a, const char *line, size_t len,
 		else
 			fired += run_move(a, r, t, &f, line, len, out);
 	}
+	jv_free(event);
 	return fired;
 }
 

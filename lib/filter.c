@@ -64,7 +64,14 @@ int
 tf_filter_match(struct tf_filter *f, const char *line, size_t len, char *err,
 	size_t errlen)
 {
-	jv in = jv_parse_sized(line, (int)len), out;
+	return tf_filter_match_jv(f, jv_parse_sized(line, (int)len), err,
+		errlen);
+}
+
+int
+tf_filter_match_jv(struct tf_filter *f, jv in, char *err, size_t errlen)
+{
+	jv out;
 	int match = 0;
 
 	if (!jv_is_valid(in)) {

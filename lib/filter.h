@@ -6,6 +6,7 @@
 #ifndef TF_FILTER_H
 #define TF_FILTER_H
 
+#include <jv.h>
 #include <stddef.h>
 
 struct tf_filter;
@@ -20,5 +21,10 @@ void tf_filter_destroy(struct tf_filter *f);
  * line does not parse or the program fails on it. */
 int tf_filter_match(struct tf_filter *f, const char *line, size_t len,
 	char *err, size_t errlen);
+
+/* The same on a line parsed already (jv_parse_sized's answer, invalid
+ * when it did not parse), so that several programs share one parse. Takes
+ * in: pass jv_copy() to keep it. */
+int tf_filter_match_jv(struct tf_filter *f, jv in, char *err, size_t errlen);
 
 #endif
