@@ -35,6 +35,7 @@ enum {
 	OPT_PREDICTIONS,
 	OPT_PATTERNS,
 	OPT_EQUITY,
+	OPT_SNAPSHOT_CANDLES,
 	OPT_MAX_SYMBOLS,
 	OPT_MAX_BODY,
 };
@@ -51,6 +52,8 @@ static struct tf_option options[TF_HUBCLI_NOPTS + 12] = {
 		"TF_SERVE_PREDICTIONS" },
 	{ "patterns", required_argument, OPT_PATTERNS, "TF_SERVE_PATTERNS" },
 	{ "equity", required_argument, OPT_EQUITY, "TF_SERVE_EQUITY" },
+	{ "snapshot-candles", required_argument, OPT_SNAPSHOT_CANDLES,
+		"TF_SERVE_SNAPSHOT_CANDLES" },
 	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
 		"TF_SERVE_MAX_SYMBOLS" },
 	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
@@ -108,6 +111,8 @@ usage(FILE *f)
 		"      --predictions N     predictions kept (200)\n"
 		"      --patterns N        pattern detections kept (200)\n"
 		"      --equity N          points of the equity curve kept (5000)\n"
+		"      --snapshot-candles N\n"
+		"                          newest candles per series in a snapshot (300)\n"
 		"      --max-symbols N     symbols kept; more are ignored (1000)\n"
 		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n");
 	tf_hubcli_usage(f, 8080);
@@ -163,6 +168,9 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 		return limit("--patterns", arg, &d->patterns, err, errlen);
 	case OPT_EQUITY:
 		return limit("--equity", arg, &d->equity, err, errlen);
+	case OPT_SNAPSHOT_CANDLES:
+		return limit("--snapshot-candles", arg, &d->snapshot_candles,
+			err, errlen);
 	case OPT_MAX_SYMBOLS:
 		return limit("--max-symbols", arg, &d->max_symbols, err,
 			errlen);

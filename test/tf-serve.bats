@@ -427,6 +427,19 @@ PY
 	get /api/system | jq -e '.server.state.symbols == 1 and .server.state.symbols_dropped == 1'
 }
 
+@test "--snapshot-candles N: a snapshot carries the newest N candles of each series, /api/candles all kept" {
+	serve --snapshot-candles 1
+	feed "$events"
+	settled 1 19
+	get /api/snapshot >snap
+	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map(.t)' snap)" '[1700000001000]'
+	get '/api/candles?symbol=BTC-USD&tf=1s' >c
+	assert_equal "$(jq -c '[.candles[].t]' c)" '[1700000000000,1700000001000]'
+	run_err tf-serve --port "$(free_port)" --snapshot-candles 0 </dev/null
+	assert_equal "$status" 2
+	[[ $stderr == *--snapshot-candles* ]]
+}
+
 @test "bad stdin lines are skipped with a message and the stream goes on; --strict stops at the first" {
 	serve
 	feed 'not json' '{"type":"alert","priority":"high","message":"after"}'
