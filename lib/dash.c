@@ -1023,22 +1023,31 @@ add_candles(struct tf_buf *b, const struct ring *r, int64_t from, int64_t to,
 	tf_buf_add(b, "]", 1);
 }
 
+/* Writes the key of symbol s in an object of symbols ("," before all but
+ * the first). */
+static void
+add_sym_key(struct tf_buf *b, const struct sym *s, int first)
+{
+	if (!first)
+		tf_buf_add(b, ",", 1);
+	tf_buf_json(b, s->name, s->nlen);
+	tf_buf_add(b, ":", 1);
+}
+
 void
 tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 {
 	size_t i;
 	int tf, first;
 
+	/* The symbols a snapshot names: those with a latest line. */
 	tf_buf_adds(b, ",\"symbols\":{");
 	for (i = 0, first = 1; i < d->nsyms; i++) {
 		const struct sym *s = d->syms[i];
 
 		if (!s->latest.len)
 			continue;
-		if (!first)
-			tf_buf_add(b, ",", 1);
-		tf_buf_json(b, s->name, s->nlen);
-		tf_buf_add(b, ":", 1);
+		add_sym_key(b, s, first);
 		add_line(b, &s->latest);
 		first = 0;
 	}
@@ -1048,10 +1057,8 @@ tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 
 		if (!s->latest.len)
 			continue;
-		if (!first)
-			tf_buf_add(b, ",", 1);
-		tf_buf_json(b, s->name, s->nlen);
-		tf_buf_add(b, ":{", 2);
+		add_sym_key(b, s, first);
+		tf_buf_add(b, "{", 1);
 		for (tf = 0; tf < TF_DASH_NTF; tf++) {
 			tf_buf_addf(b, "%s\"%s\":", tf ? "," : "",
 				tf_names[tf]);
