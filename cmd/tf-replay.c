@@ -1018,14 +1018,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (tf_options_parse(argc, words, options, set_option, &c, &c.common,
-		    &first, err, sizeof err) < 0 ||
-	    (!c.common.help && !c.common.version &&
-		    check_config(&c, argc, words, first, err, sizeof err) < 0)) {
+		    &first, err, sizeof err) < 0) {
 		rc = tf_usage_error(err);
-	} else if (c.common.help) {
-		usage(stdout);
-	} else if (c.common.version) {
-		printf("tf-replay %s\n", TF_VERSION);
+	} else if (tf_options_answer(&c.common, usage)) {
+		rc = 0;
+	} else if (check_config(&c, argc, words, first, err, sizeof err) < 0) {
+		rc = tf_usage_error(err);
 	} else {
 		tf_signals_init();
 		rc = run(&c);
