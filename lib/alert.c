@@ -194,7 +194,20 @@ buf_json(struct buf *b, const char *s)
 static void
 buf_num(struct buf *b, double v)
 {
-	buf_fmt(b, "%.15g", v);
+	if (isfinite(v))
+		buf_fmt(b, "%.15g", v);
+	else
+		buf_str(b, "null");	/* JSON holds no inf or nan */
+}
+
+/* A percentage to two decimals; past 1e15 %.2f would write 300 digits. */
+static void
+buf_pct(struct buf *b, double v)
+{
+	if (isfinite(v) && fabs(v) < 1e15)
+		buf_fmt(b, "%.2f", v);
+	else
+		buf_num(b, v);
 }
 
 /* Durations as people write them: 10m, 1h30m, 45s, 1.5s, 250ms. */
@@ -497,6 +510,12 @@ get_number(jv o, const char *key, double *out, char *err, size_t errlen)
 		return 0;
 	if (jv_get_kind(v) != JV_KIND_NUMBER) {
 		tf_seterr(err, errlen, "%s: not a number", key);
+		jv_free(v);
+		return -1;
+	}
+	/* jq reads 1e400 as infinity: no level or move can be that. */
+	if (!isfinite(jv_number_value(v))) {
+		tf_seterr(err, errlen, "%s: out of range", key);
 		jv_free(v);
 		return -1;
 	}
@@ -1144,7 +1163,9 @@ emit(struct tf_alert *a, const struct fire *f, const char *line, size_t len,
 		format_window(r->window_ns, w, sizeof w);
 		buf_str(b, ",\"from\":");
 		buf_num(b, f->from);
-		buf_fmt(b, ",\"change_pct\":%.2f,\"window\":", f->change_pct);
+		buf_str(b, ",\"change_pct\":");
+		buf_pct(b, f->change_pct);
+		buf_str(b, ",\"window\":");
 		buf_json(b, w);
 		buf_fmt(b, ",\"window_ms\":%lld",
 			(long long)(r->window_ns / 1000000));

@@ -588,7 +588,9 @@ tf_parse_time(const char *name, const char *s, int64_t *ns, char *err,
 			goto bad;
 		t -= sign * (oh * 3600 + om * 60);
 	}
-	if (*p)
+	/* Nanoseconds since 1970 in 64 bits: the years 1678 to 2262. */
+	if (*p || t > INT64_MAX / 1000000000 - 1 ||
+	    t < INT64_MIN / 1000000000 + 1)
 		goto bad;
 	*ns = t * 1000000000 + frac;
 	return 0;

@@ -304,16 +304,15 @@ append_var(int var, tf_template_var_fn *fn, void *arg, char *out,
 	size_t size, size_t *used)
 {
 	char *dst = out + *used;
-	size_t room = size - *used, n;
+	size_t room = size - *used, n, want;
 	int full;
 
 	dst[0] = '\0';
-	if (fn)
-		fn(var, dst, room, arg);
-	/* Trust the bytes written, not the length returned: callbacks
-	 * report the length they wanted, as snprintf does. */
+	want = fn ? fn(var, dst, room, arg) : 0;
+	/* Cut when it filled the room or wanted more than the room (a
+	 * number writes nothing then); the bytes written are what count. */
 	n = strnlen(dst, room - 1);
-	full = n == room - 1;
+	full = n == room - 1 || want >= room;
 	if (full)
 		n = whole_chars(dst, n);
 	dst[n] = '\0';
@@ -409,7 +408,7 @@ tf_template_number(double v, char *buf, size_t size)
 	}
 	/* Part of a number reads as another number: all or nothing. */
 	if (n >= size)
-		return 0;
+		return n;
 	memcpy(buf, out, n + 1);
 	return n;
 }

@@ -22,9 +22,11 @@ void tf_template_destroy(struct tf_template *t);
 
 /* Writes the text of variable var (an index into the vars given to
  * tf_template_create) into buf (size bytes, NUL-terminated: what is left
- * of the output, so a value is bounded by the output alone), returns its
- * length; an unknown value is written as "". A value cut at a byte (as
- * snprintf cuts) is taken back to a whole UTF-8 character. */
+ * of the output, so a value is bounded by the output alone), returns the
+ * length of the whole value, as snprintf does (size or more: it was cut);
+ * an unknown value is written as "". A value cut at a byte (as snprintf
+ * cuts) is taken back to a whole UTF-8 character, and nothing after a cut
+ * value follows it. */
 typedef size_t tf_template_var_fn(int var, char *buf, size_t size,
 	void *arg);
 
@@ -44,7 +46,8 @@ size_t tf_template_render(const struct tf_template *t, tf_template_var_fn *fn,
  * 0.000012 -> "0.000012"; from 1e15 up and under 1e-15 with an exponent
  * ("1e+15", "1e-20"); nan and inf as "nan", "inf". A number that does
  * not fit in size - 1 bytes is not cut (part of it would read as another
- * number): buf gets "". Returns the length written into buf. */
+ * number): buf gets "". Returns the length of the number, as snprintf
+ * does: size or more when it did not fit. */
 size_t tf_template_number(double v, char *buf, size_t size);
 
 #endif

@@ -154,6 +154,9 @@ tf_event_time_ns(const struct tf_span *ts, int64_t *ns)
 			ms = ms * 10 + (ts->p[i] - '0');
 		}
 		if (i == ts->n) {
+			/* Past 2262 in nanoseconds: not a time tf keeps. */
+			if (ms > INT64_MAX / 1000000)
+				return -1;
 			*ns = ms * 1000000;
 			return 0;
 		}

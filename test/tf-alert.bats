@@ -208,6 +208,22 @@ for l in sys.stdin:
 	assert_output --partial '"title":"ETH-USD moved -5.00% in 1m30s","message":"ETH-USD 2,849.99 (-5.00% from 3,000 within 1m30s)"'
 }
 
+@test "numbers JSON cannot hold go out as null; times past 2262 or before 1678 are not taken" {
+	# A move from 1e-300 to 1e10 is an infinite change.
+	printf '%s\n' '{"type":"price_update","symbol":"X","price":1e-300,"ts":1000}' \
+		'{"type":"price_update","symbol":"X","price":1e10,"ts":2000}' >in
+	run tf-alert -q --move X=5/1m <in
+	assert_success
+	assert_equal "$(jq -c '[.change_pct, .from, .value]' <<<"$output")" '[null,1e-300,10000000000]'
+	# Times beyond 64-bit nanoseconds: the line counts as having no time.
+	printf '%s\n' '{"type":"price_update","symbol":"Y","price":1,"ts":9999999999999}' \
+		'{"type":"price_update","symbol":"Y","price":2,"ts":"3000-01-01T00:00:00Z"}' \
+		'{"type":"price_update","symbol":"Y","price":3,"ts":"1600-01-01T00:00:00Z"}' >in
+	run tf-alert -q --above Y=2.5 <in
+	assert_success
+	assert_equal "$(jq -c '[.symbol, .value]' <<<"$output")" '["Y",3]'
+}
+
 @test "templates: nested paths, quoting in JSON, and small numbers" {
 	cat >r.json <<-'EOF'
 	[{"kind":"jq","when":".d.x","title":"{.d.x} \"q\" {.d.list[1]} {.d}","message":"tab\there"},
@@ -443,6 +459,7 @@ for l in sys.stdin:
 		'rule 1: both "above" and "below" (one level per rule)'
 	check '[{"above":1}]' 'rule 1: missing "symbol" (a symbol, or "*" for each)'
 	check '[{"symbol":"X","above":"high"}]' 'rule 1: above: not a number'
+	check '[{"symbol":"X","above":1e400}]' 'rule 1: above: out of range'
 	check '[{"kind":"move","symbol":"X","window":"5m"}]' \
 		'rule 1: missing "pct" (the move in percent)'
 	check '[{"kind":"move","symbol":"X","pct":5}]' \

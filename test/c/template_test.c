@@ -48,6 +48,14 @@ var_full(int var, char *buf, size_t size, void *arg)
 	return (size_t)snprintf(buf, size, "%s", vals->v[var]);
 }
 
+/* A number, as lib/alert.c writes {level}: all of it or nothing. */
+static size_t
+var_number(int var, char *buf, size_t size, void *arg)
+{
+	(void)arg;
+	return tf_template_number(var == 1 ? 70000 : 1.5, buf, size);
+}
+
 /* Writes the value but says it is two bytes long. */
 static size_t
 var_two(int var, char *buf, size_t size, void *arg)
@@ -489,6 +497,21 @@ test_variable_buffer(void)
 		tf_template_destroy(t);
 	}
 
+	/* A number that does not fit writes nothing, and what follows it
+	 * in the template does not either. */
+	{
+		struct tf_template *t = tf_template_create("ab{level}x", vars,
+			NULL, 0);
+
+		n = tf_template_render(t, var_number, NULL, NULL, 0, out, 8);
+		CHECK(n == 2 && !strcmp(out, "ab"), "a number that does not "
+			"fit: \"%s\"", out);
+		n = tf_template_render(t, var_number, NULL, NULL, 0, out, 10);
+		CHECK(n == 9 && !strcmp(out, "ab70,000x"), "a number that "
+			"fits: \"%s\"", out);
+		tf_template_destroy(t);
+	}
+
 	/* An event path is bounded by the output alone too. */
 	{
 		struct tf_template *t = tf_template_create("{.long}", NULL,
@@ -525,7 +548,8 @@ expect_number(double v, size_t size, const char *want, int lineno)
 		}
 		return;
 	}
-	if (strcmp(buf, want) != 0 || n != strlen(want) || buf[size] != 'X') {
+	/* Not fitting: "" and the length it needs, as snprintf. */
+	if (strcmp(buf, want) != 0 || (*want ? n != strlen(want) : n < size) || buf[size] != 'X') {
 		fprintf(stderr, "template_test:%d: %.17g in %zu bytes: \"%s\" "
 			"(%zu), want \"%s\"\n", lineno, v, size, buf, n, want);
 		failures++;
