@@ -138,8 +138,31 @@ clean:
 
 # tf_scan against jv_parse_sized under libFuzzer (fuzz/fuzz_scan.c): needs
 # clang; runs FUZZ_SECONDS, growing $(B)/fuzz-corpus from fuzz/seeds.
+# Then each of FUZZ (fuzz/fuzz_NAME.c, built with the lib/ sources
+# FUZZ_SRC_NAME) for FUZZ_SECONDS, growing $(B)/fuzz-corpus-NAME from
+# fuzz/seeds-NAME (which keeps the inputs of the bugs found, regress-*),
+# its dictionary fuzz/NAME.dict.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ = template dash alert
+FUZZ_SRC_template = lib/log.c lib/scan.c lib/template.c
+FUZZ_SRC_dash = lib/dash.c lib/line.c lib/log.c lib/opts.c lib/scan.c \
+	lib/store.c lib/vocab.c lib/wsproto.c
+FUZZ_SRC_alert = lib/alert.c lib/filter.c lib/line.c lib/log.c lib/opts.c \
+	lib/scan.c lib/template.c lib/vocab.c
+
+define fuzz_one
+	@mkdir -p $(B)/fuzz-corpus-$(1)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
+		-DTF_VERSION='"$(VERSION)"' -Ilib -Itest/c \
+		-o $(B)/fuzz_$(1) fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(LIBS)
+	$(B)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-dict=fuzz/$(1).dict -artifact_prefix=$(B)/fuzz-$(1)- \
+		$(B)/fuzz-corpus-$(1) fuzz/seeds-$(1)
+
+endef
+
 fuzz:
 	@mkdir -p $(B)/fuzz-corpus
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -149,3 +172,4 @@ fuzz:
 	$(B)/fuzz_scan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-dict=fuzz/json.dict -artifact_prefix=$(B)/fuzz- \
 		$(B)/fuzz-corpus fuzz/seeds
+	$(foreach n,$(FUZZ),$(call fuzz_one,$(n)))
