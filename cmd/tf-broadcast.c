@@ -15,9 +15,10 @@
 #include "sig.h"
 #include "vocab.h"
 
-/* The hub's options (lib/hubcli.c), then ours. */
-static struct tf_option options[TF_HUBCLI_NOPTS + 2] = {
+/* The hub's options (lib/hubcli.c), then ours, then the end. */
+static struct tf_option options[] = {
 	[TF_HUBCLI_NOPTS] = { "no-output", no_argument, 'n', NULL },
+	{ NULL, 0, 0, NULL },
 };
 
 struct config {

@@ -40,8 +40,8 @@ enum {
 	OPT_MAX_BODY,
 };
 
-/* The hub's options (lib/hubcli.c), then ours. */
-static struct tf_option options[TF_HUBCLI_NOPTS + 12] = {
+/* The hub's options (lib/hubcli.c), then ours, then the end. */
+static struct tf_option options[] = {
 	[TF_HUBCLI_NOPTS] = { "db", required_argument, OPT_DB, "TF_SERVE_DB" },
 	{ "web-root", required_argument, OPT_WEB_ROOT, "TF_SERVE_WEB_ROOT" },
 	{ "candles", required_argument, OPT_CANDLES, "TF_SERVE_CANDLES" },
@@ -57,6 +57,7 @@ static struct tf_option options[TF_HUBCLI_NOPTS + 12] = {
 	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
 		"TF_SERVE_MAX_SYMBOLS" },
 	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
+	{ NULL, 0, 0, NULL },
 };
 
 struct config {
