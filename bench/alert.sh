@@ -17,18 +17,18 @@ in=$DATA/alert-sim.ndjson
 price=$DATA/alert-price.json
 jqr=$DATA/alert-jq.json
 conds=$DATA/alert-conds.jq
-i=0 sep=
-{ printf '['; } >"$price"
-{ printf '['; } >"$jqr"
+i=0 sep= or=
+printf '[' >"$price"
+printf '[' >"$jqr"
 : >"$conds"
 while [ $i -lt 20 ]; do
 	lvl=$((1000000000 + i))
 	printf '%s{"symbol":"BTC-USD","above":%d}' "$sep" "$lvl" >>"$price"
 	printf '%s{"kind":"jq","when":".type == \\"price_update\\" and .price > %d"}' \
 		"$sep" "$lvl" >>"$jqr"
-	printf '%s(.type == "price_update" and .price > %d)' \
-		"$([ $i -gt 0 ] && echo ' or ')" "$lvl" >>"$conds"
-	sep=,
+	printf '%s(.type == "price_update" and .price > %d)' "$or" "$lvl" \
+		>>"$conds"
+	sep=, or=' or '
 	i=$((i + 1))
 done
 echo ']' >>"$price"
