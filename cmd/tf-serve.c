@@ -1049,30 +1049,16 @@ int
 main(int argc, char **argv)
 {
 	struct config c = { .max_body = 1 << 20 };
-	char err[512];
-	int first, rc;
+	int rc;
 
 	tf_log_init(argv[0]);
 	tf_hubcli_init(&c.net, 8080);
 	tf_hubcli_options(&c.net, options, "TF_SERVE_");
 	c.net.hub.server = "tf-serve " TF_VERSION;
 	tf_dash_config_init(&c.dash);
-	if (tf_options_parse(argc, argv, options, set_option, &c, &c.common,
-		    &first, err, sizeof err) < 0) {
-		tf_options_free();
-		return tf_usage_error(err);
-	}
-	if (tf_options_answer(&c.common, usage)) {
-		tf_options_free();
-		return 0;
-	}
-	if (first < argc || tf_hubcli_check(&c.net, err, sizeof err) < 0) {
-		if (first < argc)
-			snprintf(err, sizeof err, "unexpected argument '%s' "
-				"(input is stdin)", argv[first]);
-		tf_options_free();
-		return tf_usage_error(err);
-	}
+	if ((rc = tf_hubcli_parse(&c.net, argc, argv, options, set_option, &c,
+		    &c.common, usage)) >= 0)
+		return rc;
 	tf_signals_init();
 	tf_hubcli_raise_fd_limit();
 	rc = run(&c);

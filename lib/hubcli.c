@@ -298,13 +298,28 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 }
 
 int
-tf_hubcli_check(const struct tf_hubcli *c, char *err, size_t errlen)
+tf_hubcli_parse(const struct tf_hubcli *c, int argc, char **argv,
+	const struct tf_option *opts, tf_option_fn *fn, void *ctx,
+	struct tf_common *common, tf_usage_fn *usage)
 {
-	if (!c->cert != !c->key) {
-		tf_seterr(err, errlen, "--cert and --key go together");
-		return -1;
+	char err[512];
+	int first, rc = -1;
+
+	if (tf_options_parse(argc, argv, opts, fn, ctx, common, &first, err,
+		    sizeof err) < 0) {
+		rc = tf_usage_error(err);
+	} else if (tf_options_answer(common, usage)) {
+		rc = 0;
+	} else if (first < argc) {
+		snprintf(err, sizeof err, "unexpected argument '%s' (input is "
+			"stdin)", argv[first]);
+		rc = tf_usage_error(err);
+	} else if (!c->cert != !c->key) {
+		rc = tf_usage_error("--cert and --key go together");
 	}
-	return 0;
+	if (rc >= 0)
+		tf_options_free();
+	return rc;
 }
 
 /* Resolves host to a numeric address for lws (*iface NULL: every

@@ -41,9 +41,15 @@ size_t tf_hubcli_options(struct tf_hubcli *c, struct tf_option *opts,
 int tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	size_t errlen);
 
-/* Checks what the options cannot check one by one (--cert with --key).
- * Returns 0, or -1 with err filled (a usage error). */
-int tf_hubcli_check(const struct tf_hubcli *c, char *err, size_t errlen);
+/* Parses a hub program's command line: opts (its own and, from
+ * tf_hubcli_options, the hub's, taken by fn with ctx), --help and
+ * --version (answered with usage), no operands (the input is stdin), and
+ * what the options cannot check one by one (--cert with --key). Returns -1
+ * when the program goes on; else the status it exits with, the options
+ * freed: 0 after --help or --version, 2 after a usage error (reported). */
+int tf_hubcli_parse(const struct tf_hubcli *c, int argc, char **argv,
+	const struct tf_option *opts, tf_option_fn *fn, void *ctx,
+	struct tf_common *common, tf_usage_fn *usage);
 
 /* The help lines of the hub's options, descriptions at column 26. */
 void tf_hubcli_usage(FILE *f, uint64_t default_port);
