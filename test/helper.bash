@@ -32,6 +32,20 @@ wait_for() {
 	return 1
 }
 
+# stop_pids: ends every process whose id the test wrote to ./pids, last
+# started first: SIGTERM to all, then SIGKILL to any still up after 10 s.
+stop_pids() {
+	local p
+	[ -f pids ] || return 0
+	for p in $(tac pids); do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $(tac pids); do
+		wait_for eval "! kill -0 $p 2>/dev/null" ||
+			kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
 # stderr_of CMD...: runs CMD with stderr captured in $BATS_TEST_TMPDIR/err;
 # sets $status and $output (stdout) like bats' run.
 run_err() {

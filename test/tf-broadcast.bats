@@ -27,17 +27,8 @@ setup() {
 
 teardown() {
 	exec 7>&- 2>/dev/null || true
-	local p
 	# Every process this test started, by its id: clients first.
-	if [ -f pids ]; then
-		for p in $(tac pids); do
-			kill "$p" 2>/dev/null || true
-		done
-		for p in $(tac pids); do
-			wait_for eval "! kill -0 $p 2>/dev/null" ||
-				kill -KILL "$p" 2>/dev/null || true
-		done
-	fi
+	stop_pids
 	# Under make asan: whatever the test saw, a sanitizer report fails it.
 	if [ -f err ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' err; then
 		cat err >&2

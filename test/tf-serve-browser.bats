@@ -20,18 +20,9 @@ setup() {
 }
 
 teardown() {
-	local p
 	# Every process this test started, by its id: the browser script
 	# first, then tf-serve before its feeder.
-	if [ -f pids ]; then
-		for p in $(tac pids); do
-			kill "$p" 2>/dev/null || true
-		done
-		for p in $(tac pids); do
-			wait_for eval "! kill -0 $p 2>/dev/null" ||
-				kill -KILL "$p" 2>/dev/null || true
-		done
-	fi
+	stop_pids
 	# Under make asan: whatever the test saw, a sanitizer report fails it.
 	if ls serve*.err >/dev/null 2>&1 &&
 		grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' serve*.err; then

@@ -13,16 +13,7 @@ setup() {
 
 teardown() {
 	exec 7>&- 2>/dev/null || true
-	local p
-	if [ -f pids ]; then
-		for p in $(tac pids); do
-			kill "$p" 2>/dev/null || true
-		done
-		for p in $(tac pids); do
-			wait_for eval "! kill -0 $p 2>/dev/null" ||
-				kill -KILL "$p" 2>/dev/null || true
-		done
-	fi
+	stop_pids
 	if [ -f err ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' err; then
 		cat err >&2
 		return 1
