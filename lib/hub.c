@@ -929,11 +929,27 @@ inbound(struct tf_hub *h, struct client *c, const char *s, size_t n,
 	tf_buf_addf(&b, "{\"client\":%llu,\"ts\":%lld,\"data\":",
 		(unsigned long long)c->id, (long long)now_ms());
 	if (st == TF_SCAN_OK || st == TF_SCAN_NOT_OBJECT) {
+		const char *nl;
+
 		/* The value without the whitespace around it. */
 		while (n && strchr(" \t\r\n", s[n - 1]))
 			n--;
 		while (n && strchr(" \t\r\n", *s))
 			s++, n--;
+		/* One message, one line: a CR or LF in valid JSON can only
+		 * be whitespace between tokens (strings cannot hold them
+		 * raw), so a space stands for it; kept, it would start a
+		 * line that reads as another client's record. */
+		while ((nl = memchr(s, '\n', n)) || (nl = memchr(s, '\r', n))) {
+			const char *cr = memchr(s, '\r', (size_t)(nl - s));
+
+			if (cr)
+				nl = cr;
+			tf_buf_add(&b, s, (size_t)(nl - s));
+			tf_buf_add(&b, " ", 1);
+			n -= (size_t)(nl - s) + 1;
+			s = nl + 1;
+		}
 		tf_buf_add(&b, s, n);
 	} else {
 		tf_buf_json(&b, s, n);

@@ -1128,6 +1128,28 @@ since_event() {
 	assert_output 0
 }
 
+@test "--inbound: a client message with newlines in it is still one line, so no client can forge another's record" {
+	bcast -n --inbound inbound
+	# Valid JSON whose whitespace is newlines: the middle line alone would
+	# read as client 999's record.
+	forged=$'[\n{"client":999,"ts":1,"data":"forged"}\r\n]'
+	js p --send "$forged" --send $'{"a":\n1}' --send $'not\njson' --timeout 30 "$URL/"
+	js v --protocol tf.v1 --send $'{"b":\n2}' --send '{"op":"ping"}' \
+		--until '"heartbeat"' "$URL/"
+	finish v
+	wait_for eval '[ "$(jq -c . inbound 2>/dev/null | wc -l)" -ge 4 ]'
+	sleep 0.2
+	run wc -l <inbound
+	assert_output 4
+	run jq -c '.data' inbound
+	assert_output --partial '[{"client":999,"ts":1,"data":"forged"}]'
+	assert_output --partial '{"a":1}'
+	assert_output --partial '"not\njson"'
+	assert_output --partial '{"b":2}'
+	run jq -s -c 'map(.client) | unique | map(select(. == 999))' inbound
+	assert_output '[]'
+}
+
 # --- stats -------------------------------------------------------------------
 
 @test "GET /stats reports clients, subscribers per topic, messages, bytes and uptime" {
