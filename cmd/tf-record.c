@@ -43,8 +43,17 @@ struct config {
 };
 
 struct counts {
-	uint64_t recorded, skipped;
+	uint64_t skipped;
+	/* Arrival of the first and the last line committed. */
 	int64_t first_ns, last_ns;
+	/* The open batch: arrival times and input line numbers. */
+	int64_t batch_first_ns, batch_last_ns;
+	uint64_t batch_first_no, batch_last_no;
+	/* Batches are failing: the first failure was reported, the next
+	 * ones only under -v, until one commits again. */
+	int failing;
+	uint64_t lost_before;	/* tf_store_lost when failing began */
+	uint64_t failing_from;	/* first input line of the first lost batch */
 };
 
 static void
@@ -129,18 +138,101 @@ flush_output(struct config *c)
 	}
 }
 
+/* Counts only committed rows: a line is "recorded" once it is in the file.
+ * Lost lines make the summary an error, shown even under -q. */
 static void
-summary(const struct config *c, const struct counts *n, int64_t session)
+summary(const struct config *c, const struct tf_store *st,
+	const struct counts *n, int64_t session)
 {
-	char span[64] = "0s";
+	uint64_t saved = tf_store_committed(st);
+	const char *why;
+	uint64_t lost = tf_store_lost(st, &why);
+	char span[64] = "0s", msg[1024];
 
-	if (n->recorded > 1)
+	if (saved > 1)
 		tf_format_duration(n->last_ns - n->first_ns, span, sizeof span);
-	tf_warn("recorded %llu line%s to %s (session %lld), %llu skipped, "
+	snprintf(msg, sizeof msg,
+		"recorded %llu line%s to %s (session %lld), %llu skipped, "
 		"spanning %s",
-		(unsigned long long)n->recorded, n->recorded == 1 ? "" : "s",
-		c->db, (long long)session, (unsigned long long)n->skipped,
-		span);
+		(unsigned long long)saved, saved == 1 ? "" : "s", c->db,
+		(long long)session, (unsigned long long)n->skipped, span);
+	if (lost)
+		tf_error("%s; %llu line%s lost: %s", msg,
+			(unsigned long long)lost, lost == 1 ? "" : "s", why);
+	else
+		tf_warn("%s", msg);
+}
+
+/* Notes a line added to the open batch. */
+static void
+batch_add(struct counts *n, int64_t now, uint64_t line_no, int first)
+{
+	if (first) {
+		n->batch_first_ns = now;
+		n->batch_first_no = line_no;
+	}
+	n->batch_last_ns = now;
+	n->batch_last_no = line_no;
+}
+
+/* Accounts for the end of a batch: ok (committed) or not (rolled back, its
+ * lines lost; err says why). tf-record then goes on: the next batch is
+ * tried afresh, so a disk that frees up recovers, and the lines keep
+ * flowing to stdout for whoever reads them. The first failure is an
+ * error; while batches keep failing the next ones are reported under -v
+ * only, and a recovery says how much the failure cost. */
+static void
+batch_end(const struct config *c, const struct tf_store *st,
+	struct counts *n, int ok, uint64_t lost_before, const char *err)
+{
+	uint64_t lost = tf_store_lost(st, NULL), k;
+	char msg[1024];
+
+	if (ok) {
+		if (!n->first_ns)
+			n->first_ns = n->batch_first_ns;
+		n->last_ns = n->batch_last_ns;
+		if (n->failing) {
+			k = lost - n->lost_before;
+			tf_warn("%s: recording again from input line %llu; "
+				"%llu line%s lost since input line %llu",
+				c->db, (unsigned long long)n->batch_first_no,
+				(unsigned long long)k, k == 1 ? "" : "s",
+				(unsigned long long)n->failing_from);
+			n->failing = 0;
+		}
+		return;
+	}
+	k = lost - lost_before;
+	snprintf(msg, sizeof msg,
+		"%s: %s: %llu line%s lost (input lines %llu-%llu); still "
+		"recording, the next batch tries again",
+		c->db, err, (unsigned long long)k, k == 1 ? "" : "s",
+		(unsigned long long)n->batch_first_no,
+		(unsigned long long)n->batch_last_no);
+	if (n->failing)
+		tf_info("%s", msg);
+	else
+		tf_error("%s", msg);
+	if (!n->failing) {
+		n->failing = 1;
+		n->lost_before = lost_before;
+		n->failing_from = n->batch_first_no;
+	}
+}
+
+/* Commits the open batch, if any, and accounts for it. */
+static void
+commit(const struct config *c, struct tf_store *st, struct counts *n)
+{
+	uint64_t lost_before = tf_store_lost(st, NULL);
+	char err[512];
+	int ok;
+
+	if (!tf_store_pending(st))
+		return;
+	ok = tf_store_commit(st, err, sizeof err) == 0;
+	batch_end(c, st, n, ok, lost_before, err);
 }
 
 /* The string value of a well-known field, decoded, or NULL. */
@@ -157,14 +249,16 @@ field(const struct tf_span *sp, char *buf, size_t size)
 	return tf_span_string(sp, buf, size) == (size_t)-1 ? NULL : buf;
 }
 
-/* Returns 0 at end of input or on a stop signal, 1 when a store error ends
- * the recording, 65 for a bad line under --strict. */
+/* Returns 0 at end of input or on a stop signal, 1 when stdin fails, 65
+ * for a bad line under --strict. A failed batch does not end it (see
+ * batch_end). */
 static int
 record(struct config *c, struct tf_store *st, struct tf_reader *r,
 	struct counts *n)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	int64_t deadline = 0;
+	uint64_t lost_before;
 	char err[512], why[256];
 	struct tf_line l;
 	struct tf_event ev;
@@ -192,26 +286,19 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 				continue;
 			}
 			now = tf_now_ns();
-			if (!n->recorded)
-				n->first_ns = now;
-			n->last_ns = now;
+			lost_before = tf_store_lost(st, NULL);
+			batch_add(n, now, l.no, !tf_store_pending(st));
 			if (tf_store_append(st, now, l.data, l.len,
 				    field(&ev.type, tbuf, sizeof tbuf),
 				    tf_event_topic(&ev, pbuf, sizeof pbuf),
 				    field(&ev.symbol, sbuf, sizeof sbuf), err,
-				    sizeof err) < 0) {
-				tf_error("%s: %s", c->db, err);
-				return 1;
-			}
-			n->recorded++;
-			if (tf_store_pending(st) == 1)
+				    sizeof err) < 0)
+				batch_end(c, st, n, 0, lost_before, err);
+			else if (tf_store_pending(st) == 1)
 				deadline = tf_mono_ns() + c->batch_ns;
 			forward(c, l.data, l.len);
-			if (tf_store_pending(st) >= c->batch_rows &&
-			    tf_store_commit(st, err, sizeof err) < 0) {
-				tf_error("%s: %s", c->db, err);
-				return 1;
-			}
+			if (tf_store_pending(st) >= c->batch_rows)
+				commit(c, st, n);
 		}
 		if (tf_signal_stop() || tf_reader_eof(r))
 			return 0;
@@ -229,17 +316,11 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 			case -1:	/* a signal: the loop checks for stop */
 				continue;
 			case 0:		/* idle for --batch-ms */
-				if (tf_store_commit(st, err, sizeof err) < 0) {
-					tf_error("%s: %s", c->db, err);
-					return 1;
-				}
+				commit(c, st, n);
 				continue;
 			}
 		} else if (tf_store_pending(st) && tf_mono_ns() >= deadline) {
-			if (tf_store_commit(st, err, sizeof err) < 0) {
-				tf_error("%s: %s", c->db, err);
-				return 1;
-			}
+			commit(c, st, n);
 		}
 		got = tf_reader_fill(r);
 		if (got < 0 && errno != EINTR && errno != EAGAIN) {
@@ -281,6 +362,7 @@ run(struct config *c)
 	}
 	rc = record(c, st, r, &n);
 	flush_output(c);
+	commit(c, st, &n);
 	if (tf_store_session_end(st, tf_now_ns(), err, sizeof err) < 0) {
 		tf_error("%s: %s", c->db, err);
 		if (!rc)
@@ -289,7 +371,10 @@ run(struct config *c)
 	if (rc == 1)
 		tf_error("%s: stopped; every line before the last commit is "
 			 "kept", c->db);
-	summary(c, &n, session);
+	/* Lines lost to failed batches are work that failed. */
+	if (tf_store_lost(st, NULL) && !rc)
+		rc = 1;
+	summary(c, st, &n, session);
 	tf_reader_destroy(r);
 	tf_store_close(st);
 	return rc;

@@ -37,6 +37,10 @@ struct tf_store {
 	int64_t session;
 	uint64_t pending;
 	int in_txn;
+	/* What the caller may claim: rows in committed batches, and rows of
+	 * batches a failure rolled back, with the reason of the latest. */
+	uint64_t committed, lost;
+	char lost_why[256];
 };
 
 static int
@@ -197,6 +201,22 @@ bind_opt(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
+/* Ends the open batch after a failure: rolls it back, unless SQLite
+ * already did (it may, after SQLITE_FULL or SQLITE_IOERR), so the file
+ * keeps exactly what was committed, and counts its rows (plus extra, the
+ * line whose append failed) as lost. */
+static void
+drop_batch(struct tf_store *st, uint64_t extra)
+{
+	snprintf(st->lost_why, sizeof st->lost_why, "%s",
+		sqlite3_errmsg(st->db));
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->lost += st->pending + extra;
+	st->in_txn = 0;
+	st->pending = 0;
+}
+
 int
 tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	size_t len, const char *type, const char *topic, const char *symbol,
@@ -205,8 +225,10 @@ tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	int rc;
 
 	if (!st->in_txn) {
-		if (exec(st, "BEGIN", err, errlen) < 0)
+		if (exec(st, "BEGIN", err, errlen) < 0) {
+			drop_batch(st, 1);
 			return -1;
+		}
 		st->in_txn = 1;
 	}
 	sqlite3_bind_int64(st->insert, 1, st->session);
@@ -217,8 +239,11 @@ tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	sqlite3_bind_text(st->insert, 6, line, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st->insert);
 	sqlite3_reset(st->insert);
-	if (rc != SQLITE_DONE)
-		return fail(st, err, errlen, "insert");
+	if (rc != SQLITE_DONE) {
+		fail(st, err, errlen, "insert");
+		drop_batch(st, 1);
+		return -1;
+	}
 	st->pending++;
 	return 0;
 }
@@ -236,17 +261,27 @@ tf_store_commit(struct tf_store *st, char *err, size_t errlen)
 		return 0;
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		fail(st, err, errlen, "commit");
-		/* A failed COMMIT may leave the transaction open: roll it
-		 * back so the file keeps exactly what was committed. */
-		if (!sqlite3_get_autocommit(st->db))
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->in_txn = 0;
-		st->pending = 0;
+		drop_batch(st, 0);
 		return -1;
 	}
+	st->committed += st->pending;
 	st->in_txn = 0;
 	st->pending = 0;
 	return 0;
+}
+
+uint64_t
+tf_store_committed(const struct tf_store *st)
+{
+	return st->committed;
+}
+
+uint64_t
+tf_store_lost(const struct tf_store *st, const char **why)
+{
+	if (why)
+		*why = st->lost_why;
+	return st->lost;
 }
 
 int

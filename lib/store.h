@@ -31,15 +31,26 @@ int64_t tf_store_session_begin(struct tf_store *st, const char *name,
 	int64_t start_ns, char *err, size_t errlen);
 /* Appends one line to the current session inside the open batch (one is
  * begun when none is). type/topic/symbol may be NULL (stored as NULL); they
- * are NUL-terminated. Returns 0, or -1 with err filled (disk full, I/O). */
+ * are NUL-terminated. Returns 0, or -1 with err filled (disk full, I/O):
+ * then the open batch is rolled back, its rows and this line count as lost
+ * (tf_store_lost), and the next append begins a new batch. */
 int tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	size_t len, const char *type, const char *topic, const char *symbol,
 	char *err, size_t errlen);
 /* Rows appended since the last commit. */
 uint64_t tf_store_pending(const struct tf_store *st);
-/* Commits the open batch, if any. Returns 0, or -1 with err filled. */
+/* Commits the open batch, if any. Returns 0, or -1 with err filled: then
+ * the batch is rolled back and its rows count as lost. Either way the store
+ * stays usable: a later batch may succeed (a disk that frees up). */
 int tf_store_commit(struct tf_store *st, char *err, size_t errlen);
-/* Marks the current session ended at end_ns (commits). */
+/* Rows committed since the store was opened. */
+uint64_t tf_store_committed(const struct tf_store *st);
+/* Rows lost since the store was opened (appended, then rolled back by a
+ * failure), and in *why, when why is not NULL, SQLite's words for the
+ * latest loss ("" when none); *why lives until the next call on st. */
+uint64_t tf_store_lost(const struct tf_store *st, const char **why);
+/* Commits (as tf_store_commit) and marks the current session ended at
+ * end_ns. */
 int tf_store_session_end(struct tf_store *st, int64_t end_ns, char *err,
 	size_t errlen);
 
