@@ -73,8 +73,12 @@ bot_is() {
 	[ "$(snapshot | jq -r .bot.state)" = "$1" ]
 }
 
-has_symbols() {
-	[ "$(snapshot | jq '.symbols | length')" -gt 0 ]
+# symbols_are LIST: the dashboard's snapshot holds exactly the symbols of
+# LIST (comma-separated, sorted). A test waits for every symbol it asserts:
+# tf-sim's first price of each one arrives at its own time (seconds apart
+# under a sanitizer on a busy machine).
+symbols_are() {
+	[ "$(snapshot | jq -r '.symbols | keys | join(",")')" = "$1" ]
 }
 
 listening() {
@@ -93,10 +97,8 @@ accepting() {
 	run curl -sf --max-time 5 -o /dev/null -w '%{content_type}' "$URL/"
 	assert_success
 	assert_output --regexp '^text/html'
-	wait_for has_symbols
-	run snapshot
-	assert_success
-	assert_equal "$(jq -r '.symbols | keys | join(",")' <<<"$output")" BTC-USD,ETH-USD,SOL-USD
+	wait_for symbols_are BTC-USD,ETH-USD,SOL-USD ||
+		fail "symbols: $(snapshot | jq -c '.symbols | keys')"
 	wait_for bot_is running
 
 	# The Stop button: tf-serve writes the control line into the FIFO,
@@ -300,8 +302,8 @@ fake_webhook() {
 	env --default-signal=INT setsid sh -c "$cmd" >control 2>err 3>&- 7>&- &
 	PID=$! PGID=$!
 	wait_for listening || fail "no tf-serve: $(cat err)"
-	wait_for has_symbols
-	assert_equal "$(snapshot | jq -r '.symbols | keys | join(",")')" BTC-USD,ETH-USD,SOL-USD
+	wait_for symbols_are BTC-USD,ETH-USD,SOL-USD ||
+		fail "symbols: $(snapshot | jq -c '.symbols | keys')"
 	echo '{"type":"price_update","symbol":"TEST-USD","price":1.5}' >&7
 	live() { [ "$(snapshot | jq -r '.symbols["TEST-USD"].price')" = 1.5 ]; }
 	wait_for live
