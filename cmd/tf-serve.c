@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "dash.h"
-#include "gzip.h"
 #include "hub.h"
+#include "http.h"
 #include "hubcli.h"
 #include "line.h"
 #include "log.h"
@@ -87,10 +87,7 @@ struct req {
 	char action[16];
 	struct tf_buf body;
 	int too_big;
-	int head;		/* HEAD: headers only */
-	const unsigned char *out;	/* the body being sent */
-	size_t out_len, out_off;
-	unsigned char *owned;	/* out, when it is ours to free */
+	struct tf_http_out out;	/* the answer being sent */
 };
 
 static void
@@ -211,256 +208,59 @@ on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
 
 /* ---- answering ------------------------------------------------------- */
 
-enum {
-	R_JSON = 1,		/* Cache-Control: no-store */
-	R_PAGE = 2,		/* the page's headers: CSP, no-cache */
-	R_GZIP = 4,		/* Content-Encoding: gzip */
-};
-
-/* JSON answers this long or longer are sent gzip-compressed when the
- * request accepts it. */
-#define GZIP_MIN 1024
+/* --web-root's files are read whole into memory: they must be shorter. */
+#define WEB_ROOT_MAX ((size_t)64 << 20)
 
 static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; "
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-static int
-header(struct lws *wsi, const char *name, const char *value,
-	unsigned char **p, unsigned char *end)
-{
-	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-		(const unsigned char *)value, (int)strlen(value), p, end);
-}
-
-static int
-finished(struct lws *wsi)
-{
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-/* Sends the headers, then body[0..len) from the writeable callbacks.
- * owned (if not NULL) is freed once sent. extra: more headers, "name:"
- * and value pairs, NULL-terminated. */
-static int
-respond(struct lws *wsi, struct req *rq, unsigned status, const char *type,
-	const void *body, size_t len, unsigned char *owned, int flags,
-	const char *etag, const char *allow)
-{
-	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
-		*end = buf + sizeof buf - 1;
-
-	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
-		goto fail;
-	if ((flags & R_JSON) &&
-	    header(wsi, "cache-control:", "no-store", &p, end))
-		goto fail;
-	if ((flags & R_PAGE) &&
-	    (header(wsi, "cache-control:", "no-cache", &p, end) ||
-	    header(wsi, "content-security-policy:", csp, &p, end) ||
-	    header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
-	    header(wsi, "vary:", "Accept-Encoding", &p, end)))
-		goto fail;
-	if (header(wsi, "x-content-type-options:", "nosniff", &p, end))
-		goto fail;
-	if ((flags & R_GZIP) &&
-	    header(wsi, "content-encoding:", "gzip", &p, end))
-		goto fail;
-	if ((flags & (R_JSON | R_GZIP)) == (R_JSON | R_GZIP) &&
-	    header(wsi, "vary:", "Accept-Encoding", &p, end))
-		goto fail;
-	if (etag && header(wsi, "etag:", etag, &p, end))
-		goto fail;
-	if (allow && header(wsi, "allow:", allow, &p, end))
-		goto fail;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		goto fail;
-	if (!len || rq->head) {
-		free(owned);
-		return finished(wsi);
-	}
-	free(rq->owned);
-	rq->owned = owned;
-	rq->out = body;
-	rq->out_len = len;
-	rq->out_off = 0;
-	lws_callback_on_writable(wsi);
-	return 0;
-fail:
-	free(owned);
-	return -1;
-}
-
-/* The next piece of an answer. */
-static int
-write_more(struct lws *wsi, struct req *rq)
-{
-	static unsigned char buf[LWS_PRE + 32768];
-	size_t n = rq->out_len - rq->out_off;
-	int last;
-
-	if (!rq->out)
-		return 0;
-	if (n > sizeof buf - LWS_PRE)
-		n = sizeof buf - LWS_PRE;
-	last = rq->out_off + n == rq->out_len;
-	memcpy(buf + LWS_PRE, rq->out + rq->out_off, n);
-	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
-		    LWS_WRITE_HTTP) != (int)n)
-		return -1;
-	rq->out_off += n;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	free(rq->owned);
-	rq->owned = NULL;
-	rq->out = NULL;
-	return finished(wsi);
-}
-
-static int
-accepts_gzip(struct lws *wsi)
-{
-	char buf[256];
-
-	return lws_hdr_copy(wsi, buf, sizeof buf,
-		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 && strstr(buf, "gzip");
-}
-
-/* Answers with a tf_buf's bytes (taken over), as JSON. */
-static int
-respond_json(struct lws *wsi, struct req *rq, unsigned status,
-	struct tf_buf *b, const char *allow)
-{
-	if (b->failed) {
-		tf_buf_finish(b);
-		tf_buf_init(b);
-		tf_buf_adds(b, "{\"error\":\"out of memory\"}");
-		status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
-		if (b->failed)
-			return -1;
-	}
-	tf_buf_add(b, "\n", 1);
-	/* A full snapshot is hundreds of KiB: worth compressing for a page
-	 * across a network, and cheap at zlib's fastest level. */
-	if (b->len >= GZIP_MIN && accepts_gzip(wsi)) {
-		size_t n;
-		unsigned char *gz = tf_gzip(b->p, b->len, &n);
-
-		if (gz) {
-			tf_buf_finish(b);
-			return respond(wsi, rq, status, "application/json", gz,
-				n, gz, R_JSON | R_GZIP, NULL, allow);
-		}
-	}
-	return respond(wsi, rq, status, "application/json", b->p, b->len,
-		(unsigned char *)b->p, R_JSON, NULL, allow);
-}
-
 /* {"error":"..."} with status. */
 static int __attribute__((format(printf, 4, 5)))
 fail(struct lws *wsi, struct req *rq, unsigned status, const char *fmt, ...)
 {
-	struct tf_buf b;
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	tf_buf_init(&b);
-	tf_buf_adds(&b, "{\"error\":");
-	tf_buf_json(&b, msg, strlen(msg));
-	tf_buf_adds(&b, "}");
-	return respond_json(wsi, rq, status, &b, NULL);
+	return tf_http_error(wsi, &rq->out, status, NULL, "%s", msg);
+}
+
+static int
+respond_json(struct lws *wsi, struct req *rq, unsigned status,
+	struct tf_buf *b)
+{
+	return tf_http_json(wsi, &rq->out, status, b, NULL);
 }
 
 /* 405, naming the methods the route takes. */
 static int
 not_allowed(struct lws *wsi, struct req *rq, const char *allow)
 {
-	struct tf_buf b;
-
 	rq->post = POST_NONE;
-	tf_buf_init(&b);
-	tf_buf_addf(&b, "{\"error\":\"method not allowed (use %s)\"}", allow);
-	return respond_json(wsi, rq, HTTP_STATUS_METHOD_NOT_ALLOWED, &b,
-		allow);
+	return tf_http_not_allowed(wsi, &rq->out, allow);
 }
 
 /* ---- the page -------------------------------------------------------- */
 
-static const char *
-content_type(const char *path)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{ ".html", "text/html; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".mjs", "text/javascript; charset=utf-8" },
-		{ ".json", "application/json" },
-		{ ".svg", "image/svg+xml" },
-		{ ".png", "image/png" },
-		{ ".ico", "image/x-icon" },
-		{ ".txt", "text/plain; charset=utf-8" },
-	};
-	const char *dot = strrchr(path, '.');
-	size_t i;
-
-	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-		if (!strcmp(dot, types[i].ext))
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-/* A path a file may be served from: absolute, no "..", "//" or "\". */
+/* One of the page's files, with its headers: it may change with tf-serve,
+ * so browsers revalidate it (no-cache) by its ETag. */
 static int
-safe_path(const char *path)
+respond_file(struct lws *wsi, struct req *rq, unsigned status,
+	const char *path, const void *data, size_t len, void *owned,
+	int gzip, const char *etag)
 {
-	const char *p;
+	const char *h[] = { "content-security-policy:", csp,
+		"referrer-policy:", "no-referrer", etag ? "etag:" : NULL, etag,
+		NULL };
 
-	if (path[0] != '/' || strchr(path, '\\') || strstr(path, "//"))
-		return 0;
-	for (p = path; (p = strstr(p, "..")); p += 2)
-		if (p[-1] == '/' && (p[2] == '/' || !p[2]))
-			return 0;
-	return 1;
-}
-
-/* Reads DIR/path, if it is a regular file inside DIR. NULL otherwise. */
-static unsigned char *
-read_web_root(const char *dir, const char *path, size_t *len)
-{
-	char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
-	unsigned char *data = NULL;
-	struct stat st;
-	size_t rootlen;
-	int fd;
-
-	if (snprintf(full, sizeof full, "%s%s", dir, path) >= (int)sizeof full ||
-	    !realpath(dir, root) || !realpath(full, real))
-		return NULL;
-	rootlen = strlen(root);
-	if (strncmp(real, root, rootlen) || real[rootlen] != '/')
-		return NULL;
-	fd = open(real, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size < (off_t)64 << 20 &&
-	    (data = malloc((size_t)st.st_size + 1)) &&
-	    read(fd, data, (size_t)st.st_size) != (ssize_t)st.st_size) {
-		free(data);
-		data = NULL;
-	}
-	if (data)
-		*len = (size_t)st.st_size;
-	close(fd);
-	return data;
+	return tf_http_respond(wsi, &rq->out, status,
+		status == HTTP_STATUS_NOT_MODIFIED ? NULL :
+		tf_http_content_type(path), data, len, owned,
+		TF_HTTP_NO_CACHE | TF_HTTP_VARY | (gzip ? TF_HTTP_GZIP : 0), h);
 }
 
 static int
@@ -468,31 +268,29 @@ serve_file(struct state *s, struct lws *wsi, struct req *rq, const char *path)
 {
 	const struct tf_webasset *a;
 	unsigned char *data;
-	char tag[128];
 	size_t len;
 
 	if (!strcmp(path, "/"))
 		path = "/index.html";
-	if (!safe_path(path))
+	if (!tf_http_safe_path(path))
 		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND, "no such file");
-	if (s->c->web_root &&
-	    (data = read_web_root(s->c->web_root, path, &len)))
-		return respond(wsi, rq, HTTP_STATUS_OK, content_type(path),
-			data, len, data, R_PAGE, NULL, NULL);
+	if (s->c->web_root && (data = tf_http_read_file(s->c->web_root, path,
+		    WEB_ROOT_MAX, &len)))
+		return respond_file(wsi, rq, HTTP_STATUS_OK, path, data, len,
+			data, 0, NULL);
 	for (a = tf_webassets; a->path; a++)
 		if (!strcmp(a->path, path))
 			break;
 	if (!a->path)
 		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND, "no such file");
-	if (lws_hdr_copy(wsi, tag, sizeof tag,
-		    WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 && strstr(tag, a->etag))
-		return respond(wsi, rq, HTTP_STATUS_NOT_MODIFIED, NULL, NULL,
-			0, NULL, R_PAGE, a->etag, NULL);
-	if (accepts_gzip(wsi))
-		return respond(wsi, rq, HTTP_STATUS_OK, content_type(path),
-			a->gz, a->gz_len, NULL, R_PAGE | R_GZIP, a->etag, NULL);
-	return respond(wsi, rq, HTTP_STATUS_OK, content_type(path), a->raw,
-		a->raw_len, NULL, R_PAGE, a->etag, NULL);
+	if (tf_http_etag_matches(wsi, a->etag))
+		return respond_file(wsi, rq, HTTP_STATUS_NOT_MODIFIED, path,
+			NULL, 0, NULL, 0, a->etag);
+	if (tf_http_accepts_gzip(wsi))
+		return respond_file(wsi, rq, HTTP_STATUS_OK, path, a->gz,
+			a->gz_len, NULL, 1, a->etag);
+	return respond_file(wsi, rq, HTTP_STATUS_OK, path, a->raw, a->raw_len,
+		NULL, 0, a->etag);
 }
 
 /* ---- REST ------------------------------------------------------------ */
@@ -565,7 +363,7 @@ api_candles(struct state *s, struct lws *wsi, struct req *rq)
 		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND,
 			"no such symbol: %s", symbol);
 	}
-	return respond_json(wsi, rq, HTTP_STATUS_OK, &b, NULL);
+	return respond_json(wsi, rq, HTTP_STATUS_OK, &b);
 }
 
 static void
@@ -676,7 +474,7 @@ api_get(struct state *s, struct lws *wsi, struct req *rq, const char *route)
 		tf_buf_finish(&b);
 		return -2;
 	}
-	return respond_json(wsi, rq, HTTP_STATUS_OK, &b, NULL);
+	return respond_json(wsi, rq, HTTP_STATUS_OK, &b);
 }
 
 /* POST /api/control/ACTION: one control line on stdout, written whole
@@ -716,7 +514,7 @@ api_control(struct state *s, struct lws *wsi, struct req *rq)
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"ok\":true,\"action\":\"%s\",\"ts\":%lld}",
 		rq->action, (long long)ts);
-	return respond_json(wsi, rq, 202, &b, NULL);
+	return respond_json(wsi, rq, 202, &b);
 }
 
 /* Calls fn on each line of the body; stops at the first nonzero. */
@@ -801,7 +599,7 @@ api_events(struct state *s, struct lws *wsi, struct req *rq)
 	tf_hub_flush(s->hub);
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"ok\":true,\"accepted\":%zu}", ck.good);
-	return respond_json(wsi, rq, 202, &b, NULL);
+	return respond_json(wsi, rq, 202, &b);
 }
 
 /* A POST from a browser page of another site carries its Origin: refuse
@@ -842,10 +640,10 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 	char len[32];
 	int rc;
 
-	rq->head = method_is(wsi, WSI_TOKEN_HEAD_URI);
+	rq->out.head = method_is(wsi, WSI_TOKEN_HEAD_URI);
 	rq->post = POST_NONE;
 	if (strncmp(path, "/api/", 5)) {
-		if (!get && !rq->head)
+		if (!get && !rq->out.head)
 			return not_allowed(wsi, rq, "GET, HEAD");
 		return serve_file(s, wsi, rq, path);
 	}
@@ -903,7 +701,7 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 				api_events(s, wsi, rq);
 		return 0;
 	}
-	if (!get && !rq->head)
+	if (!get && !rq->out.head)
 		return not_allowed(wsi, rq, "GET, HEAD");
 	rc = api_get(s, wsi, rq, path);
 	if (rc == -2)
@@ -933,7 +731,7 @@ req_free(struct lws *wsi)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
 	tf_buf_finish(&rq->body);
-	free(rq->owned);
+	tf_http_out_finish(&rq->out);
 	free(rq);
 }
 
@@ -973,7 +771,7 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			api_events(s, wsi, rq);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		rq = lws_get_opaque_user_data(wsi);
-		return rq ? write_more(wsi, rq) : 0;
+		return rq ? tf_http_write_more(wsi, &rq->out) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		req_free(wsi);
 		return 0;

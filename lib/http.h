@@ -1,0 +1,107 @@
+/* http.h: HTTP answers on libwebsockets for tf's servers: status and
+ * headers, a body sent from the writeable callbacks, JSON (gzip-compressed
+ * when large and accepted), {"error":...} answers, whole answers for a
+ * socket lws no longer treats as HTTP, and files served from a directory.
+ * The routes stay in the programs; these only answer. */
+#ifndef TF_HTTP_H
+#define TF_HTTP_H
+
+#include <stddef.h>
+
+#include <libwebsockets.h>
+
+struct tf_buf;
+
+/* What one connection is sending. The caller keeps one per connection,
+ * zeroed before first use (for example inside its lws opaque user data),
+ * calls tf_http_write_more on LWS_CALLBACK_HTTP_WRITEABLE and
+ * tf_http_out_finish when the connection closes. */
+struct tf_http_out {
+	const unsigned char *p;	/* the body being sent; NULL: none */
+	size_t len, off;
+	unsigned char *owned;	/* p, when it is ours to free */
+	int head;		/* a HEAD request: headers only */
+};
+
+/* Headers an answer may carry, besides Content-Type, Content-Length and
+ * X-Content-Type-Options: nosniff, which every answer has. */
+enum {
+	TF_HTTP_NO_STORE = 1,	/* Cache-Control: no-store (API answers) */
+	TF_HTTP_NO_CACHE = 2,	/* Cache-Control: no-cache (revalidate) */
+	TF_HTTP_GZIP = 4,	/* Content-Encoding: gzip */
+	TF_HTTP_VARY = 8,	/* Vary: Accept-Encoding */
+};
+
+/* JSON answers this long or longer are sent gzip-compressed when the
+ * request accepts it. */
+#define TF_HTTP_GZIP_MIN 1024
+
+/* Answers status with Content-Type type (NULL: none), body[0..len), the
+ * flags' headers and headers (NULL, or "name:", "value" pairs ended by a
+ * NULL name). The headers go now, the body from the writeable callbacks;
+ * the transaction completes once it is sent. owned (NULL, or a malloc'd
+ * block, usually body) is freed once the body is sent, at once when there
+ * is none (HEAD, len 0), and on failure; body must stay valid until then.
+ * Returns 0, or -1: close the connection (the callback's return value). */
+int tf_http_respond(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	const char *type, const void *body, size_t len, void *owned, int flags,
+	const char *const *headers);
+
+/* Sends the next piece of o's body; call on LWS_CALLBACK_HTTP_WRITEABLE.
+ * Returns the callback's return value (0 go on, -1 close). */
+int tf_http_write_more(struct lws *wsi, struct tf_http_out *o);
+
+/* Frees what o still owns (an answer cut short by a close). */
+void tf_http_out_finish(struct tf_http_out *o);
+
+/* Whether the request's Accept-Encoding names gzip. */
+int tf_http_accepts_gzip(struct lws *wsi);
+
+/* Answers b's bytes and a "\n" as application/json with
+ * Cache-Control: no-store, gzip-compressed when TF_HTTP_GZIP_MIN or
+ * longer and accepted (Vary: Accept-Encoding then); headers as
+ * tf_http_respond. Takes b over: it is finished (or handed on) whatever
+ * happens. A b that failed (out of memory) is answered 500. */
+int tf_http_json(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	struct tf_buf *b, const char *const *headers);
+
+/* Answers {"error":"MESSAGE"} with status, as tf_http_json; headers as
+ * tf_http_respond (for example { "retry-after:", "1", NULL }). */
+int tf_http_error(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	const char *const *headers, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* 405 with Allow: allow ("GET, HEAD") and a JSON error naming it. */
+int tf_http_not_allowed(struct lws *wsi, struct tf_http_out *o,
+	const char *allow);
+
+/* The reason phrase of status ("Method Not Allowed"); "Error" for one
+ * this table lacks. */
+const char *tf_http_reason(unsigned status);
+
+/* Writes into buf (size bytes) a whole HTTP/1.1 answer with a JSON error
+ * body {"error":msg}, Connection: close, and Allow: allow unless it is
+ * NULL: for a connection lws hands over as a raw socket (an unknown
+ * method, CONNECT), which gets no HTTP from lws any more. Returns its
+ * length (cut to fit: size 1024 is enough for a message of 256 bytes). */
+size_t tf_http_raw_error(char *buf, size_t size, unsigned status,
+	const char *allow, const char *msg);
+
+/* The Content-Type of a file by its name's extension;
+ * application/octet-stream for an unknown one. */
+const char *tf_http_content_type(const char *path);
+
+/* Whether a request path may name a file: absolute, without a ".."
+ * segment, "//" or "\". */
+int tf_http_safe_path(const char *path);
+
+/* Reads dir/path when it is a regular file inside dir (after symbolic
+ * links are resolved) shorter than max bytes. Returns a malloc'd copy the
+ * caller frees, its length in *len; NULL otherwise. */
+unsigned char *tf_http_read_file(const char *dir, const char *path,
+	size_t max, size_t *len);
+
+/* Whether the request's If-None-Match names etag (a quoted ETag). */
+int tf_http_etag_matches(struct lws *wsi, const char *etag);
+
+#endif
