@@ -735,6 +735,80 @@ req_free(struct lws *wsi)
 	free(rq);
 }
 
+/* ---- requests lws does not take as HTTP ------------------------------ */
+
+/* A socket lws hands over sets no timeout of its own: one that never
+ * sends its request is closed after this many seconds. */
+#define RAW_TIMEOUT_S 5
+
+/* The methods a path takes, for Allow. */
+static const char *
+allowed(const char *path)
+{
+	return !strncmp(path, "/api/control/", 13) ||
+		!strcmp(path, "/api/events") ? "POST" : "GET, HEAD";
+}
+
+/* The path of a request line ("PROPFIND /api/events?x HTTP/1.1") into
+ * path, without its query; "" when there is none. */
+static void
+request_path(const char *in, size_t len, char *path, size_t size)
+{
+	const char *sp = memchr(in, ' ', len), *end;
+	size_t n;
+
+	path[0] = '\0';
+	if (!sp)
+		return;
+	sp++;
+	end = sp;
+	while (end < in + len && *end != ' ' && *end != '?' && *end != '\r' &&
+	    *end != '\n')
+		end++;
+	n = (size_t)(end - sp);
+	if (n >= size)
+		n = size - 1;
+	memcpy(path, sp, n);
+	path[n] = '\0';
+}
+
+/* lws answers a method it does not know (PROPFIND, TRACE, BREW) with an
+ * HTML 403 of its own, before any callback, unless the vhost falls back
+ * to a raw socket (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG,
+ * set in run()); CONNECT always becomes a raw socket. Each gets one JSON
+ * 405 here, and the connection is closed once it is sent. */
+static int
+on_raw(struct lws *wsi, enum lws_callback_reasons reason,
+	const void *in, size_t len)
+{
+	char buf[LWS_PRE + 1024], path[256], msg[64];
+	size_t n;
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_ADOPT:
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, RAW_TIMEOUT_S);
+		return 0;
+	case LWS_CALLBACK_RAW_RX:
+		if (!in || !len)
+			return 0;
+		request_path(in, len, path, sizeof path);
+		snprintf(msg, sizeof msg, "method not allowed (use %s)",
+			allowed(path));
+		n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
+			HTTP_STATUS_METHOD_NOT_ALLOWED, allowed(path), msg);
+		if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
+			    LWS_WRITE_RAW) < 0)
+			return -1;
+		return lws_raw_transaction_completed(wsi);
+	case LWS_CALLBACK_RAW_CLOSE:
+		/* A keep-alive connection's earlier request, if any. */
+		req_free(wsi);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static int
 on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	void *in, size_t len, void *arg)
@@ -775,6 +849,11 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED_HTTP:
 		req_free(wsi);
 		return 0;
+	case LWS_CALLBACK_RAW_ADOPT:
+	case LWS_CALLBACK_RAW_RX:
+	case LWS_CALLBACK_RAW_WRITEABLE:
+	case LWS_CALLBACK_RAW_CLOSE:
+		return on_raw(wsi, reason, in, len);
 	default:
 		break;
 	}
@@ -823,6 +902,9 @@ run(struct config *c)
 		tf_info("%s: %llu events backfilled", c->db,
 			(unsigned long long)rows);
 	}
+	/* Unknown methods come to on_raw, not to lws' HTML 403. */
+	net->lws_options |=
+		LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
 	if (tf_hubcli_listen(net, s.hub, &ctx, &port, addr, sizeof addr, err,
 		    sizeof err) < 0) {
 		tf_error("%s", err);

@@ -392,6 +392,7 @@ tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 		tf_verbosity >= 2 ? LLL_ERR : 0, lws_log);
 	memset(&info, 0, sizeof info);
 	tf_hub_context_info(hub, &info);
+	info.options |= c->lws_options;
 	info.port = (int)c->port;
 	info.iface = iface;
 	info.gid = (gid_t)-1;

@@ -23,6 +23,8 @@ struct tf_hubcli {
 	const char *inbound;	/* --inbound FILE, or NULL */
 	int64_t drain_ms;	/* --drain (5 s) */
 	int keep_open;
+	/* More LWS_SERVER_OPTION_* for the context (a program's own). */
+	uint64_t lws_options;
 	struct tf_hub_config hub;
 	char env[TF_HUBCLI_NOPTS][48];	/* the options' variable names */
 };

@@ -473,3 +473,26 @@ PY
 	assert_success
 	[[ $output == *--web-root* ]]
 }
+
+# issue 10: tf-serve's own HTTP answers (serve)
+
+@test "any other method is 405 with Allow and a JSON error, even one libwebsockets does not know" {
+	serve
+	for m in PUT DELETE PATCH OPTIONS PROPFIND TRACE BREW CONNECT; do
+		for p in / /js/main.js /api/snapshot /api/events /api/control/stop; do
+			case $p in
+			/api/events | /api/control/*) allow=POST ;;
+			*) allow='GET, HEAD' ;;
+			esac
+			curl -s -m 5 -X "$m" -D h -o r "$URL$p" || true
+			grep -q '^HTTP/1.1 405 ' h || { echo "$m $p:" >&2; cat h r >&2; false; }
+			grep -qix "allow: $allow"$'\r' h
+			grep -qi '^content-type: application/json' h
+			jq -e --arg a "$allow" '.error == "method not allowed (use \($a))"' r
+		done
+	done
+	# The connection is closed once the answer is sent, and the server
+	# goes on answering.
+	get /api/metrics >/dev/null
+	[ "$code" = 200 ]
+}
