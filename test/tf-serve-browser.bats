@@ -242,3 +242,25 @@ reconnect_after() {
 	assert_output $'stop\nstart'
 	still_serving 1
 }
+
+# serve_quiet [TF-SERVE FLAGS...]: tf-serve fed by nothing (a FIFO held
+# open, so its input never ends): what a test injects is all it has.
+serve_quiet() {
+	mkfifo quiet
+	sleep 600 >quiet 3>&- &
+	echo $! >>pids
+	tf-serve -p "$PORT" "$@" <quiet >serve.1.out 2>serve.1.err 3>&- &
+	SERVE=$!
+	echo "$SERVE" >>pids
+	if ! within 10 listening serve.1.err; then
+		echo "tf-serve did not start listening on $PORT:" >&2
+		cat serve.1.err >&2
+		return 1
+	fi
+}
+
+@test "the page never looks live when it is not: waiting for data, stale after --stale, dimmed and unknown when disconnected" {
+	serve_quiet --stale 1
+	browser liveness
+	still_serving 1
+}

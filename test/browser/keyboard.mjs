@@ -1,8 +1,10 @@
 // keyboard.mjs: the dashboard works without a mouse. Tab reaches the
 // timeframe buttons, the alert filter and the bot buttons, each with a
 // visible focus ring; Enter or Space on a timeframe button switches the
-// chart; arrow keys change the alert filter; Enter on #bot-stop stops the
-// bot (tf-sim announces bot_stopped) and Enter on #bot-start starts it.
+// chart; arrow keys change the alert filter; Enter on #bot-stop opens the
+// confirmation dialog with the focus on Cancel (Escape closes it), Tab
+// and Enter on its OK button stop the bot (tf-sim announces bot_stopped),
+// and Enter on #bot-start starts it.
 import { run, check, waitFor } from './lib.mjs';
 
 // tabTo t SEL: presses Tab until SEL has the focus (at most 80 times).
@@ -52,7 +54,22 @@ await run('keyboard', async (t) => {
 	await tabTo(t, '#bot-stop');
 	check(await ringed(t), 'the focused #bot-stop shows a focus ring');
 	await t.page.keyboard.press('Enter');
-	await botIs(t, 'stopped', '#bot-state stopped after Enter on #bot-stop');
+	await waitFor(t, () => document.querySelector('#confirm').open &&
+		document.activeElement.id === 'confirm-cancel', null,
+	'Enter on #bot-stop: the dialog open, the focus on Cancel');
+	await t.page.keyboard.press('Escape');
+	await waitFor(t, () => !document.querySelector('#confirm').open &&
+		document.activeElement.id === 'bot-stop', null,
+	'Escape closes the dialog and gives the focus back to #bot-stop');
+	await t.page.keyboard.press('Enter');
+	await waitFor(t, () => document.querySelector('#confirm').open, null,
+		'Enter on #bot-stop opens the dialog again');
+	await t.page.keyboard.press('Tab');
+	check(await t.page.evaluate(() => document.activeElement.id) ===
+		'confirm-ok', 'Tab in the dialog reaches its OK button');
+	check(await ringed(t), 'the focused OK button shows a focus ring');
+	await t.page.keyboard.press('Enter');
+	await botIs(t, 'stopped', '#bot-state stopped after confirming the stop');
 	await tabTo(t, '#bot-start');
 	await t.page.keyboard.press('Enter');
 	await botIs(t, 'running', '#bot-state running after Enter on #bot-start');

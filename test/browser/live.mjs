@@ -29,7 +29,7 @@ await run('live', async (t) => {
 		return c && Number(c.dataset.candles) >= 1 && c.dataset.symbol ===
 			s.value && { symbol: c.dataset.symbol, tf: c.dataset.tf };
 	}, null, '#chart[data-candles] >= 1 for the symbol chosen in #symbol');
-	check(['1s', '1m', '5m', '1h'].includes(chart.tf),
+	check(['1s', '1m', '5m', '15m', '1h', '4h', '1d'].includes(chart.tf),
 		`#chart data-tf is a timeframe (got "${chart.tf}")`);
 
 	// The last price follows the stream: it changes, and it is the price

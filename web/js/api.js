@@ -52,6 +52,11 @@ export function getCandles(symbol, tf, to) {
 
 export const getSystem = () => request('GET', '/api/system');
 
+// Positions, round trips and profit as the server derived them from the
+// fills, and the metrics over every round trip.
+export const getTrading = () => request('GET', '/api/trading');
+export const getMetrics = () => request('GET', '/api/metrics');
+
 export const postControl = (action) =>
 	request('POST', '/api/control/' + encodeURIComponent(action), {});
 

@@ -2,18 +2,29 @@
 // stream resuming from the snapshot's seq, queues live events and applies
 // them once per animation frame, and wires the page's controls.
 
-import { getSnapshot, getCandles, getSystem, postControl, ApiError } from './api.js';
+import {
+	getSnapshot, getCandles, getSystem, getTrading, getMetrics, postControl, ApiError,
+} from './api.js';
 import { takeSnapshot } from './boot.js';
 import { Stream } from './stream.js';
 import { State, TFS, newDirty } from './state.js';
-import { PriceChart, EquityChart } from './chart.js';
+import { PriceChart, EquityChart, ProfitCharts } from './chart.js';
 import { Panels } from './panels.js';
-import { setText, isNum, fmtPrice, fmtPct, fmtTime, tsMs, h } from './util.js';
+import {
+	setText, isNum, fmtPrice, fmtPct, fmtTime, fmtDuration, fmtCount, tsMs, h, tzName,
+} from './util.js';
+import { get as setting, set as setSetting } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
 
 const QUEUE_MAX = 50000;	// events waiting for a frame or a snapshot
 const SYSTEM_POLL_MS = 5000;
+// After a fill or an order event, GET /api/trading and /api/metrics again,
+// at most this often (what the server derived from the fills).
+const TRADING_MS = 500;
+// The portfolio's metrics (drawdown) follow the equity curve: again at
+// most this often while portfolio lines arrive.
+const METRICS_MS = 5000;
 // The first snapshot is drawn once the stream has brought the events
 // missed since it ("resumed" or a gap), so the first screen already has
 // live data; but never later than this after the snapshot came.
@@ -24,6 +35,8 @@ const dash = {
 	lastSeq: null, epoch: null,
 	duplicates: 0,	// envelopes at or before lastSeq, dropped
 	resyncs: 0,	// snapshots loaded again after a gap
+	tradingFetches: 0,	// GET /api/trading re-fetches done
+	alerts: null,	// the alert center's counts (toasts, beeps, notifications)
 };
 window.tfDash = dash;
 
@@ -37,8 +50,12 @@ let scheduled = false;
 let loaded = false;		// the state holds a snapshot
 let resumeIn = null;		// ends the first load's wait for the stream
 let view = { symbol: null, tf: '1m' };
-let priceChart, equityChart, panels, stream;
-let rateCount = 0, rate = 0, staleNote = '';
+let priceChart, equityChart, profitCharts, panels, stream;
+let rateCount = 0, rate = 0;
+// The connection as the pill shows it: the stream's own state, then
+// whether data is flowing ("stale" after the server's notice).
+let streamState = 'connecting';
+let staleAt = null;	// performance.now() of the last input the server had
 
 // ---- applying events, once per frame ------------------------------------
 
@@ -63,10 +80,17 @@ function frame() {
 	// An event without a usable ts counts at its arrival, on the
 	// server's clock as far as the snapshot told it.
 	const now = Date.now() + state.clockSkew;
+	const had = state.hasData;
 	for (const env of batch)
 		state.apply(env.data, now, dirty);
 	const d = dirty;
 	dirty = newDirty();
+	if (d.fills)
+		wantTrading();
+	if (d.portfolio)
+		wantMetrics();
+	if (had !== state.hasData)
+		drawConn();
 	render(d);
 	if (batch.length) {
 		dash.rendered += batch.length;
@@ -83,21 +107,97 @@ function render(d) {
 	const sym = view.symbol;
 	if (sym !== null) {
 		const marks = d.all || d.trades || d.patterns;
-		if (d.all || d.candles.has(sym) || marks)
-			priceChart.draw(state, marks);
+		if (d.all || d.candles.has(sym) || marks || d.trading)
+			priceChart.draw(state, marks || d.trading);
 		if (d.all || d.prices.has(sym))
 			drawQuote();
 	}
-	if (d.all || d.equity)
+	if (d.all || moved)
+		$('chart-empty').hidden = sym !== null;
+	if (d.all || d.equity) {
 		equityChart.draw(state.equity);
+		$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+	}
+	if (d.all || d.trading)
+		profitCharts.draw(state);
 	if (panels.draw(state, d))
 		schedule();	// lists still to draw: another frame
 	if (d.all || d.predictions)
 		drawPredScore();
 	if (d.all || d.portfolio) {
 		const p = state.portfolio;
-		setText($('portfolio-at'), p ? 'updated ' + fmtTime(tsMs(p.ts)) + ' UTC' : '');
+		setText($('portfolio-at'), p ? 'updated ' + fmtTime(tsMs(p.ts)) : '');
 	}
+}
+
+// ---- what the server derived from the fills ---------------------------------
+
+let tradingTimer = 0, tradingAt = -Infinity, tradingBusy = false, tradingAgain = false;
+let tradingMissing = false;	// a server without /api/trading
+
+// Asks GET /api/trading and /api/metrics again, at most every TRADING_MS,
+// one request pair at a time.
+function wantTrading() {
+	if (tradingBusy) {
+		tradingAgain = true;
+		return;
+	}
+	if (tradingTimer)
+		return;
+	const wait = Math.max(0, tradingAt + TRADING_MS - performance.now());
+	tradingTimer = setTimeout(fetchTrading, wait);
+}
+
+async function fetchTrading() {
+	tradingTimer = 0;
+	tradingBusy = true;
+	tradingAgain = false;
+	tradingAt = performance.now();
+	const [t, m] = await Promise.allSettled([
+		tradingMissing ? Promise.reject(new ApiError(404, 'none')) : getTrading(),
+		getMetrics(),
+	]);
+	tradingBusy = false;
+	if (t.status === 'fulfilled') {
+		state.setTrading(t.value);
+		dirty.trading = true;
+	} else if (t.reason && t.reason.status === 404) {
+		tradingMissing = true;
+	}
+	if (m.status === 'fulfilled') {
+		takeMetrics(m.value);
+		dirty.metrics = true;
+	}
+	dash.tradingFetches++;
+	schedule();
+	if (tradingAgain)
+		wantTrading();
+}
+
+// The server's metrics; the portfolio's three figures stay those of its
+// latest line.
+function takeMetrics(m) {
+	const keep = {};
+	for (const k of ['total_value', 'pnl', 'pnl_pct'])
+		if (k in state.metrics)
+			keep[k] = state.metrics[k];
+	state.metrics = Object.assign({}, m, keep);
+}
+
+let metricsAt = -Infinity, metricsTimer = 0;
+function wantMetrics() {
+	if (metricsTimer || tradingBusy || tradingTimer)
+		return;
+	const wait = Math.max(0, metricsAt + METRICS_MS - performance.now());
+	metricsTimer = setTimeout(() => {
+		metricsTimer = 0;
+		metricsAt = performance.now();
+		getMetrics().then((m) => {
+			takeMetrics(m);
+			dirty.metrics = true;
+			schedule();
+		}, () => {});
+	}, wait);
 }
 
 // ---- the chart's symbol and timeframe -------------------------------------
@@ -217,11 +317,14 @@ async function loadSnapshot(first) {
 	if (!priceChart) {
 		// Made with the first data they draw: an empty chart's paint
 		// would hold up the stream's first messages for nothing.
-		priceChart = new PriceChart($('chart'), $('ohlc'));
+		priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
+		priceChart.setOverlays(setting('overlays'));
 		equityChart = new EquityChart($('equity'));
+		profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
 	}
 	state.load(snap, dirty);
 	loaded = true;
+	drawConn();
 	// Events held while it loaded: those after its seq still apply.
 	const held = pending || [];
 	pending = null;
@@ -299,11 +402,9 @@ function onResumed() {
 function onEvent(env) {
 	dash.events++;
 	rateCount++;
-	if (staleNote) {
-		staleNote = '';
-		drawMeta();
-		if ($('conn').dataset.state === 'live')
-			setText($('conn'), 'Live');
+	if (staleAt !== null) {
+		staleAt = null;
+		drawConn();
 	}
 	if (reorder) {
 		reorder.push(env);
@@ -356,23 +457,70 @@ function onGap(m) {
 }
 
 
+let streamText = 'Connecting…';
+
 function onStatus(st, text) {
-	const el = $('conn');
-	el.dataset.state = st;
-	setText(el, text);
+	const was = streamState;
+	streamState = st;
+	streamText = text;
+	if (st === 'live') {
+		staleAt = null;	// the server says so again if it still is
+		if (was !== 'live' && was !== 'connecting')
+			setText($('control-error'), '');	// it was about the old link
+	}
+	const up = st === 'live';
+	if (panels.connected !== up) {
+		panels.connected = up;
+		panels.drawBot(state);
+	}
+	drawConn();
 	if (resumeIn && st !== 'connecting' && st !== 'live')
 		resumeIn();	// no stream for now: draw what there is
 	if (st === 'live')
 		pollSystem();
 }
 
+// The pill: "Live" only while events arrive. Connected, it says
+// "Waiting for data" until the server has had an event, and "Stale" with
+// the age of the last one after the server's stale notice (tf-serve
+// --stale). Without a connection the page's data dims (body[data-conn]).
+function drawConn() {
+	const el = $('conn');
+	let st = streamState, text = streamText;
+	if (st === 'live') {
+		if (!loaded) {
+			st = 'connecting';
+			text = 'Connecting…';
+		} else if (!state.hasData) {
+			st = 'waiting';
+			text = 'Waiting for data';
+		} else if (staleAt !== null) {
+			st = 'stale';
+			text = `Stale · last event ${fmtDuration((performance.now() - staleAt) / 1000)} ago`;
+		} else {
+			text = 'Live';
+		}
+	}
+	if (el.dataset.state !== st)
+		el.dataset.state = st;
+	setText(el, text);
+	el.title = st === 'stale' ? 'The server has had no input for a while: the figures may be old' : '';
+	const conn = streamState === 'live' ? 'up' : 'down';
+	if (document.body.dataset.conn !== conn)
+		document.body.dataset.conn = conn;
+}
+
+function onStale(m) {
+	// Connected, but the server has had no input for m.idle seconds.
+	staleAt = performance.now() - (isNum(m.idle) ? m.idle * 1000 : 0);
+	drawConn();
+}
+
 function drawMeta() {
 	const bits = [];
 	if (dash.lastSeq !== null)
-		bits.push(`seq ${dash.lastSeq}`);
-	bits.push(`${rate} ev/s`);
-	if (staleNote)
-		bits.push(staleNote);
+		bits.push(`seq ${fmtCount(dash.lastSeq)}`);
+	bits.push(`${fmtCount(rate)} ev/s`);
 	setText($('stream-meta'), bits.join(' · '));
 }
 
@@ -388,26 +536,60 @@ function pollSystem() {
 
 // ---- bot controls ----------------------------------------------------------------
 
+const CONFIRM = {
+	stop: ['Stop the bot?', 'The engine is told to stop trading.', 'Stop the bot'],
+	restart: ['Restart the bot?', 'The engine is told to stop, then to start again.',
+		'Restart the bot'],
+};
+
+// Asks in the page's own dialog (no window.confirm: it blocks the page,
+// and its events); resolves true for the OK button only.
+function confirmAction(action) {
+	const dlg = $('confirm');
+	const [title, text, ok] = CONFIRM[action];
+	setText($('confirm-title'), title);
+	setText($('confirm-text'), text);
+	setText($('confirm-ok'), ok);
+	return new Promise((resolve) => {
+		const done = (v) => {
+			$('confirm-ok').onclick = $('confirm-cancel').onclick = null;
+			dlg.onclose = null;
+			if (dlg.open)
+				dlg.close();
+			resolve(v);
+		};
+		$('confirm-ok').onclick = () => done(true);
+		$('confirm-cancel').onclick = () => done(false);
+		dlg.onclose = () => done(false);	// Escape
+		dlg.showModal();
+		$('confirm-cancel').focus();
+	});
+}
+
 function wireControls() {
 	const btns = ['start', 'stop', 'restart'].map((a) => $('bot-' + a));
 	for (const btn of btns) {
 		btn.addEventListener('click', async () => {
 			const action = btn.id.slice(4);
-			for (const b of btns)
-				b.disabled = true;
+			if (CONFIRM[action] && !(await confirmAction(action))) {
+				btn.focus();
+				return;
+			}
+			panels.busy = true;
+			panels.drawBot(state);
 			btn.setAttribute('aria-busy', 'true');
 			setText($('control-error'), '');
 			setText($('control-status'), `Sending ${action}…`);
 			try {
 				const r = await postControl(action);
-				const at = isNum(r.ts) ? ' at ' + fmtTime(r.ts) + ' UTC' : '';
+				const at = isNum(r.ts) ? ' at ' + fmtTime(r.ts) : '';
 				setText($('control-status'), `${action} sent${at}`);
 			} catch (e) {
 				setText($('control-status'), '');
 				setText($('control-error'), `${action[0].toUpperCase() + action.slice(1)} failed: ${e.message}`);
 			} finally {
-				for (const b of btns)
-					b.disabled = false;
+				panels.busy = false;
+				panels.drawBot(state);
 				btn.removeAttribute('aria-busy');
 			}
 		});
@@ -428,8 +610,40 @@ function wireView() {
 		});
 	}
 	$('alert-filter').addEventListener('change', (ev) => {
-		panels.setAlertFilter(ev.target.value, state);
+		panels.setAlertFilter(ev.target.value);
 	});
+	$('tz').addEventListener('click', () => {
+		setSetting('tz', setting('tz') === 'local' ? 'utc' : 'local');
+		drawTz();
+		if (!loaded)
+			return;
+		panels.retime(state);
+		priceChart.retime();
+		equityChart.retime();
+		profitCharts.retime();
+		dirty.all = true;
+		schedule();
+	});
+	drawTz();
+	const addOverlay = () => {
+		const kind = $('overlay-kind').value;
+		const period = Math.round(Number($('overlay-period').value));
+		if (!(period >= 2 && period <= 500) || (kind !== 'sma' && kind !== 'ema')) {
+			$('overlay-period').setCustomValidity('A period from 2 to 500 candles');
+			$('overlay-period').reportValidity();
+			return;
+		}
+		$('overlay-period').setCustomValidity('');
+		const list = setting('overlays').filter((o) => !(o.kind === kind && o.period === period));
+		list.push({ kind, period });
+		setOverlays(list.slice(-OVERLAYS));
+	};
+	$('overlay-add').addEventListener('click', addOverlay);
+	$('overlay-period').addEventListener('keydown', (ev) => {
+		if (ev.key === 'Enter')
+			addOverlay();
+	});
+	drawOverlays();
 	document.addEventListener('visibilitychange', () => {
 		// A frame asked for just before the tab was hidden would only
 		// come back with the tab: drain the queue on a timer meanwhile.
@@ -440,10 +654,45 @@ function wireView() {
 	});
 }
 
+// ---- time zone and overlays ----------------------------------------------------
+
+function drawTz() {
+	const local = setting('tz') === 'local';
+	const b = $('tz');
+	setText(b, local ? 'Local' : 'UTC');
+	b.setAttribute('aria-label', local ? 'Times in local time (switch to UTC)' :
+		'Times in UTC (switch to local time)');
+	b.dataset.tz = local ? 'local' : 'utc';
+	for (const el of document.querySelectorAll('.tz-name'))
+		setText(el, tzName());
+}
+
+const OVERLAYS = 4;	// moving averages on the chart at most
+
+function setOverlays(list) {
+	setSetting('overlays', list);
+	if (priceChart)
+		priceChart.setOverlays(list);
+	drawOverlays();
+}
+
+function drawOverlays() {
+	const list = setting('overlays');
+	$('overlays').replaceChildren(...list.map((o, i) => {
+		const name = `${o.kind.toUpperCase()} ${o.period}`;
+		const rm = h('button', { type: 'button', class: 'overlay-rm',
+			'aria-label': `Remove ${name}` }, '×');
+		rm.addEventListener('click', () => setOverlays(list.filter((_, j) => j !== i)));
+		return h('li', { class: 'overlay', dataset: { kind: o.kind, period: String(o.period) } },
+			h('span', { class: 'overlay-swatch', dataset: { i: String(i) } }), name, rm);
+	}));
+}
+
 // ---- start ---------------------------------------------------------------------------
 
 async function start() {
-	panels = new Panels();
+	panels = new Panels(state);
+	dash.alerts = panels.alerts.stats;
 	const tf = new URLSearchParams(location.search).get('tf');
 	if (tf in TFS)
 		view.tf = tf;
@@ -457,19 +706,17 @@ async function start() {
 		resumed: onResumed,
 		// A server that restarted answers the resume with a gap "epoch".
 		welcome: () => {},
-		stale: (m) => {
-			// Still connected, but the server has had no input for a while.
-			staleNote = isNum(m.idle) ? `no input for ${m.idle} s` : 'no input';
-			drawMeta();
-			if ($('conn').dataset.state === 'live')
-				setText($('conn'), 'Live · ' + staleNote);
-		},
+		stale: onStale,
 		status: onStatus,
 	});
 	setInterval(() => {
 		rate = rateCount;
 		rateCount = 0;
 		drawMeta();
+		if (staleAt !== null)
+			drawConn();
+		if (loaded)
+			panels.tick(state);
 	}, 1000);
 
 	// The first snapshot, retried with the stream's backoff until it comes.

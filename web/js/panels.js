@@ -1,14 +1,18 @@
 // panels.js: the dashboard's panels drawn from the state: portfolio,
-// metrics, balances, trades, predictions, patterns, alerts, system, bot.
-// Data goes into the DOM as text only; every list shows at most ROWS rows.
+// metrics, balances, positions, closed trades, profit, fills,
+// predictions, patterns, alerts, events, system, bot. Data goes into the
+// DOM as text only; every list shows at most ROWS rows.
 
 import {
-	h, setText, isNum, tsMs, fmtPrice, fmtMoney, fmtSigned, fmtPct, fmtQty,
-	fmtNum, fmtTime, fmtDateTime, fmtBytes, fmtDuration, signClass, str,
+	h, setText, isNum, tsMs, fmtPrice, fmtMoney, fmtPnl, fmtPct, fmtQty, fmtRate,
+	fmtNum, fmtCount, fmtTime, fmtDateTime, fmtBytes, fmtDuration, signClass, str,
+	ListView, ROWS,
 } from './util.js';
-import { priorityRank, PRIORITIES } from './state.js';
+import { AlertCenter } from './alerts.js';
+import { Feed } from './feed.js';
+import { PositionsView, TripsView, drawProfitTables } from './trading.js';
 
-export const ROWS = 200;
+export { ROWS };
 // The lists' redraw interval adapts to what a redraw costs (the time to
 // the next frame, layout and paint included), from LIST_MS up to LIST_MAX.
 const LIST_MS = 250;
@@ -24,62 +28,31 @@ function setSign(el, x) {
 const cell = (text, cls) => h('td', cls ? { class: cls } : null, text);
 const numCell = (text) => h('td', { class: 'num' }, text);
 
-// A table body or list that shows a List's newest items, newest first,
-// adding only the new ones each frame.
-class ListView {
-	constructor(container, row, accept) {
-		this.el = container;
-		this.row = row;			// item -> element
-		this.accept = accept || null;	// item -> show it?
-		this.version = -1;
-		this.added = 0;
-	}
-	rebuild(list) {
-		const out = [];
-		const a = list.items;
-		for (let i = a.length - 1; i >= 0 && out.length < ROWS; i--)
-			if (!this.accept || this.accept(a[i]))
-				out.push(this.row(a[i]));
-		this.el.replaceChildren(...out);
-		this.version = list.version;
-		this.added = list.added;
-	}
-	draw(list) {
-		const fresh = list.added - this.added;
-		if (list.version !== this.version || fresh > Math.min(ROWS, list.items.length)) {
-			this.rebuild(list);
-			return;
-		}
-		if (fresh <= 0)
-			return;
-		const a = list.items;
-		const frag = document.createDocumentFragment();
-		for (let i = a.length - 1; i >= a.length - fresh; i--)
-			if (!this.accept || this.accept(a[i]))
-				frag.append(this.row(a[i]));
-		this.el.prepend(frag);
-		while (this.el.childElementCount > ROWS)
-			this.el.lastElementChild.remove();
-		this.added = list.added;
-	}
-}
-
 // ---- portfolio and metrics -------------------------------------------
 
+// Every figure as the server sent it (snapshot "metrics", /api/metrics),
+// except the portfolio's three, which its latest line gives.
 const METRICS = {
-	trades: (v) => fmtNum(v, 0, 0),
-	wins: (v) => fmtNum(v, 0, 0),
-	losses: (v) => fmtNum(v, 0, 0),
-	win_rate: (v) => (isNum(v) ? fmtNum(v * 100, 1, 1) + '%' : '—'),
-	realized_pnl: (v) => fmtSigned(v),
-	total_value: (v) => fmtMoney(v),
-	pnl: (v) => fmtSigned(v),
+	round_trips: fmtCount,
+	wins: fmtCount,
+	losses: fmtCount,
+	win_rate: fmtRate,
+	realized_pnl: fmtPnl,
+	fees: fmtMoney,
+	profit_factor: (v) => fmtNum(v, 2, 2),
+	avg_win: fmtPnl,
+	avg_loss: fmtPnl,
+	best: fmtPnl,
+	worst: fmtPnl,
+	total_value: fmtMoney,
+	pnl: fmtPnl,
 	pnl_pct: (v) => fmtPct(v),
-	max_drawdown: (v) => (isNum(v) ? fmtNum(v * 100, 2, 2) + '%' : '—'),
-	max_drawdown_value: (v) => fmtMoney(v),
-	peak: (v) => fmtMoney(v),
+	max_drawdown: fmtRate,
+	max_drawdown_value: fmtMoney,
+	max_drawdown_realized: fmtMoney,
+	peak: fmtMoney,
 };
-const SIGNED = new Set(['realized_pnl', 'pnl', 'pnl_pct']);
+const SIGNED = new Set(['realized_pnl', 'pnl', 'pnl_pct', 'avg_win', 'avg_loss', 'best', 'worst']);
 
 export function drawMetrics(state) {
 	const m = state.metrics;
@@ -132,7 +105,7 @@ export function drawBalances(state) {
 		h('th', { scope: 'row' }, r.a),
 		numCell(fmtQty(r.amt)),
 		numCell(isNum(r.v) ? fmtMoney(r.v) : '—'),
-		numCell(isNum(r.v) && total ? fmtNum(r.v / total * 100, 1, 1) + '%' : '—'))));
+		numCell(isNum(r.v) && total ? fmtRate(r.v / total) : '—'))));
 	if (!rows.length)
 		tbody.append(h('tr', null, h('td', { colspan: 4, class: 'empty' }, 'No balances yet')));
 }
@@ -143,11 +116,12 @@ function tradeRow(t) {
 	const side = str(t.side);
 	return h('tr', null,
 		cell(fmtTime(tsMs(t.ts)), 'time'),
-		cell(str(t.symbol)),
+		h('th', { scope: 'row' }, str(t.symbol)),
 		cell(side, 'side ' + (side === 'buy' ? 'pos' : side === 'sell' ? 'neg' : '')),
 		numCell(fmtQty(t.quantity)),
 		numCell(fmtPrice(t.price)),
-		h('td', { class: 'num pnl ' + signClass(t.pnl) }, fmtSigned(t.pnl)));
+		numCell(isNum(t.fee) ? fmtMoney(t.fee) : '—'),
+		h('td', { class: 'num pnl ' + signClass(t.pnl) }, fmtPnl(t.pnl)));
 }
 
 function predResult(p) {
@@ -166,11 +140,11 @@ function predRow(p) {
 	const [txt, cls] = predResult(p);
 	const tr = h('tr', null,
 		cell(fmtTime(tsMs(e.ts)), 'time'),
-		cell(str(e.symbol)),
+		h('th', { scope: 'row' }, str(e.symbol)),
 		cell(str(e.model)),
 		cell((dir === 'up' ? '▲ ' : dir === 'down' ? '▼ ' : '') + dir,
 			'dir ' + (dir === 'up' ? 'pos' : dir === 'down' ? 'neg' : '')),
-		numCell(isNum(e.confidence) ? fmtNum(e.confidence * 100, 1, 1) + '%' : '—'),
+		numCell(fmtRate(e.confidence)),
 		numCell(fmtPrice(p.base)),
 		numCell(fmtPrice(e.predicted_price)),
 		h('td', { class: 'num actual' }, fmtPrice(p.actual)),
@@ -186,63 +160,39 @@ function patternRow(p) {
 	const dir = str(p.direction);
 	return h('tr', null,
 		cell(fmtTime(tsMs(p.ts)), 'time'),
-		cell(str(p.symbol)),
+		h('th', { scope: 'row' }, str(p.symbol)),
 		cell(str(p.pattern).replace(/_/g, ' ')),
 		cell(dir, 'dir ' + (dir === 'bullish' ? 'pos' : dir === 'bearish' ? 'neg' : '')),
-		numCell(isNum(p.confidence) ? fmtNum(p.confidence * 100, 0, 0) + '%' : '—'),
+		numCell(fmtRate(p.confidence)),
 		numCell(fmtPrice(p.entry)),
 		numCell(fmtPrice(p.target)),
 		numCell(fmtPrice(p.stop)));
 }
 
-// ---- alerts ------------------------------------------------------------
-
-function alertRow(a) {
-	const pr = PRIORITIES.includes(a.priority) ? a.priority : 'low';
-	const meta = [str(a.symbol), str(a.source)].filter(Boolean).join(' · ');
-	const ms = tsMs(a.ts);
-	return h('li', { class: 'alert', dataset: { priority: pr } },
-		h('div', { class: 'alert-head' },
-			h('span', { class: 'alert-prio' }, pr),
-			h('span', { class: 'alert-title' }, str(a.title) || 'Alert'),
-			h('time', { class: 'alert-time', title: fmtDateTime(ms) }, fmtTime(ms))),
-		h('p', { class: 'alert-message' }, str(a.message)),
-		meta ? h('div', { class: 'alert-meta' }, meta) : null);
-}
-
 // ---- the panels together -------------------------------------------------
 
 export class Panels {
-	constructor() {
+	constructor(state) {
+		this.state = state;
 		this.trades = new ListView($('trades').tBodies[0], tradeRow);
 		this.preds = new ListView($('predictions').tBodies[0], predRow);
 		this.patterns = new ListView($('patterns').tBodies[0], patternRow);
-		this.minRank = 0;
-		this.alerts = new ListView($('alerts'), alertRow,
-			(a) => priorityRank(a.priority) >= this.minRank);
+		this.alerts = new AlertCenter();
+		this.feed = new Feed(() => this.feed.draw(state.feed, true));
+		this.positions = new PositionsView();
+		this.trips = new TripsView(() => this.trips.draw(state));
 		this.due = {};
 		this.listAt = -Infinity;
 		this.firstDeferred = false;
 		this.listMs = LIST_MS;
-		this.emptyNotes = {
-			trades: $('trades'), predictions: $('predictions'), patterns: $('patterns'),
-		};
+		this.posAt = 0;
+		this.connected = false;
+		this.busy = false;	// a control request runs
+		this.hadData = null;
 	}
 
-	setAlertFilter(value, state) {
-		this.minRank = value === 'all' ? 0 : priorityRank(value);
-		this.alerts.rebuild(state.alerts);
-		this.drawAlertCounts(state);
-	}
-
-	drawAlertCounts(state) {
-		const n = { low: 0, medium: 0, high: 0, critical: 0 };
-		for (const a of state.alerts.items)
-			if (a.priority in n)
-				n[a.priority]++;
-		for (const p in n)
-			setText($('count-' + p), n[p]);
-		setText($('alerts-shown'), `${this.alerts.el.childElementCount} shown`);
+	setAlertFilter(value) {
+		this.alerts.setFilter(value);
 	}
 
 	// Draws what d says changed. The tables and the alert feed are drawn
@@ -251,12 +201,12 @@ export class Panels {
 	// that the caller asks for another frame.
 	draw(state, d) {
 		const due = this.due;
-		for (const k of ['all', 'trades', 'predictions', 'patterns', 'alerts'])
+		for (const k of ['all', 'trades', 'predictions', 'patterns', 'alerts', 'feed'])
 			if (d[k])
 				due[k] = true;
 		const now = performance.now();
-		let lists = (due.trades || due.predictions || due.patterns || due.alerts || due.all) &&
-			(d.all || now - this.listAt >= this.listMs);
+		let lists = (due.trades || due.predictions || due.patterns || due.alerts ||
+			due.feed || due.all) && (d.all || now - this.listAt >= this.listMs);
 		if (lists && this.listAt === -Infinity && !this.firstDeferred) {
 			// The first screen: the charts and the figures first, the
 			// lists (hundreds of rows to lay out) in the next frame.
@@ -278,11 +228,37 @@ export class Panels {
 		if (d.all || d.portfolio || (d.prices.size && state.portfolio))
 			if (d.all || d.portfolio || this.balancesDue())
 				drawBalances(state);
+		if (d.all || d.trading) {
+			this.trips.draw(state);
+			drawProfitTables(state);
+		}
+		if (d.all || d.trading || (d.prices.size && this.holds(state, d.prices) &&
+		    now - this.posAt >= 250))
+			this.drawPositions(state);
 		if (d.all || d.system)
 			this.drawSystem(state);
 		if (d.all || d.bot)
 			this.drawBot(state);
+		if (d.all || this.hadData !== state.hasData || d.trading)
+			this.drawEmpty(state);
 		return Object.keys(this.due).length > 0;
+	}
+
+	holds(state, syms) {
+		const ps = state.trading ? state.trading.positions : [];
+		return ps.some((p) => syms.has(p.symbol));
+	}
+
+	drawPositions(state) {
+		this.posAt = performance.now();
+		const n = this.positions.draw(state);
+		$('positions').classList.toggle('is-empty', n === 0);
+	}
+
+	// Once a second: the ages of positions.
+	tick(state) {
+		if (state.trading && state.trading.positions.length)
+			this.drawPositions(state);
 	}
 
 	drawLists(state, d) {
@@ -294,14 +270,39 @@ export class Panels {
 		}
 		if (d.all || d.patterns)
 			this.patterns.draw(state.patterns);
-		if (d.all || d.alerts) {
+		if (d.all || d.alerts)
 			this.alerts.draw(state.alerts);
-			this.drawAlertCounts(state);
+		if (d.all || d.feed)
+			this.feed.draw(state.feed, false);
+		for (const id of ['trades', 'predictions', 'patterns'])
+			$(id).classList.toggle('is-empty', !$(id).tBodies[0].childElementCount);
+	}
+
+	// Every panel without its data says why: the server has had no
+	// event yet ("Waiting for data"), or none of this kind, or nothing
+	// matches the filter.
+	drawEmpty(state) {
+		this.hadData = state.hasData;
+		for (const el of document.querySelectorAll('.empty-note, .chart-empty')) {
+			const why = !state.hasData ? 'Waiting for data' :
+				el.dataset.state === 'nomatch' && el.dataset.nomatch ? el.dataset.nomatch :
+				el.dataset.empty || 'Nothing yet';
+			setText(el, why);
 		}
-		if (d.all || d.trades || d.predictions || d.patterns)
-			for (const k in this.emptyNotes)
-				this.emptyNotes[k].classList.toggle('is-empty',
-					!this.emptyNotes[k].tBodies[0].childElementCount);
+	}
+
+	// The whole page redrawn (the time zone changed).
+	retime(state) {
+		this.trades.rebuild(state.trades);
+		this.preds.rebuild(state.predictions);
+		this.patterns.rebuild(state.patterns);
+		this.feed.draw(state.feed, true);
+		this.alerts.retime();
+		this.trips.key = null;
+		this.trips.draw(state);
+		this.drawPositions(state);
+		this.drawSystem(state);
+		this.drawBot(state);
 	}
 
 	// Balances' values follow prices, but once a second is plenty.
@@ -329,27 +330,38 @@ export class Panels {
 		const s = state.system;
 		setText($('engine-status'), s ? str(s.status) || '—' : '—');
 		$('engine-status').dataset.status = s ? str(s.status) : '';
-		setText($('cpu'), s && isNum(s.cpu) ? fmtNum(s.cpu, 1, 1) + '%' : '—');
-		setText($('memory'), s && isNum(s.memory) ? fmtNum(s.memory, 1, 3) + ' MiB' : '—');
-		setText($('connections'), s && isNum(s.connections) ? fmtNum(s.connections, 0, 0) : '—');
-		setText($('engine-events'), s && isNum(s.events) ? fmtNum(s.events, 0, 0) : '—');
+		setText($('cpu'), s && isNum(s.cpu) ? fmtNum(s.cpu, 2, 2) + '%' : '—');
+		setText($('memory'), s && isNum(s.memory) ? fmtNum(s.memory, 2, 2) + ' MiB' : '—');
+		setText($('connections'), s && isNum(s.connections) ? fmtCount(s.connections) : '—');
+		setText($('engine-events'), s && isNum(s.events) ? fmtCount(s.events) : '—');
 		setText($('engine-at'), s ? fmtTime(tsMs(s.ts)) : '—');
 	}
 
+	// The bot's state, and the buttons that make sense in it. Without a
+	// connection the state is unknown and no button works.
 	drawBot(state) {
 		const b = state.bot;
+		const known = this.connected ? b.state : 'unknown';
 		const el = $('bot-state');
-		el.dataset.state = b.state;
-		setText(el, b.state === 'running' ? 'Running' : b.state === 'stopped' ? 'Stopped' : 'Unknown');
+		el.dataset.state = known;
+		setText(el, known === 'running' ? 'Running' : known === 'stopped' ? 'Stopped' : 'Unknown');
 		const ev = b.event;
 		const bits = [];
-		if (isNum(b.since))
-			bits.push('since ' + fmtTime(b.since));
-		if (ev && ev.strategy)
-			bits.push(str(ev.strategy));
-		if (ev && ev.reason)
-			bits.push(str(ev.reason));
+		if (!this.connected)
+			bits.push('not connected');
+		else {
+			if (isNum(b.since))
+				bits.push('since ' + fmtTime(b.since));
+			if (ev && ev.strategy)
+				bits.push(str(ev.strategy));
+			if (ev && ev.reason)
+				bits.push(str(ev.reason));
+		}
 		setText($('bot-detail'), bits.join(' · '));
+		const off = !this.connected || this.busy;
+		$('bot-start').disabled = off || known === 'running';
+		$('bot-stop').disabled = off || known === 'stopped';
+		$('bot-restart').disabled = off;
 	}
 
 	// /api/system's "server" part.
@@ -357,9 +369,9 @@ export class Panels {
 		const s = sys && sys.server && typeof sys.server === 'object' ? sys.server : {};
 		setText($('server-version'), str(s.version) || '—');
 		setText($('server-uptime'), fmtDuration(s.uptime));
-		setText($('server-cpu'), isNum(s.cpu) ? fmtNum(s.cpu, 1, 1) + '%' : '—');
+		setText($('server-cpu'), isNum(s.cpu) ? fmtNum(s.cpu, 2, 2) + '%' : '—');
 		setText($('server-rss'), fmtBytes(s.rss));
-		setText($('server-clients'), isNum(s.connections) ? fmtNum(s.connections, 0, 0) : '—');
-		setText($('server-events'), isNum(s.events) ? fmtNum(s.events, 0, 0) : '—');
+		setText($('server-clients'), isNum(s.connections) ? fmtCount(s.connections) : '—');
+		setText($('server-events'), isNum(s.events) ? fmtCount(s.events) : '—');
 	}
 }

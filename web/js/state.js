@@ -4,7 +4,10 @@
 
 import { isNum, tsMs } from './util.js';
 
-export const TFS = { '1s': 1000, '1m': 60000, '5m': 300000, '1h': 3600000 };
+export const TFS = {
+	'1s': 1000, '1m': 60000, '5m': 300000, '15m': 900000,
+	'1h': 3600000, '4h': 14400000, '1d': 86400000,
+};
 
 export const LIMITS = {
 	candles: 1000,		// per symbol and timeframe
@@ -15,7 +18,24 @@ export const LIMITS = {
 	patterns: 200,
 	equity: 5000,
 	symbols: 1000,
+	feed: 1000,		// the events feed
+	indicators: 8,		// strategy indicators per symbol
 };
+
+// The events feed's categories, and the event types of each.
+export const CATEGORIES = {
+	orders: ['order_placed', 'order_cancelled'],
+	fills: ['trade_executed'],
+	bot: ['bot_started', 'bot_stopped'],
+	system: ['system_status'],
+	patterns: ['pattern_detected'],
+	predictions: ['ml_prediction'],
+	alerts: ['alert'],
+};
+const categoryOf = new Map();
+for (const c in CATEGORIES)
+	for (const t of CATEGORIES[c])
+		categoryOf.set(t, c);
 
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'];
 export const priorityRank = (p) => {
@@ -61,9 +81,11 @@ export class Series {
 		this.period = period;
 		this.candles = [];
 		this.reset = 0;
+		this.volume = false;	// some candle has volume: draw it, not ticks
 	}
 	load(list) {
 		this.candles = Array.isArray(list) ? list.filter(okCandle).slice(-LIMITS.candles) : [];
+		this.volume = this.candles.some((c) => isNum(c.v) && c.v > 0);
 		this.reset++;
 	}
 	// Older candles (from /api/candles) before the first one kept.
@@ -74,16 +96,24 @@ export class Series {
 		const older = list.filter((c) => okCandle(c) && c.t < first);
 		if (!older.length)
 			return;
+		if (older.some((c) => isNum(c.v) && c.v > 0))
+			this.volume = true;
 		this.candles = older.concat(this.candles).slice(-LIMITS.candles);
 		this.reset++;
 	}
 	// One tick, bucketed like the server: floor(ts / period) * period.
-	tick(ms, price, volume) {
+	// volume: what traded since the symbol's previous tick; ind: the
+	// strategy's indicator values sent with it (or null), kept per
+	// candle, the last of each name winning.
+	tick(ms, price, volume, ind) {
 		const b = Math.floor(ms / this.period) * this.period;
 		const a = this.candles;
 		const last = a[a.length - 1];
+		if (volume > 0)
+			this.volume = true;
 		if (!last || b > last.t) {
-			a.push({ t: b, o: price, h: price, l: price, c: price, v: volume, n: 1 });
+			a.push({ t: b, o: price, h: price, l: price, c: price, v: volume, n: 1,
+				x: ind ? Object.assign({}, ind) : undefined });
 			if (a.length > LIMITS.candles + 100) {
 				a.splice(0, a.length - LIMITS.candles);
 				this.reset++;
@@ -102,8 +132,11 @@ export class Series {
 			c.c = price;
 			c.v += volume;
 			c.n++;
+			if (ind)
+				c.x = Object.assign(c.x || {}, ind);
 		} else {
-			a.splice(i + 1, 0, { t: b, o: price, h: price, l: price, c: price, v: volume, n: 1 });
+			a.splice(i + 1, 0, { t: b, o: price, h: price, l: price, c: price, v: volume, n: 1,
+				x: ind ? Object.assign({}, ind) : undefined });
 		}
 		if (i !== a.length - 1)
 			this.reset++;	// a late tick changed an older candle
@@ -122,7 +155,7 @@ export function newDirty() {
 		all: false, symbols: false, prices: new Set(), candles: new Set(),
 		portfolio: false, equity: false, trades: false, alerts: false,
 		predictions: false, patterns: false, system: false, bot: false,
-		metrics: false,
+		metrics: false, trading: false, feed: false, fills: false,
 	};
 }
 
@@ -130,6 +163,8 @@ export class State {
 	constructor() {
 		this.symbols = new Map();	// symbol -> latest price line
 		this.series = new Map();	// symbol -> {tf: Series}
+		this.volumes = new Map();	// symbol -> its last cumulative volume
+		this.indicators = new Map();	// symbol -> Set of indicator names
 		this.portfolio = null;
 		this.equity = new List(LIMITS.equity);	// [ms, value]
 		this.trades = new List(LIMITS.trades);
@@ -137,11 +172,16 @@ export class State {
 		this.alerts = new List(LIMITS.alerts);
 		this.predictions = new List(LIMITS.predictions);
 		this.patterns = new List(LIMITS.patterns);
+		this.feed = new List(LIMITS.feed);	// {cat, e, ms}
 		this.system = null;
 		this.bot = { state: 'unknown', since: null, event: null };
+		// What the server computed from the fills (lib/dash.c): the
+		// page shows these and never works them out itself.
 		this.metrics = {};
+		this.trading = null;	// {positions, round_trips, profit}
 		this.server = '';
 		this.clockSkew = 0;	// server now - our now, from the snapshot
+		this.hasData = false;	// the server has had some event
 	}
 
 	seriesOf(symbol, create) {
@@ -159,13 +199,19 @@ export class State {
 		this.server = typeof snap.server === 'string' ? snap.server : '';
 		if (isNum(snap.now))
 			this.clockSkew = snap.now - Date.now();
+		this.hasData = isNum(snap.seq) && snap.seq > 0;
 		this.symbols.clear();
 		this.series.clear();
+		this.volumes.clear();
+		this.indicators.clear();
 		const syms = obj(snap.symbols) || {};
 		for (const sym of Object.keys(syms).slice(0, LIMITS.symbols)) {
 			const e = obj(syms[sym]);
-			if (e)
+			if (e) {
 				this.symbols.set(sym, e);
+				if (e.type === 'price_update' && isNum(e.volume))
+					this.volumes.set(sym, e.volume);
+			}
 		}
 		const cs = obj(snap.candles) || {};
 		for (const sym of Object.keys(cs)) {
@@ -205,13 +251,57 @@ export class State {
 			event: obj(bot.event),
 		} : { state: 'unknown', since: null, event: null };
 		this.metrics = Object.assign({}, obj(snap.metrics) || {});
+		this.trading = null;
+		if (Array.isArray(snap.positions) || Array.isArray(snap.round_trips) || obj(snap.profit))
+			this.setTrading(snap);
+		// The feed starts with what the snapshot kept of each kind.
+		const feed = [];
+		const add = (e) => {
+			const cat = categoryOf.get(e.type);
+			if (cat)
+				feed.push({ cat, e, ms: tsMs(e.ts) });
+		};
+		for (const l of [this.trades, this.orders, this.alerts, this.patterns])
+			for (const e of l.items)
+				add(e);
+		for (const p of this.predictions.items)
+			add(p.event);
+		if (this.system)
+			add(this.system);
+		if (this.bot.event)
+			add(this.bot.event);
+		feed.sort((a, b) => (a.ms ?? 0) - (b.ms ?? 0));
+		this.feed.reset(feed);
 		dirty.all = true;
+	}
+
+	// Takes the server's positions, round trips and profit (GET
+	// /api/trading, or those members of a snapshot).
+	setTrading(t) {
+		const arr = (x) => (Array.isArray(x) ? x.filter(obj) : []);
+		const p = obj(t.profit) || {};
+		this.trading = {
+			positions: arr(t.positions),
+			round_trips: arr(t.round_trips),
+			profit: {
+				daily: arr(p.daily),
+				by_symbol: arr(p.by_symbol),
+				cumulative: (Array.isArray(p.cumulative) ? p.cumulative : [])
+					.filter((x) => Array.isArray(x) && isNum(x[0]) && isNum(x[1])),
+			},
+		};
 	}
 
 	// Applies one live event (the line as an object). arrival: ms to use
 	// when the event has no usable ts.
 	apply(e, arrival, dirty) {
 		const type = e.type;
+		this.hasData = true;
+		const cat = categoryOf.get(type);
+		if (cat) {
+			this.feed.push({ cat, e, ms: tsMs(e.ts) ?? arrival });
+			dirty.feed = true;
+		}
 		switch (type) {
 		case 'price_update':
 		case 'ticker_update':
@@ -219,14 +309,14 @@ export class State {
 			break;
 		case 'trade_executed':
 			this.trades.push(e);
-			this.trade(e);
-			dirty.trades = dirty.metrics = true;
+			dirty.trades = dirty.fills = true;
 			if (typeof e.symbol === 'string')
 				dirty.candles.add(e.symbol);	// its marker
 			break;
 		case 'order_placed':
 		case 'order_cancelled':
 			this.orders.push(e);
+			dirty.fills = true;
 			break;
 		case 'portfolio_update':
 			this.portfolio = e;
@@ -283,13 +373,22 @@ export class State {
 		this.symbols.set(sym, e);
 		dirty.prices.add(sym);
 		const p = e.price;
-		if (!isNum(p))
+		if (!isNum(p) || !(p > 0))
 			return;
 		const ms = tsMs(e.ts) ?? arrival;
-		const vol = e.type === 'price_update' && isNum(e.volume) ? e.volume : 0;
+		// "volume" is cumulative (24 h, or since the feed began), as the
+		// server takes it: a candle's volume is the sum of its rises.
+		let vol = 0;
+		if (e.type === 'price_update' && isNum(e.volume) && e.volume >= 0) {
+			const prev = this.volumes.get(sym);
+			if (prev !== undefined && e.volume > prev)
+				vol = e.volume - prev;
+			this.volumes.set(sym, e.volume);
+		}
 		const s = this.seriesOf(sym, true);
+		const ind = this.indicatorsOf(sym, e.indicators);
 		for (const tf in TFS)
-			s[tf].tick(ms, p, vol);
+			s[tf].tick(ms, p, vol, ind);
 		dirty.candles.add(sym);
 		// Predictions of this symbol count its ticks to their horizon.
 		const preds = this.predictions.items;
@@ -308,20 +407,33 @@ export class State {
 		}
 	}
 
-	trade(e) {
-		const m = this.metrics;
-		m.trades = (m.trades || 0) + 1;
-		if (isNum(e.pnl)) {
-			if (e.pnl > 0)
-				m.wins = (m.wins || 0) + 1;
-			else if (e.pnl < 0)
-				m.losses = (m.losses || 0) + 1;
-			m.realized_pnl = (m.realized_pnl || 0) + e.pnl;
+	// The strategy's indicators sent with a price ("indicators": {NAME:
+	// NUMBER}), at most LIMITS.indicators names per symbol; null when none.
+	indicatorsOf(sym, x) {
+		const o = obj(x);
+		if (!o)
+			return null;
+		let names = this.indicators.get(sym);
+		let out = null;
+		for (const k in o) {
+			if (!isNum(o[k]))
+				continue;
+			if (!names) {
+				names = new Set();
+				this.indicators.set(sym, names);
+			}
+			if (!names.has(k)) {
+				if (names.size >= LIMITS.indicators || k.length > 40)
+					continue;
+				names.add(k);
+			}
+			(out || (out = {}))[k] = o[k];
 		}
-		const decided = (m.wins || 0) + (m.losses || 0);
-		m.win_rate = decided ? (m.wins || 0) / decided : null;
+		return out;
 	}
 
+	// The portfolio's figures come from its line; the equity curve gets
+	// a point.
 	equityPoint(e, arrival) {
 		const v = e.total_value, m = this.metrics;
 		for (const k of ['total_value', 'pnl', 'pnl_pct'])
@@ -329,15 +441,6 @@ export class State {
 		if (!isNum(v))
 			return;
 		this.equity.push([tsMs(e.ts) ?? arrival, v]);
-		if (!isNum(m.peak) || v > m.peak)
-			m.peak = v;
-		const fall = m.peak - v;
-		if (m.peak > 0 && fall > 0) {
-			if (fall > (m.max_drawdown_value || 0))
-				m.max_drawdown_value = fall;
-			if (fall / m.peak > (m.max_drawdown || 0))
-				m.max_drawdown = fall / m.peak;
-		}
 	}
 
 	// Trades and patterns of one symbol (for the chart's markers).
@@ -347,6 +450,20 @@ export class State {
 	patterns_of(sym) {
 		return this.patterns.items.filter((p) => p.symbol === sym);
 	}
+}
+
+// An open position as the server gave it, with its unrealized P&L worked
+// out again from the latest price the page has seen (the contract's
+// formula: the only P&L the page computes).
+export function livePosition(p, latest) {
+	const last = latest && isNum(latest.price) ? latest.price : isNum(p.last) ? p.last : null;
+	const q = Math.abs(p.quantity), avg = p.avg_entry;
+	if (last === null || !isNum(q) || !isNum(avg))
+		return { last, upnl: isNum(p.unrealized_pnl) ? p.unrealized_pnl : null,
+			upct: isNum(p.unrealized_pct) ? p.unrealized_pct : null };
+	const upnl = p.side === 'short' ? (avg - last) * q : (last - avg) * q;
+	const cost = avg * q;
+	return { last, upnl, upct: cost ? upnl / cost * 100 : null };
 }
 
 function horizon(e) {

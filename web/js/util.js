@@ -1,6 +1,8 @@
 // util.js: small helpers shared by the dashboard's modules: building DOM
 // nodes (data always as text, never markup), number and time formatting.
 
+import { get as setting } from './settings.js';
+
 // h('td', {class: 'num'}, 'text', node, ...): an element whose string
 // children become text nodes, so event data can never become markup.
 export function h(tag, attrs, ...children) {
@@ -61,6 +63,13 @@ function nf(min, max) {
 	return f;
 }
 
+// ---- numbers: one format per kind of quantity, everywhere ----------------
+// Every number has thousands separators and a fixed number of decimals
+// decided by its kind: money and P&L 2, percentages 2, prices by their
+// size (priceDecimals), quantities 6 below 1,000 and 2 from there, counts
+// none. A P&L always carries its sign (+, − or none for zero) and the
+// element showing it the class pos or neg (signClass).
+
 // Decimals a price needs: 2 from 10 up, one more per decade below (max 8).
 export function priceDecimals(p) {
 	if (!isNum(p) || p === 0)
@@ -82,6 +91,8 @@ export function fmtNum(x, min = 0, max = 2) {
 	return isNum(x) ? nf(min, max).format(x) : '—';
 }
 
+export const fmtCount = (x) => fmtNum(x, 0, 0);
+
 export function fmtMoney(x) {
 	return isNum(x) ? nf(2, 2).format(x) : '—';
 }
@@ -89,17 +100,31 @@ export function fmtMoney(x) {
 export function fmtSigned(x, d = 2) {
 	if (!isNum(x))
 		return '—';
-	return (x > 0 ? '+' : x < 0 ? '−' : '') + nf(d, d).format(Math.abs(x));
+	// A value that rounds to zero shows no sign.
+	const s = nf(d, d).format(Math.abs(x));
+	if (!/[1-9]/.test(s))
+		return s;
+	return (x > 0 ? '+' : '−') + s;
 }
 
+// A P&L in the quote currency.
+export const fmtPnl = (x) => fmtSigned(x, 2);
+
+// A signed change in per cent (the value is already in per cent).
 export function fmtPct(x, d = 2) {
 	return isNum(x) ? fmtSigned(x, d) + '%' : '—';
+}
+
+// A share or rate (0.4571) as an unsigned percentage: "45.71%".
+export function fmtRate(x) {
+	return isNum(x) ? nf(2, 2).format(x * 100) + '%' : '—';
 }
 
 export function fmtQty(x) {
 	if (!isNum(x))
 		return '—';
-	return nf(0, Math.abs(x) >= 1000 ? 2 : 8).format(x);
+	const d = Math.abs(x) >= 1000 ? 2 : 6;
+	return nf(d, d).format(x);
 }
 
 export function fmtBytes(b) {
@@ -114,6 +139,7 @@ export function fmtBytes(b) {
 	return nf(0, i ? 1 : 0).format(b) + ' ' + u[i];
 }
 
+// Seconds as "2d 3h", "3h 4m", "4m 5s" or "5s".
 export function fmtDuration(s) {
 	if (!isNum(s) || s < 0)
 		return '—';
@@ -129,24 +155,126 @@ export function fmtDuration(s) {
 	return `${ss}s`;
 }
 
+// Free text from the engine (an alert's message): its numbers get the
+// page's thousands separators. Only numbers that stand alone and have a
+// fraction or five digits or more are touched, so years, times, dates,
+// versions, addresses and identifiers stay as written.
+const NUM_IN_TEXT = /(^|[\s(\[=,;:$])([-+−]?)(\d+)(\.\d+)?(?=$|[\s)\],;:%!?]|\.(?!\d))/g;
+export function fmtText(s) {
+	if (typeof s !== 'string' || s.length > 10000)
+		return s;
+	return s.replace(NUM_IN_TEXT, (all, pre, sign, int, frac) => {
+		if (!frac && int.length < 5)
+			return all;
+		return pre + sign + int.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (frac || '');
+	});
+}
+
+// ---- times: UTC or local, with the date whenever it is not today -------
+
 const pad = (n) => (n < 10 ? '0' : '') + n;
 
-// Times are shown in UTC, like the chart's axis.
+// [year, month, day, hours, minutes, seconds] of ms in the chosen zone.
+function parts(ms) {
+	const d = new Date(ms);
+	if (setting('tz') === 'local')
+		return [d.getFullYear(), d.getMonth() + 1, d.getDate(),
+			d.getHours(), d.getMinutes(), d.getSeconds()];
+	return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(),
+		d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+}
+
+const dayOf = (p) => `${p[0]}-${pad(p[1])}-${pad(p[2])}`;
+
+// The name of the zone times are shown in.
+export const tzName = () => (setting('tz') === 'local' ? 'local time' : 'UTC');
+
+// The day (YYYY-MM-DD) of ms in the chosen zone.
+export const fmtDay = (ms) => (isNum(ms) ? dayOf(parts(ms)) : '—');
+
+// "14:03:22" today, "2025-11-20 14:03:22" any other day (in the chosen
+// zone: UTC or local).
 export function fmtTime(ms) {
 	if (!isNum(ms))
 		return '—';
-	const d = new Date(ms);
-	return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+	const p = parts(ms);
+	const t = `${pad(p[3])}:${pad(p[4])}:${pad(p[5])}`;
+	return dayOf(p) === dayOf(parts(Date.now())) ? t : `${dayOf(p)} ${t}`;
 }
 
+// Always with the date and the zone: for titles and tooltips.
 export function fmtDateTime(ms) {
 	if (!isNum(ms))
 		return '—';
-	const d = new Date(ms);
-	return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${fmtTime(ms)} UTC`;
+	const p = parts(ms);
+	return `${dayOf(p)} ${pad(p[3])}:${pad(p[4])}:${pad(p[5])} ` +
+		(setting('tz') === 'local' ? 'local' : 'UTC');
+}
+
+// The same for the charts' axes, given seconds and what the tick marks.
+export function fmtAxis(sec, kind) {
+	const p = parts(sec * 1000);
+	switch (kind) {
+	case 'year':
+		return String(p[0]);
+	case 'month':
+		return `${p[0]}-${pad(p[1])}`;
+	case 'day':
+		return `${pad(p[1])}-${pad(p[2])}`;
+	case 'seconds':
+		return `${pad(p[3])}:${pad(p[4])}:${pad(p[5])}`;
+	default:
+		return `${pad(p[3])}:${pad(p[4])}`;
+	}
 }
 
 // A signed value's class: pos, neg or none.
 export const signClass = (x) => (isNum(x) && x > 0 ? 'pos' : isNum(x) && x < 0 ? 'neg' : '');
 
 export const str = (x) => (x === null || x === undefined ? '' : String(x));
+
+// ---- lists -------------------------------------------------------------------
+
+// Rows shown at most by any list of the page.
+export const ROWS = 200;
+
+// A table body or list that shows a List's newest items, newest first,
+// adding only the new ones each frame.
+export class ListView {
+	constructor(container, row, accept) {
+		this.el = container;
+		this.row = row;			// item -> element
+		this.accept = accept || null;	// item -> show it?
+		this.version = -1;
+		this.added = 0;
+	}
+	rebuild(list) {
+		const out = [];
+		const a = list.items;
+		for (let i = a.length - 1; i >= 0 && out.length < ROWS; i--)
+			if (!this.accept || this.accept(a[i]))
+				out.push(this.row(a[i]));
+		this.el.replaceChildren(...out);
+		this.version = list.version;
+		this.added = list.added;
+	}
+	draw(list) {
+		const fresh = list.added - this.added;
+		if (list.version !== this.version || fresh > Math.min(ROWS, list.items.length)) {
+			this.rebuild(list);
+			return;
+		}
+		if (fresh <= 0)
+			return;
+		const a = list.items;
+		const frag = document.createDocumentFragment();
+		for (let i = a.length - 1; i >= a.length - fresh; i--)
+			if (!this.accept || this.accept(a[i]))
+				frag.append(this.row(a[i]));
+		this.el.prepend(frag);
+		while (this.el.childElementCount > ROWS)
+			this.el.lastElementChild.remove();
+		this.added = list.added;
+	}
+}
+
