@@ -36,6 +36,7 @@ enum {
 	OPT_PATTERNS,
 	OPT_EQUITY,
 	OPT_SNAPSHOT_CANDLES,
+	OPT_ROUND_TRIPS,
 	OPT_MAX_SYMBOLS,
 	OPT_MAX_BODY,
 };
@@ -54,6 +55,8 @@ static struct tf_option options[] = {
 	{ "equity", required_argument, OPT_EQUITY, "TF_SERVE_EQUITY" },
 	{ "snapshot-candles", required_argument, OPT_SNAPSHOT_CANDLES,
 		"TF_SERVE_SNAPSHOT_CANDLES" },
+	{ "round-trips", required_argument, OPT_ROUND_TRIPS,
+		"TF_SERVE_ROUND_TRIPS" },
 	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
 		"TF_SERVE_MAX_SYMBOLS" },
 	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
@@ -111,9 +114,12 @@ usage(FILE *f)
 		"      --equity N          points of the equity curve kept (5000)\n"
 		"      --snapshot-candles N\n"
 		"                          newest candles per series in a snapshot (300)\n"
+		"      --round-trips N     closed round trips kept (500)\n"
 		"      --max-symbols N     symbols kept; more are ignored (1000)\n"
 		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n");
 	tf_hubcli_usage(f, 8080);
+	fprintf(f,
+		"                          (tf-serve: --stale 10 unless given)\n");
 	fprintf(f,
 		"      --strict            the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE     longest line accepted (default 1M)\n");
@@ -121,8 +127,9 @@ usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Routes: GET /api/snapshot, /api/candles?symbol=&tf=, /api/trades,\n"
-		"/api/alerts?priority=, /api/metrics, /api/system, /api/stats; POST\n"
-		"/api/control/start|stop|restart, /api/events. See tf-serve(1).\n");
+		"/api/trading, /api/positions, /api/alerts?priority=, /api/metrics,\n"
+		"/api/system, /api/stats; POST /api/control/start|stop|restart,\n"
+		"/api/events. See tf-serve(1).\n");
 }
 
 static int
@@ -169,6 +176,9 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_SNAPSHOT_CANDLES:
 		return limit("--snapshot-candles", arg, &d->snapshot_candles,
 			err, errlen);
+	case OPT_ROUND_TRIPS:
+		return limit("--round-trips", arg, &d->round_trips, err,
+			errlen);
 	case OPT_MAX_SYMBOLS:
 		return limit("--max-symbols", arg, &d->max_symbols, err,
 			errlen);
@@ -353,7 +363,8 @@ api_candles(struct state *s, struct lws *wsi, struct req *rq)
 			"symbol: required");
 	if (tfname && *tfname && (tf = tf_dash_tf_parse(tfname)) < 0)
 		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
-			"tf: '%s' is not one of 1s, 1m, 5m, 1h", tfname);
+			"tf: '%s' is not one of 1s, 1m, 5m, 15m, 1h, 4h, 1d",
+			tfname);
 	if (arg_time(wsi, "from", &from, err, sizeof err) < 0 ||
 	    arg_time(wsi, "to", &to, err, sizeof err) < 0)
 		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s", err);
@@ -397,7 +408,7 @@ process_stats(struct state *s, struct tf_buf *b)
 		"\"rss\":%ld,\"connections\":%zu,\"events\":%llu,"
 		"\"state\":{\"kept\":%llu,\"symbols\":%llu,"
 		"\"symbols_dropped\":%llu,\"bad_prices\":%llu,"
-		"\"late_ticks\":%llu,\"nomem\":%llu}}",
+		"\"late_ticks\":%llu,\"bad_fills\":%llu,\"nomem\":%llu}}",
 		TF_VERSION, (double)(wall - s->start_ns) / 1e9, s->cpu_pct,
 		rss_pages * pagesize, tf_hub_clients(s->hub),
 		(unsigned long long)dc.events, (unsigned long long)dc.kept,
@@ -405,6 +416,7 @@ process_stats(struct state *s, struct tf_buf *b)
 		(unsigned long long)dc.symbols_dropped,
 		(unsigned long long)dc.bad_prices,
 		(unsigned long long)dc.late_ticks,
+		(unsigned long long)dc.bad_fills,
 		(unsigned long long)dc.nomem);
 }
 
@@ -451,6 +463,10 @@ api_get(struct state *s, struct lws *wsi, struct req *rq, const char *route)
 			return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s",
 				err);
 		tf_dash_alerts(s->dash, prio, n, &b);
+	} else if (!strcmp(route, "trading")) {
+		tf_dash_trading(s->dash, &b);
+	} else if (!strcmp(route, "positions")) {
+		tf_dash_positions(s->dash, &b);
 	} else if (!strcmp(route, "metrics")) {
 		tf_dash_metrics(s->dash, &b);
 	} else if (!strcmp(route, "system")) {
@@ -933,6 +949,9 @@ main(int argc, char **argv)
 
 	tf_log_init(argv[0]);
 	tf_hubcli_init(&c.net, 8080);
+	/* The page shows "Stale" from the hub's notice: on unless turned
+	 * off, unlike tf-broadcast's. */
+	c.net.hub.stale_ms = 10000;
 	tf_hubcli_options(&c.net, options, "TF_SERVE_");
 	c.net.hub.server = "tf-serve " TF_VERSION;
 	tf_dash_config_init(&c.dash);

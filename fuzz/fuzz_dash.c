@@ -1,7 +1,7 @@
 /* fuzz_dash.c: a libFuzzer target for lib/dash: a state with small bounds
  * fed the good lines of the input; every few lines and at the end each
- * JSON answer (snapshot, candles, trades, alerts, metrics, engine status,
- * bot) must be valid JSON to tf_scan (RFC 8259) and to jq's jv_parse.
+ * JSON answer (snapshot, candles, trades, alerts, trading, positions,
+ * metrics, engine status, bot) must be valid JSON to tf_scan (RFC 8259) and to jq's jv_parse.
  *
  * The input: one byte choosing the bounds, then newline-separated lines.
  * `make fuzz` builds it as $(B)/fuzz_dash and grows
@@ -123,6 +123,10 @@ answers(const struct tf_dash *d, char names[][130], size_t nnames,
 	}
 	tf_dash_alerts(d, (int)(sel % 5), (sel >> 3) % 3, &b);
 	check(&b, "", "", JV_KIND_OBJECT);
+	tf_dash_trading(d, &b);
+	check(&b, "", "", JV_KIND_OBJECT);
+	tf_dash_positions(d, &b);
+	check(&b, "", "", JV_KIND_OBJECT);
 	tf_dash_metrics(d, &b);
 	check(&b, "", "", JV_KIND_OBJECT);
 	tf_dash_engine_status(d, &b);
@@ -152,6 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.trades = cfg.orders = cfg.alerts = 1 + (sel >> 2 & 3);
 	cfg.predictions = cfg.patterns = 1 + (sel >> 4 & 1);
 	cfg.equity = 1 + (sel >> 2 & 3);
+	cfg.round_trips = 1 + (sel & 3);
 	cfg.max_symbols = 1 + (sel >> 5 & 3);
 	cfg.snapshot_candles = 1 + (sel >> 7);
 	if (!(d = tf_dash_create(&cfg, err, sizeof err)))

@@ -1,6 +1,7 @@
 /* dash.c: the dashboard's state (dash.h): verbatim lines in bounded rings,
- * candles per symbol and timeframe in a hash of symbols, and the metrics,
- * all kept up to date line by line and written out as JSON on demand. */
+ * candles and positions per symbol in a hash of symbols, round trips and
+ * profit from the fills, and the metrics, all kept up to date line by line
+ * and written out as JSON on demand. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,16 @@
 /* Longest symbol kept (decoded bytes); a longer one is not a symbol. */
 #define SYMBOL_MAX 128
 
-static const int64_t period_ms[TF_DASH_NTF] = { 1000, 60000, 300000,
-	3600000 };
-static const char *const tf_names[TF_DASH_NTF] = { "1s", "1m", "5m", "1h" };
+#define DAY_MS 86400000LL
+
+static const int64_t period_ms[TF_DASH_NTF] = { 1000, 60000, 300000, 900000,
+	3600000, 14400000, DAY_MS };
+static const char *const tf_names[TF_DASH_NTF] = { "1s", "1m", "5m", "15m",
+	"1h", "4h", "1d" };
+
+/* A position within this fraction of its largest size is flat: sums of
+ * decimal quantities (0.1 + 0.2 - 0.3) leave a binary remainder. */
+#define FLAT_EPS 1e-9
 
 /* Elements that grow to max, then replace their oldest. A ring never
  * wraps before it is full, so growing it keeps its order. */
@@ -62,6 +70,41 @@ struct pred {
 	double base, actual;
 };
 
+/* Order ids: the JSON text of each value behind a byte of its length. */
+struct ids {
+	char *p;
+	size_t len, cap;
+	unsigned n;
+};
+
+/* A symbol's open round trip (dir 0: flat). q is the size, always > 0
+ * while open; "in" are the fills that raised it, "out" those that
+ * lowered it. */
+struct pos {
+	int dir;		/* +1 long, -1 short */
+	double q, peak;
+	double in_qty, in_value, out_qty, out_value;
+	double fees;
+	int64_t opened;
+	struct ids ids;
+};
+
+/* A closed round trip. */
+struct trip {
+	struct ids ids;		/* first: its buffer reused with the slot */
+	int32_t sym;
+	int dir;
+	double qty, entry, exit, pnl, fees;
+	int64_t opened, closed;
+};
+
+/* Profit of one UTC day (day: days since 1970-01-01). */
+struct day {
+	int64_t day;
+	double pnl;
+	uint64_t trips, wins, losses;
+};
+
 struct sym {
 	char *name;
 	size_t nlen;
@@ -72,6 +115,12 @@ struct sym {
 	double price;		/* of the latest good tick */
 	double volume;		/* the latest "volume" of a price_update */
 	int has_volume;
+	struct pos pos;
+	double stop;		/* NAN: none */
+	/* profit of its closed trips; fees of all its fills */
+	int filled;		/* a fill was applied */
+	uint64_t trips, wins, losses;
+	double pnl, fees;
 };
 
 enum bot_state { BOT_UNKNOWN, BOT_RUNNING, BOT_STOPPED };
@@ -85,13 +134,19 @@ struct tf_dash {
 	struct ring trades, orders, alerts, preds, patterns, equity;
 	struct entry portfolio, system, bot_event;
 	double total_value, pnl, pnl_pct;	/* NAN: absent */
-	uint64_t wins, losses, trade_count;
-	double realized;
+	uint64_t trade_count;
 	int has_peak;
 	double peak, dd, dd_value;
 	enum bot_state bot;
 	int has_since;
 	int64_t bot_since;
+	/* round trips: the last ones, their cumulative P&L, days, totals */
+	struct ring trips, cumulative;
+	struct day *days;	/* TF_DASH_DAYS, allocated at the first fill */
+	size_t ndays;
+	uint64_t rt_count, rt_wins, rt_losses;
+	double rt_pnl, rt_win_sum, rt_loss_sum, rt_best, rt_worst;
+	double fees, realized_peak, realized_dd;
 	struct tf_dash_counters count;
 };
 
@@ -240,6 +295,7 @@ enum kind {
 	K_PORTFOLIO,
 	K_TRADE,
 	K_ORDER,
+	K_PLACED,
 	K_ALERT,
 	K_PREDICTION,
 	K_PATTERN,
@@ -258,7 +314,7 @@ static const struct {
 	K("ticker_update", K_TICKER),
 	K("portfolio_update", K_PORTFOLIO),
 	K("trade_executed", K_TRADE),
-	K("order_placed", K_ORDER),
+	K("order_placed", K_PLACED),
 	K("order_cancelled", K_ORDER),
 	K("alert", K_ALERT),
 	K("ml_prediction", K_PREDICTION),
@@ -297,7 +353,15 @@ type_kind(const struct tf_span *sp)
 static const struct tf_scan_keys tick_keys = KEYS2("price", "volume");
 static const struct tf_scan_keys portfolio_keys =
 	KEYS3("total_value", "pnl", "pnl_pct");
-static const struct tf_scan_keys trade_keys = KEYS1("pnl");
+#define KEYS6(a, b, c, d, e, f)                                              \
+	{ 6, { a, b, c, d, e, f },                                           \
+		{ sizeof(a) - 1, sizeof(b) - 1, sizeof(c) - 1,               \
+			sizeof(d) - 1, sizeof(e) - 1, sizeof(f) - 1 } }
+
+enum { F_SIDE, F_QTY, F_PRICE, F_FEE, F_ORDER_ID, F_STOP };
+static const struct tf_scan_keys trade_keys =
+	KEYS6("side", "quantity", "price", "fee", "order_id", "stop");
+static const struct tf_scan_keys order_keys = KEYS1("stop");
 static const struct tf_scan_keys pred_keys =
 	KEYS4("price", "direction", "horizon", "predicted_price");
 static const struct tf_scan_keys system_keys = KEYS1("bot");
@@ -379,6 +443,7 @@ sym_add(struct tf_dash *d, const char *name, size_t n)
 	s->name[n] = '\0';
 	s->nlen = n;
 	s->due = UINT64_MAX;
+	s->stop = NAN;
 	for (i = 0; i < TF_DASH_NTF; i++)
 		ring_init(&s->candles[i], sizeof(struct candle),
 			d->cfg.candles);
@@ -420,6 +485,7 @@ sym_free(struct sym *s)
 		return;
 	for (i = 0; i < TF_DASH_NTF; i++)
 		ring_finish(&s->candles[i], 0);
+	free(s->pos.ids.p);
 	free(s->latest.p);
 	free(s->name);
 	free(s);
@@ -439,6 +505,7 @@ tf_dash_config_init(struct tf_dash_config *cfg)
 	cfg->equity = 5000;
 	cfg->max_symbols = 1000;
 	cfg->snapshot_candles = 300;
+	cfg->round_trips = 500;
 }
 
 struct tf_dash *
@@ -451,6 +518,7 @@ tf_dash_create(const struct tf_dash_config *cfg, char *err, size_t errlen)
 #define L(f) { #f, offsetof(struct tf_dash_config, f) }
 		L(candles), L(trades), L(orders), L(alerts), L(predictions),
 		L(patterns), L(equity), L(max_symbols), L(snapshot_candles),
+		L(round_trips),
 #undef L
 	};
 	struct tf_dash *d;
@@ -486,6 +554,8 @@ tf_dash_create(const struct tf_dash_config *cfg, char *err, size_t errlen)
 	ring_init(&d->preds, sizeof(struct pred), cfg->predictions);
 	ring_init(&d->patterns, sizeof(struct entry), cfg->patterns);
 	ring_init(&d->equity, sizeof(struct point), cfg->equity);
+	ring_init(&d->trips, sizeof(struct trip), cfg->round_trips);
+	ring_init(&d->cumulative, sizeof(struct point), cfg->equity);
 	d->total_value = d->pnl = d->pnl_pct = NAN;
 	return d;
 nomem:
@@ -511,6 +581,11 @@ tf_dash_destroy(struct tf_dash *d)
 	ring_finish(&d->preds, 1);
 	ring_finish(&d->patterns, 1);
 	ring_finish(&d->equity, 0);
+	for (i = 0; i < d->trips.alloc; i++)
+		free(((struct trip *)(d->trips.a + i * d->trips.esz))->ids.p);
+	ring_finish(&d->trips, 0);
+	ring_finish(&d->cumulative, 0);
+	free(d->days);
 	free(d->portfolio.p);
 	free(d->system.p);
 	free(d->bot_event.p);
@@ -722,15 +797,290 @@ apply_portfolio(struct tf_dash *d, const char *line, size_t len,
 	return 0;
 }
 
+/* ---- fills, positions, round trips ---- */
+
+/* Adds an order id (the span of a string or number in the line, kept as
+ * its JSON text behind a length byte) unless ids has it already, is full
+ * (TF_DASH_TRIP_IDS) or it is longer than TF_DASH_ID_MAX. An id that
+ * finds no memory is left out: the trip stays right without it. */
+static void
+ids_add(struct ids *ids, const struct tf_span *sp)
+{
+	const char *t;
+	size_t n, i;
+
+	if (sp->kind == TF_JSON_STRING) {
+		t = sp->p - 1;	/* the quotes are in the line */
+		n = sp->n + 2;
+	} else if (sp->kind == TF_JSON_NUMBER) {
+		t = sp->p;
+		n = sp->n;
+	} else {
+		return;
+	}
+	if (n > TF_DASH_ID_MAX || ids->n >= TF_DASH_TRIP_IDS)
+		return;
+	for (i = 0; i < ids->len; i += 1 + (unsigned char)ids->p[i])
+		if ((unsigned char)ids->p[i] == n &&
+		    !memcmp(ids->p + i + 1, t, n))
+			return;
+	if (ids->len + 1 + n > ids->cap) {
+		size_t cap = ids->cap ? ids->cap : 64;
+		char *p;
+
+		while (cap < ids->len + 1 + n)
+			cap *= 2;
+		if (!(p = realloc(ids->p, cap)))
+			return;
+		ids->p = p;
+		ids->cap = cap;
+	}
+	ids->p[ids->len] = (char)n;
+	memcpy(ids->p + ids->len + 1, t, n);
+	ids->len += 1 + n;
+	ids->n++;
+}
+
+/* Starts a round trip in direction dir; the ids buffer is kept. */
+static void
+pos_open(struct pos *p, int dir, int64_t ts)
+{
+	struct ids ids = p->ids;
+
+	memset(p, 0, sizeof *p);
+	p->ids = ids;
+	p->ids.len = 0;
+	p->ids.n = 0;
+	p->dir = dir;
+	p->opened = ts;
+}
+
+/* Adds qty at price to the trip: raising its size (in) or lowering it. */
+static void
+pos_add(struct pos *p, int in, double qty, double price, double fee)
+{
+	if (in) {
+		p->q += qty;
+		p->in_qty += qty;
+		p->in_value += qty * price;
+		if (p->q > p->peak)
+			p->peak = p->q;
+	} else {
+		p->q -= qty;
+		p->out_qty += qty;
+		p->out_value += qty * price;
+	}
+	p->fees += fee;
+}
+
+/* Adds a closed trip's P&L to the profit of its UTC day, keeping the
+ * days of the window [latest - TF_DASH_DAYS + 1, latest] in order. The
+ * window holds at most TF_DASH_DAYS days, the size of d->days. */
+static void
+day_add(struct tf_dash *d, int64_t closed, double pnl)
+{
+	int64_t day = floor_div(closed, DAY_MS);
+	size_t lo = 0, hi = d->ndays, drop = 0;
+	struct day *y;
+
+	if (d->ndays) {
+		int64_t last = d->days[d->ndays - 1].day;
+
+		if (day < last - (TF_DASH_DAYS - 1))
+			return;	/* older than the window */
+		while (drop < d->ndays &&
+		    d->days[drop].day < day - (TF_DASH_DAYS - 1))
+			drop++;
+		if (drop) {
+			memmove(d->days, d->days + drop,
+				(d->ndays - drop) * sizeof *d->days);
+			d->ndays -= drop;
+			hi = d->ndays;
+		}
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->days[mid].day < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == d->ndays || d->days[lo].day != day) {
+		memmove(d->days + lo + 1, d->days + lo,
+			(d->ndays - lo) * sizeof *d->days);
+		memset(&d->days[lo], 0, sizeof d->days[lo]);
+		d->days[lo].day = day;
+		d->ndays++;
+	}
+	y = &d->days[lo];
+	y->pnl += pnl;
+	y->trips++;
+	y->wins += pnl > 0;
+	y->losses += pnl < 0;
+}
+
+/* Closes symbol k's trip at ts into the slots reserved in d->trips and
+ * d->cumulative (ring_next succeeded on both) and counts it. */
+static void
+trip_close(struct tf_dash *d, int32_t k, int64_t ts)
+{
+	struct sym *s = d->syms[k];
+	struct pos *p = &s->pos;
+	struct trip *t = ring_next(&d->trips);
+	struct point *pt = ring_next(&d->cumulative);
+	struct ids spare = t->ids;
+	double pnl = p->dir > 0 ? p->out_value - p->in_value :
+				  p->in_value - p->out_value;
+
+	pnl -= p->fees;
+	/* The trip takes the position's ids; the position the buffer of
+	 * the trip it overwrites. */
+	t->ids = p->ids;
+	p->ids = spare;
+	p->ids.len = 0;
+	p->ids.n = 0;
+	t->sym = k;
+	t->dir = p->dir;
+	t->qty = p->peak;
+	t->entry = p->in_value / p->in_qty;
+	t->exit = p->out_value / p->out_qty;
+	t->pnl = pnl;
+	t->fees = p->fees;
+	t->opened = p->opened;
+	t->closed = ts;
+	ring_commit(&d->trips);
+	p->dir = 0;
+	p->q = 0;
+	s->stop = NAN;
+
+	s->trips++;
+	s->pnl += pnl;
+	d->rt_count++;
+	d->rt_pnl += pnl;
+	if (pnl > 0) {
+		s->wins++;
+		d->rt_wins++;
+		d->rt_win_sum += pnl;
+	} else if (pnl < 0) {
+		s->losses++;
+		d->rt_losses++;
+		d->rt_loss_sum += pnl;
+	}
+	if (d->rt_count == 1 || pnl > d->rt_best)
+		d->rt_best = pnl;
+	if (d->rt_count == 1 || pnl < d->rt_worst)
+		d->rt_worst = pnl;
+	/* Drawdown of realized P&L, from its running peak (0 at start). */
+	if (d->rt_pnl > d->realized_peak)
+		d->realized_peak = d->rt_pnl;
+	else if (d->realized_peak - d->rt_pnl > d->realized_dd)
+		d->realized_dd = d->realized_peak - d->rt_pnl;
+	pt->t = ts;
+	pt->v = d->rt_pnl;
+	ring_commit(&d->cumulative);
+	day_add(d, ts, pnl);
+}
+
+/* A "stop" field: sets (a number > 0) or clears (null) the symbol's stop;
+ * anything else leaves it. */
+static void
+set_stop(struct sym *s, const struct tf_span *sp)
+{
+	double v;
+
+	if (sp->kind == TF_JSON_NULL)
+		s->stop = NAN;
+	else if (tf_span_double(sp, &v) == 0 && v > 0)
+		s->stop = v;
+}
+
+struct fill {
+	int dir;		/* +1 buy, -1 sell */
+	double qty, price, fee;
+};
+
+/* Reads the fill of a trade_executed line (f: its trade_keys) and finds
+ * its symbol: the symbol's index; -1 not a fill, -2 a symbol past
+ * max_symbols, -3 ENOMEM. On success the memory a closing trip needs is
+ * there, so that applying the fill cannot fail. */
+static int32_t
+fill_check(struct tf_dash *d, const struct tf_event *ev,
+	const struct tf_span *f, struct fill *x)
+{
+	x->dir = span_is(&f[F_SIDE], "buy") ? 1 :
+		span_is(&f[F_SIDE], "sell") ? -1 : 0;
+	x->fee = 0;
+	if (!x->dir || tf_span_double(&f[F_QTY], &x->qty) < 0 ||
+	    !(x->qty > 0) || tf_span_double(&f[F_PRICE], &x->price) < 0 ||
+	    !(x->price > 0) || !isfinite(x->qty * x->price))
+		return -1;
+	if (f[F_FEE].kind != TF_JSON_ABSENT && f[F_FEE].kind != TF_JSON_NULL &&
+	    (tf_span_double(&f[F_FEE], &x->fee) < 0 || !(x->fee >= 0)))
+		return -1;
+	if (!ring_next(&d->trips) || !ring_next(&d->cumulative))
+		return -3;
+	if (!d->days && !(d->days = malloc(TF_DASH_DAYS * sizeof *d->days)))
+		return -3;
+	return sym_get(d, &ev->symbol);
+}
+
+/* Moves symbol k's position by the fill x (f: the line's trade_keys). */
+static void
+fill_apply(struct tf_dash *d, int32_t k, const struct fill *x,
+	const struct tf_span *f, int64_t ts)
+{
+	struct sym *s = d->syms[k];
+	struct pos *p = &s->pos;
+	double eps;
+
+	s->filled = 1;
+	s->fees += x->fee;
+	d->fees += x->fee;
+	if (!p->dir)
+		pos_open(p, x->dir, ts);
+	if (x->dir == p->dir) {
+		pos_add(p, 1, x->qty, x->price, x->fee);
+		ids_add(&p->ids, &f[F_ORDER_ID]);
+	} else if (x->qty < p->q - (eps = FLAT_EPS * fmax(p->peak, x->qty))) {
+		pos_add(p, 0, x->qty, x->price, x->fee);	/* partial exit */
+		ids_add(&p->ids, &f[F_ORDER_ID]);
+	} else {
+		/* Back to 0, or across it: the part that reaches 0 closes
+		 * the trip, the rest opens the next, the fee split pro rata
+		 * by quantity. */
+		double part = x->qty <= p->q + eps ? x->qty : p->q,
+			part_fee = part == x->qty ? x->fee :
+						    x->fee * (part / x->qty);
+
+		pos_add(p, 0, part, x->price, part_fee);
+		ids_add(&p->ids, &f[F_ORDER_ID]);
+		trip_close(d, k, ts);
+		if (part < x->qty) {
+			pos_open(p, x->dir, ts);
+			pos_add(p, 1, x->qty - part, x->price,
+				x->fee - part_fee);
+			ids_add(&p->ids, &f[F_ORDER_ID]);
+		}
+	}
+	/* A stop given on the fill that closes a trip went with it. */
+	if (p->dir)
+		set_stop(s, &f[F_STOP]);
+}
+
 static int
 apply_trade(struct tf_dash *d, const char *line, size_t len,
-	const struct tf_event *ev)
+	const struct tf_event *ev, int64_t arrival_ms)
 {
-	struct tf_span f[1];
+	struct tf_span f[6];
 	struct entry *e;
-	double pnl;
+	struct fill x;
+	int32_t k;
 
-	if (!(e = push_line(&d->trades, line, len)))
+	tf_scan(line, len, &trade_keys, f, NULL);
+	/* Everything that can fail first: a line is kept whole or not. */
+	if ((k = fill_check(d, ev, f, &x)) == -3 ||
+	    !(e = push_line(&d->trades, line, len)))
 		return -1;
 	if (ev->symbol.kind == TF_JSON_STRING) {
 		e->sym_off = (size_t)(ev->symbol.p - line);
@@ -738,14 +1088,28 @@ apply_trade(struct tf_dash *d, const char *line, size_t len,
 		e->sym_escaped = (unsigned char)ev->symbol.escaped;
 	}
 	d->trade_count++;
-	tf_scan(line, len, &trade_keys, f, NULL);
-	if (tf_span_double(&f[0], &pnl) == 0) {
-		d->realized += pnl;
-		if (pnl > 0)
-			d->wins++;
-		else if (pnl < 0)
-			d->losses++;
-	}
+	if (k >= 0)
+		fill_apply(d, k, &x, f, event_ms(&ev->ts, arrival_ms));
+	else if (k == -1)
+		d->count.bad_fills++;
+	return 0;
+}
+
+/* order_placed: kept; its "stop" is its symbol's (set_stop). */
+static int
+apply_placed(struct tf_dash *d, const char *line, size_t len,
+	const struct tf_event *ev)
+{
+	struct tf_span f[1];
+	int32_t k = -1;
+
+	tf_scan(line, len, &order_keys, f, NULL);
+	if (f[0].kind != TF_JSON_ABSENT && (k = sym_get(d, &ev->symbol)) == -3)
+		return -1;
+	if (!push_line(&d->orders, line, len))
+		return -1;
+	if (k >= 0)
+		set_stop(d->syms[k], &f[0]);
 	return 0;
 }
 
@@ -850,10 +1214,13 @@ tf_dash_apply(struct tf_dash *d, const char *line, size_t len,
 		rc = apply_portfolio(d, line, len, ev, arrival_ms);
 		break;
 	case K_TRADE:
-		rc = apply_trade(d, line, len, ev);
+		rc = apply_trade(d, line, len, ev, arrival_ms);
 		break;
 	case K_ORDER:
 		rc = push_line(&d->orders, line, len) ? 0 : -1;
+		break;
+	case K_PLACED:
+		rc = apply_placed(d, line, len, ev);
 		break;
 	case K_ALERT:
 		rc = apply_alert(d, line, len, ev);
@@ -991,6 +1358,23 @@ add_lines(struct tf_buf *b, const struct ring *r)
 	tf_buf_add(b, "]", 1);
 }
 
+/* [[t,v],...] of a ring of points, oldest first. */
+static void
+add_points(struct tf_buf *b, const struct ring *r)
+{
+	size_t i;
+
+	tf_buf_add(b, "[", 1);
+	for (i = 0; i < r->n; i++) {
+		const struct point *pt = ring_at(r, i);
+
+		tf_buf_addf(b, "%s[%lld,", i ? "," : "", (long long)pt->t);
+		add_num(b, pt->v);
+		tf_buf_add(b, "]", 1);
+	}
+	tf_buf_add(b, "]", 1);
+}
+
 /* [C,...] of the candles of r with t in [from, to) (0: open), at most
  * the last `last` of them (0: all). */
 static void
@@ -1034,6 +1418,8 @@ add_sym_key(struct tf_buf *b, const struct sym *s, int first)
 	tf_buf_add(b, ":", 1);
 }
 
+static void add_trading(const struct tf_dash *d, struct tf_buf *b);
+
 void
 tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 {
@@ -1070,15 +1456,9 @@ tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 	}
 	tf_buf_adds(b, "},\"portfolio\":");
 	add_line(b, &d->portfolio);
-	tf_buf_adds(b, ",\"equity\":[");
-	for (i = 0; i < d->equity.n; i++) {
-		const struct point *pt = ring_at(&d->equity, i);
-
-		tf_buf_addf(b, "%s[%lld,", i ? "," : "", (long long)pt->t);
-		add_num(b, pt->v);
-		tf_buf_add(b, "]", 1);
-	}
-	tf_buf_adds(b, "],\"trades\":");
+	tf_buf_adds(b, ",\"equity\":");
+	add_points(b, &d->equity);
+	tf_buf_adds(b, ",\"trades\":");
 	add_lines(b, &d->trades);
 	tf_buf_adds(b, ",\"orders\":");
 	add_lines(b, &d->orders);
@@ -1102,6 +1482,8 @@ tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 	add_line(b, &d->system);
 	tf_buf_adds(b, ",\"bot\":");
 	tf_dash_bot(d, b);
+	tf_buf_add(b, ",", 1);
+	add_trading(d, b);
 	tf_buf_adds(b, ",\"metrics\":");
 	tf_dash_metrics(d, b);
 }
@@ -1197,30 +1579,252 @@ tf_dash_alerts(const struct tf_dash *d, int min_priority, size_t limit,
 		&min_priority);
 }
 
+/* ---- trading ---- */
+
+static void
+add_ids(struct tf_buf *b, const struct ids *ids)
+{
+	size_t i;
+
+	tf_buf_add(b, "[", 1);
+	for (i = 0; i < ids->len; i += 1 + (unsigned char)ids->p[i]) {
+		if (i)
+			tf_buf_add(b, ",", 1);
+		tf_buf_add(b, ids->p + i + 1, (unsigned char)ids->p[i]);
+	}
+	tf_buf_add(b, "]", 1);
+}
+
+static const char *
+side_name(int dir)
+{
+	return dir > 0 ? "long" : "short";
+}
+
+struct open {
+	int64_t t;
+	int32_t k;
+};
+
+static int
+open_cmp(const void *a, const void *b)
+{
+	const struct open *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* [position,...] of the open ones, opened_ts ascending (then in order of
+ * the symbols' first sight). */
+static void
+add_positions(const struct tf_dash *d, struct tf_buf *b)
+{
+	struct open *o = malloc((d->nsyms ? d->nsyms : 1) * sizeof *o);
+	size_t n = 0, i;
+
+	if (!o) {
+		b->failed = 1;
+		return;
+	}
+	for (i = 0; i < d->nsyms; i++)
+		if (d->syms[i]->pos.dir) {
+			o[n].t = d->syms[i]->pos.opened;
+			o[n++].k = (int32_t)i;
+		}
+	qsort(o, n, sizeof *o, open_cmp);
+	tf_buf_add(b, "[", 1);
+	for (i = 0; i < n; i++) {
+		const struct sym *s = d->syms[o[i].k];
+		const struct pos *p = &s->pos;
+		double avg = p->in_value / p->in_qty,
+			last = s->ticks ? s->price : NAN,
+			upnl = p->dir * (last - avg) * p->q;
+
+		tf_buf_adds(b, i ? ",{\"symbol\":" : "{\"symbol\":");
+		tf_buf_json(b, s->name, s->nlen);
+		tf_buf_addf(b, ",\"side\":\"%s\",\"quantity\":",
+			side_name(p->dir));
+		add_num(b, p->q);
+		tf_buf_adds(b, ",\"avg_entry\":");
+		add_num(b, avg);
+		tf_buf_adds(b, ",\"last\":");
+		add_num(b, last);
+		tf_buf_adds(b, ",\"unrealized_pnl\":");
+		add_num(b, upnl);
+		tf_buf_adds(b, ",\"unrealized_pct\":");
+		add_num(b, upnl * 100 / (avg * p->q));
+		tf_buf_adds(b, ",\"stop\":");
+		add_num(b, s->stop);
+		tf_buf_addf(b, ",\"opened_ts\":%lld}", (long long)p->opened);
+	}
+	tf_buf_add(b, "]", 1);
+	free(o);
+}
+
+static void
+add_trips(const struct tf_dash *d, struct tf_buf *b)
+{
+	size_t i;
+
+	tf_buf_add(b, "[", 1);
+	for (i = 0; i < d->trips.n; i++) {
+		const struct trip *t = ring_at(&d->trips, i);
+		const struct sym *s = d->syms[t->sym];
+
+		tf_buf_adds(b, i ? ",{\"symbol\":" : "{\"symbol\":");
+		tf_buf_json(b, s->name, s->nlen);
+		tf_buf_addf(b, ",\"side\":\"%s\",\"quantity\":",
+			side_name(t->dir));
+		add_num(b, t->qty);
+		tf_buf_adds(b, ",\"entry_price\":");
+		add_num(b, t->entry);
+		tf_buf_adds(b, ",\"exit_price\":");
+		add_num(b, t->exit);
+		tf_buf_addf(b, ",\"opened_ts\":%lld,\"closed_ts\":%lld,"
+			       "\"duration_ms\":%lld,\"pnl\":",
+			(long long)t->opened, (long long)t->closed,
+			(long long)(t->closed - t->opened));
+		add_num(b, t->pnl);
+		tf_buf_adds(b, ",\"fees\":");
+		add_num(b, t->fees);
+		tf_buf_adds(b, ",\"pnl_pct\":");
+		add_num(b, t->pnl * 100 / (t->entry * t->qty));
+		tf_buf_adds(b, ",\"order_ids\":");
+		add_ids(b, &t->ids);
+		tf_buf_add(b, "}", 1);
+	}
+	tf_buf_add(b, "]", 1);
+}
+
+/* "YYYY-MM-DD" of a day since 1970-01-01 (proleptic Gregorian, UTC):
+ * Howard Hinnant's civil_from_days. */
+static void
+add_day(struct tf_buf *b, int64_t z)
+{
+	int64_t era, y;
+	unsigned doe, yoe, doy, mp, dd, m;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	dd = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+	tf_buf_addf(b, "\"%04lld-%02u-%02u\"", (long long)y, m, dd);
+}
+
+static void
+add_profit(const struct tf_dash *d, struct tf_buf *b)
+{
+	size_t i;
+	int first;
+
+	tf_buf_adds(b, "{\"daily\":[");
+	for (i = 0; i < d->ndays; i++) {
+		const struct day *y = &d->days[i];
+
+		tf_buf_adds(b, i ? ",{\"day\":" : "{\"day\":");
+		add_day(b, y->day);
+		tf_buf_adds(b, ",\"pnl\":");
+		add_num(b, y->pnl);
+		tf_buf_addf(b, ",\"trips\":%llu,\"wins\":%llu,\"losses\":%llu}",
+			(unsigned long long)y->trips,
+			(unsigned long long)y->wins,
+			(unsigned long long)y->losses);
+	}
+	tf_buf_adds(b, "],\"by_symbol\":[");
+	for (i = 0, first = 1; i < d->nsyms; i++) {
+		const struct sym *s = d->syms[i];
+
+		if (!s->filled)
+			continue;
+		tf_buf_adds(b, first ? "{\"symbol\":" : ",{\"symbol\":");
+		tf_buf_json(b, s->name, s->nlen);
+		tf_buf_adds(b, ",\"pnl\":");
+		add_num(b, s->pnl);
+		tf_buf_addf(b, ",\"trips\":%llu,\"wins\":%llu,\"losses\":%llu,"
+			       "\"fees\":",
+			(unsigned long long)s->trips,
+			(unsigned long long)s->wins,
+			(unsigned long long)s->losses);
+		add_num(b, s->fees);
+		tf_buf_add(b, "}", 1);
+		first = 0;
+	}
+	tf_buf_adds(b, "],\"cumulative\":");
+	add_points(b, &d->cumulative);
+	tf_buf_add(b, "}", 1);
+}
+
+/* "positions":[...],"round_trips":[...],"profit":{...} */
+static void
+add_trading(const struct tf_dash *d, struct tf_buf *b)
+{
+	tf_buf_adds(b, "\"positions\":");
+	add_positions(d, b);
+	tf_buf_adds(b, ",\"round_trips\":");
+	add_trips(d, b);
+	tf_buf_adds(b, ",\"profit\":");
+	add_profit(d, b);
+}
+
+void
+tf_dash_trading(const struct tf_dash *d, struct tf_buf *b)
+{
+	tf_buf_add(b, "{", 1);
+	add_trading(d, b);
+	tf_buf_add(b, "}", 1);
+}
+
+void
+tf_dash_positions(const struct tf_dash *d, struct tf_buf *b)
+{
+	tf_buf_adds(b, "{\"positions\":");
+	add_positions(d, b);
+	tf_buf_add(b, "}", 1);
+}
+
+/* ,"NAME":v (null when n is 0) */
+static void
+add_field(struct tf_buf *b, const char *name, double v, uint64_t n)
+{
+	tf_buf_addf(b, ",\"%s\":", name);
+	add_num(b, n ? v : NAN);
+}
+
 void
 tf_dash_metrics(const struct tf_dash *d, struct tf_buf *b)
 {
-	tf_buf_addf(b, "{\"trades\":%llu,\"wins\":%llu,\"losses\":%llu,"
-		       "\"win_rate\":",
+	tf_buf_addf(b, "{\"trades\":%llu,\"round_trips\":%llu,\"wins\":%llu,"
+		       "\"losses\":%llu",
 		(unsigned long long)d->trade_count,
-		(unsigned long long)d->wins, (unsigned long long)d->losses);
-	add_num(b, d->wins + d->losses ?
-			(double)d->wins / (double)(d->wins + d->losses) :
-			NAN);
-	tf_buf_adds(b, ",\"realized_pnl\":");
-	add_num(b, d->realized);
-	tf_buf_adds(b, ",\"total_value\":");
-	add_num(b, d->total_value);
-	tf_buf_adds(b, ",\"pnl\":");
-	add_num(b, d->pnl);
-	tf_buf_adds(b, ",\"pnl_pct\":");
-	add_num(b, d->pnl_pct);
-	tf_buf_adds(b, ",\"max_drawdown\":");
-	add_num(b, d->dd);
-	tf_buf_adds(b, ",\"max_drawdown_value\":");
-	add_num(b, d->dd_value);
-	tf_buf_adds(b, ",\"peak\":");
-	add_num(b, d->has_peak ? d->peak : NAN);
+		(unsigned long long)d->rt_count,
+		(unsigned long long)d->rt_wins,
+		(unsigned long long)d->rt_losses);
+	add_field(b, "win_rate", (double)d->rt_wins / (double)d->rt_count,
+		d->rt_count);
+	add_field(b, "realized_pnl", d->rt_pnl, 1);
+	add_field(b, "fees", d->fees, 1);
+	add_field(b, "profit_factor", d->rt_win_sum / -d->rt_loss_sum,
+		d->rt_losses);
+	add_field(b, "avg_win", d->rt_win_sum / (double)d->rt_wins,
+		d->rt_wins);
+	add_field(b, "avg_loss", d->rt_loss_sum / (double)d->rt_losses,
+		d->rt_losses);
+	add_field(b, "best", d->rt_best, d->rt_count);
+	add_field(b, "worst", d->rt_worst, d->rt_count);
+	add_field(b, "total_value", d->total_value, 1);
+	add_field(b, "pnl", d->pnl, 1);
+	add_field(b, "pnl_pct", d->pnl_pct, 1);
+	add_field(b, "max_drawdown", d->dd, 1);
+	add_field(b, "max_drawdown_value", d->dd_value, 1);
+	add_field(b, "max_drawdown_realized", d->realized_dd, 1);
+	add_field(b, "peak", d->peak, d->has_peak);
 	tf_buf_add(b, "}", 1);
 }
 

@@ -97,7 +97,7 @@ events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":17
 	jq -e '.patterns[0].target == 105' snap
 	jq -e '.system.cpu == 12.5' snap
 	jq -e '.bot.state == "stopped" and .bot.since == 1700000004000' snap
-	jq -e '.metrics.trades == 3 and .metrics.wins == 2 and .metrics.losses == 1' snap
+	jq -e '.metrics.trades == 3 and .metrics.round_trips == 1 and .metrics.losses == 1' snap
 	# Compressed when the client accepts gzip, the same JSON inside.
 	curl -s -D h -o snap.gz -H 'Accept-Encoding: gzip' "$URL/api/snapshot"
 	grep -i '^content-encoding: gzip' h
@@ -150,8 +150,10 @@ events='{"type":"price_update","symbol":"BTC-USD","price":100,"volume":1,"ts":17
 	get '/api/trades?limit=lots' >a
 	[ "$code" = 400 ]
 	get /api/metrics >m
-	jq -e '.trades == 3 and .wins == 2 and .losses == 1' m
-	jq -e '.realized_pnl == 9 and (.win_rate * 1000 | round) == 667' m
+	# BTC-USD: bought 1 at 100, sold at 90: one round trip, lost 10 (the
+	# fills' own "pnl" fields count for nothing); ETH-USD's short is open.
+	jq -e '.trades == 3 and .round_trips == 1 and .wins == 0 and .losses == 1' m
+	jq -e '.realized_pnl == -10 and .win_rate == 0' m
 	jq -e '.total_value == 990 and .peak == 1100 and .max_drawdown_value == 110' m
 	jq -e '(.max_drawdown * 1000 | round) == 100' m
 }
@@ -414,8 +416,9 @@ PY
 	assert_equal "$(jq -c '[.alerts[].priority]' snap)" '["critical"]'
 	assert_equal "$(jq -c '.candles["BTC-USD"]["1s"] | map(.t)' snap)" '[1700000001000]'
 	assert_equal "$(jq -c '.symbols | keys' snap)" '["BTC-USD"]'
-	# What a limit turned away shows in /api/system.
-	get /api/system | jq -e '.server.state.symbols == 1 and .server.state.symbols_dropped == 1'
+	# What a limit turned away shows in /api/system: ETH-USD's price and
+	# its fill.
+	get /api/system | jq -e '.server.state.symbols == 1 and .server.state.symbols_dropped == 2'
 }
 
 @test "--snapshot-candles N: a snapshot carries the newest N candles of each series, /api/candles all kept" {
@@ -495,4 +498,98 @@ PY
 	# goes on answering.
 	get /api/metrics >/dev/null
 	[ "$code" = 200 ]
+}
+
+# issue 11: trading state
+
+# Fills worked out by hand. BTC-USD: long, bought 2 @ 100 (fee 1), sold
+# 1 @ 112 and 1 @ 104 (fees 0.5, 0.5): 216 - 200 - 2 = 14. ETH-USD: short
+# 2 @ 50 (fee 0.5), then a buy of 3 @ 55 (fee 0.75) the next day crosses
+# zero: 2 close the short (fee 0.5): 100 - 110 - 1 = -11, and 1 opens a
+# long @ 55 (fee 0.25), last 60, its stop 52 from an order. The last line
+# is no fill (no side).
+trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":1800000000000}
+{"type":"trade_executed","symbol":"BTC-USD","side":"buy","quantity":2,"price":100,"fee":1,"pnl":-1,"order_id":"b1","ts":1800000001000}
+{"type":"trade_executed","symbol":"BTC-USD","side":"sell","quantity":1,"price":112,"fee":0.5,"order_id":"b2","ts":1800000002000}
+{"type":"trade_executed","symbol":"BTC-USD","side":"sell","quantity":1,"price":104,"fee":0.5,"order_id":"b3","ts":1800000003000}
+{"type":"trade_executed","symbol":"ETH-USD","side":"sell","quantity":2,"price":50,"fee":0.5,"order_id":"e1","ts":1800000004000}
+{"type":"trade_executed","symbol":"ETH-USD","side":"buy","quantity":3,"price":55,"fee":0.75,"order_id":"e2","ts":1800086400000}
+{"type":"price_update","symbol":"ETH-USD","price":60,"ts":1800086401000}
+{"type":"order_placed","symbol":"ETH-USD","side":"sell","quantity":1,"stop":52,"order_id":"e3","ts":1800086402000}
+{"type":"trade_executed","symbol":"ETH-USD","quantity":1,"price":60}'
+
+@test "GET /api/trading: positions, round trips and profit from the fills" {
+	serve
+	feed "$trading"
+	settled 1 10
+	get /api/trading >t
+	[ "$code" = 200 ]
+	assert_equal "$(jq -c '.round_trips' t)" \
+		'[{"symbol":"BTC-USD","side":"long","quantity":2,"entry_price":100,"exit_price":108,"opened_ts":1800000001000,"closed_ts":1800000003000,"duration_ms":2000,"pnl":14,"fees":2,"pnl_pct":7,"order_ids":["b1","b2","b3"]},{"symbol":"ETH-USD","side":"short","quantity":2,"entry_price":50,"exit_price":55,"opened_ts":1800000004000,"closed_ts":1800086400000,"duration_ms":86396000,"pnl":-11,"fees":1,"pnl_pct":-11,"order_ids":["e1","e2"]}]'
+	assert_equal "$(jq -c '.positions | map(del(.unrealized_pct))' t)" \
+		'[{"symbol":"ETH-USD","side":"long","quantity":1,"avg_entry":55,"last":60,"unrealized_pnl":5,"stop":52,"opened_ts":1800086400000}]'
+	# 5 / (55 * 1) = 9.09%
+	jq -e '.positions[0].unrealized_pct * 1000 | round == 9091' t
+	assert_equal "$(jq -c '.profit.daily' t)" \
+		'[{"day":"2027-01-15","pnl":14,"trips":1,"wins":1,"losses":0},{"day":"2027-01-16","pnl":-11,"trips":1,"wins":0,"losses":1}]'
+	assert_equal "$(jq -c '.profit.by_symbol' t)" \
+		'[{"symbol":"BTC-USD","pnl":14,"trips":1,"wins":1,"losses":0,"fees":2},{"symbol":"ETH-USD","pnl":-11,"trips":1,"wins":0,"losses":1,"fees":1.25}]'
+	assert_equal "$(jq -c '.profit.cumulative' t)" '[[1800000003000,14],[1800086400000,3]]'
+	# /api/positions is the list alone; the snapshot holds all three.
+	assert_equal "$(get /api/positions | jq -c .)" "$(jq -c '{positions}' t)"
+	get /api/snapshot >snap
+	assert_equal "$(jq -c '{positions, round_trips, profit}' snap)" "$(jq -c . t)"
+	get /api/system | jq -e '.server.state.bad_fills == 1'
+}
+
+@test "GET /api/metrics: win rate, P&L, fees, profit factor and drawdown of the round trips" {
+	serve
+	feed "$trading"
+	settled 1 10
+	get /api/metrics >m
+	[ "$code" = 200 ]
+	jq -e '.trades == 6 and .round_trips == 2 and .wins == 1 and .losses == 1' m
+	jq -e '.win_rate == 0.5 and .realized_pnl == 3 and .fees == 3.25' m
+	# 14 / 11; realized P&L 0 -> 14 -> 3: it fell 11 from its peak.
+	jq -e '(.profit_factor * 1e6 | round) == 1272727' m
+	jq -e '.avg_win == 14 and .avg_loss == -11 and .best == 14 and .worst == -11' m
+	jq -e '.max_drawdown_realized == 11' m
+	# No portfolio_update: the equity curve's figures are unknown or 0.
+	jq -e '.total_value == null and .peak == null and .max_drawdown == 0' m
+}
+
+@test "--round-trips N keeps the newest N closed round trips; the metrics count them all" {
+	serve --round-trips 2
+	for i in 1 2 3; do
+		feed "{\"type\":\"trade_executed\",\"symbol\":\"X\",\"side\":\"buy\",\"quantity\":1,\"price\":10,\"ts\":$i}" \
+			"{\"type\":\"trade_executed\",\"symbol\":\"X\",\"side\":\"sell\",\"quantity\":1,\"price\":$((10 + i)),\"ts\":$i}"
+	done
+	settled 1 7
+	assert_equal "$(get /api/trading | jq -c '[.round_trips[].pnl]')" '[2,3]'
+	get /api/metrics | jq -e '.round_trips == 3 and .realized_pnl == 6 and .wins == 3'
+	run_err tf-serve --port "$(free_port)" --round-trips 0 </dev/null
+	assert_equal "$status" 2
+	[[ $stderr == *--round-trips* ]]
+}
+
+@test "GET /api/candles serves the 15m, 4h and 1d series, UTC-aligned" {
+	serve
+	feed '{"type":"price_update","symbol":"BTC-USD","price":100,"ts":"2027-01-15T23:50:00Z"}' \
+		'{"type":"price_update","symbol":"BTC-USD","price":101,"ts":"2027-01-16T00:10:00Z"}'
+	settled 1 3
+	assert_equal "$(get '/api/candles?symbol=BTC-USD&tf=15m' | jq -c '[.tf, [.candles[].t]]')" \
+		'["15m",[1800056700000,1800057600000]]'
+	assert_equal "$(get '/api/candles?symbol=BTC-USD&tf=4h' | jq -c '[.candles[].t]')" \
+		'[1800043200000,1800057600000]'
+	assert_equal "$(get '/api/candles?symbol=BTC-USD&tf=1d' | jq -c '[.candles[] | [.t, .o, .c]]')" \
+		'[[1799971200000,100,100],[1800057600000,101,101]]'
+	get /api/snapshot | jq -e '.candles["BTC-USD"] | keys_unsorted == ["1s","1m","5m","15m","1h","4h","1d"]'
+}
+
+@test "--stale is on by default: a tf.v1 client hears 'stale' after 10 s without input" {
+	serve
+	feed '{"type":"heartbeat"}'
+	node "$TF_ROOT/test/ws/client.js" --protocol tf.v1 --until '"type":"stale"' \
+		--timeout 30 "ws://127.0.0.1:$PORT/ws" >ws.out
+	jq -e 'select(.type == "stale") | .idle >= 10' ws.out
 }

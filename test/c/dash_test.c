@@ -362,18 +362,28 @@ test_config(void)
 	CHECK(cfg.candles == 1000 && cfg.trades == 500 && cfg.orders == 500 &&
 		      cfg.alerts == 500 && cfg.predictions == 200 &&
 		      cfg.patterns == 200 && cfg.equity == 5000 &&
-		      cfg.max_symbols == 1000 && cfg.snapshot_candles == 300,
+		      cfg.max_symbols == 1000 && cfg.snapshot_candles == 300 &&
+		      cfg.round_trips == 500,
 		"defaults");
 	cfg.trades = 0;
 	d = tf_dash_create(&cfg, err, sizeof err);
 	CHECK(!d && strstr(err, "trades"), "a zero limit: %s", err);
 	tf_dash_destroy(d);
+	tf_dash_config_init(&cfg);
+	cfg.round_trips = 0;
+	d = tf_dash_create(&cfg, err, sizeof err);
+	CHECK(!d && strstr(err, "round_trips"), "round_trips 0: %s", err);
 	tf_dash_destroy(NULL);
 	for (i = 0; i < TF_DASH_NTF; i++)
 		CHECK(tf_dash_tf_parse(tf_dash_tf_name(i)) == i, "tf %d", i);
-	CHECK(!strcmp(tf_dash_tf_name(TF_DASH_5M), "5m"), "5m");
+	CHECK(!strcmp(tf_dash_tf_name(TF_DASH_5M), "5m") &&
+		      tf_dash_tf_parse("15m") == TF_DASH_15M &&
+		      tf_dash_tf_parse("4h") == TF_DASH_4H &&
+		      tf_dash_tf_parse("1d") == TF_DASH_1D && TF_DASH_NTF == 7,
+		"the seven timeframes");
 	CHECK(tf_dash_tf_parse("2m") == -1 && tf_dash_tf_parse("") == -1 &&
-		      tf_dash_tf_parse(NULL) == -1 && !tf_dash_tf_name(4),
+		      tf_dash_tf_parse(NULL) == -1 &&
+		      !tf_dash_tf_name(TF_DASH_NTF) && !tf_dash_tf_name(-1),
 		"bad tf");
 }
 
@@ -400,12 +410,21 @@ test_empty(void)
 	m = metrics(d);
 	CHECK(num(m, "trades") == 0 && num(m, "wins") == 0 &&
 		      num(m, "losses") == 0 && is_null(m, "win_rate") &&
-		      num(m, "realized_pnl") == 0 &&
+		      num(m, "realized_pnl") == 0 && num(m, "round_trips") == 0 &&
+		      num(m, "fees") == 0 && is_null(m, "profit_factor") &&
+		      is_null(m, "avg_win") && is_null(m, "avg_loss") &&
+		      is_null(m, "best") && is_null(m, "worst") &&
+		      num(m, "max_drawdown_realized") == 0 &&
 		      is_null(m, "total_value") && is_null(m, "pnl") &&
 		      is_null(m, "pnl_pct") && num(m, "max_drawdown") == 0 &&
 		      num(m, "max_drawdown_value") == 0 && is_null(m, "peak"),
 		"empty metrics");
 	CHECK(jv_equal(at(s, "metrics"), jv_copy(m)), "snapshot metrics");
+	CHECK(count(s, "positions") == 0 && count(s, "round_trips") == 0 &&
+		      count(s, "profit/daily") == 0 &&
+		      count(s, "profit/by_symbol") == 0 &&
+		      count(s, "profit/cumulative") == 0,
+		"no trading yet");
 	v = candles(d, "BTC-USD", "1m", 0, 0);
 	CHECK(!jv_is_valid(v), "unknown symbol");
 	jv_free(v);
@@ -745,8 +764,12 @@ test_bounds(void)
 		      num(v, "equity/0/1") == 109 &&
 		      num(v, "equity/2/1") == 111,
 		"equity ring");
-	CHECK(num(v, "metrics/trades") == 12 && num(v, "metrics/wins") == 12,
-		"metrics count every trade");
+	CHECK(num(v, "metrics/trades") == 12 &&
+		      num(v, "metrics/round_trips") == 0,
+		"metrics count every trade; none was a fill");
+	tf_dash_counters(d, &cnt);
+	CHECK(cnt.bad_fills == 12, "bad_fills %llu",
+		(unsigned long long)cnt.bad_fills);
 	jv_free(v);
 	tf_dash_destroy(d);
 }
@@ -834,22 +857,20 @@ test_metrics(void)
 	size_t i;
 	jv m;
 
+	/* A trade's own "pnl" counts for nothing (a buy's is minus its fee
+	 * at tf-sim): wins and losses are round trips' (test_trading). */
 	feed(d, "{\"type\":\"trade_executed\",\"pnl\":10}");
-	feed(d, "{\"type\":\"trade_executed\",\"pnl\":-5.5}");
-	feed(d, "{\"type\":\"trade_executed\",\"pnl\":20.25}");
-	feed(d, "{\"type\":\"trade_executed\",\"pnl\":0}");
-	feed(d, "{\"type\":\"trade_executed\"}");
-	feed(d, "{\"type\":\"trade_executed\",\"pnl\":\"x\"}");
+	feed(d, "{\"type\":\"trade_executed\",\"symbol\":\"X\","
+		"\"side\":\"buy\",\"quantity\":1,\"price\":5,\"pnl\":-5.5}");
 	for (i = 0; i < sizeof curve / sizeof curve[0]; i++)
 		feed(d, "{\"type\":\"portfolio_update\",\"ts\":%zu,"
 			"\"total_value\":%g,\"pnl\":%g,\"pnl_pct\":%g}",
 			i, curve[i], curve[i] - 100, curve[i] / 100 - 1);
 	m = metrics(d);
-	CHECK(num(m, "trades") == 6 && num(m, "wins") == 2 &&
-		      num(m, "losses") == 1,
+	CHECK(num(m, "trades") == 2 && num(m, "wins") == 0 &&
+		      num(m, "losses") == 0 && num(m, "round_trips") == 0 &&
+		      is_null(m, "win_rate") && num(m, "realized_pnl") == 0,
 		"counts");
-	CHECK_NUM(num(m, "win_rate"), 2.0 / 3);
-	CHECK_NUM(num(m, "realized_pnl"), 24.75);
 	CHECK_NUM(num(m, "total_value"), 140);
 	CHECK_NUM(num(m, "pnl"), 40);
 	CHECK_NUM(num(m, "pnl_pct"), 0.4);
@@ -1036,7 +1057,8 @@ test_verbatim(void)
 {
 	static const char *const lines[] = {
 		"{ \"type\" : \"trade_executed\",\"symbol\":\"\\u00e9\\n\","
-		"\"pnl\":1.50e1 , \"big\":123456789012345678901234567890 }",
+		"\"side\":\"b\\u0075y\", \"quantity\":1.50e1 , \"price\":2,"
+		"\"big\":123456789012345678901234567890 }",
 		"{\"type\":\"alert\",\"title\":\"caf\xc3\xa9 \\\"x\\\"\","
 		"\"priority\":\"hi\\u0067h\"}",
 		"{\"type\":\"price_update\",\"symbol\":\"\\u00e9\\n\","
@@ -1062,8 +1084,10 @@ test_verbatim(void)
 	jv_free(v);
 	v = snap(d);
 	CHECK(num(v, "symbols/\xc3\xa9\n/price") == 2 &&
-		      num(v, "metrics/realized_pnl") == 15,
-		"escaped symbol key");
+		      str_is(v, "positions/0/symbol", "\xc3\xa9\n") &&
+		      num(v, "positions/0/quantity") == 15 &&
+		      str_is(v, "profit/by_symbol/0/symbol", "\xc3\xa9\n"),
+		"escaped symbol key, side and position");
 	jv_free(v);
 	v = candles(d, "\xc3\xa9\n", "1s", 0, 0);
 	CHECK(str_is(v, "symbol", "\xc3\xa9\n"), "symbol escaped in output");
@@ -1082,7 +1106,7 @@ test_backfill(void)
 		"{\"type\":\"price_update\",\"ts\":%lld,\"symbol\":\"BTC-USD\","
 		"\"price\":110,\"volume\":3}",
 		"{\"type\":\"trade_executed\",\"symbol\":\"BTC-USD\","
-		"\"pnl\":5}",
+		"\"side\":\"sell\",\"quantity\":1,\"price\":110}",
 		"{\"type\":\"alert\",\"priority\":\"critical\","
 		"\"message\":\"m\"}",
 		"{\"type\":\"portfolio_update\",\"total_value\":1000}",
@@ -1140,8 +1164,10 @@ test_backfill(void)
 		      num(v, "equity/0/1") == 1000 &&
 		      str_is(v, "bot/state", "running") &&
 		      num(v, "bot/since") == T0 + 5000 &&
-		      num(v, "metrics/realized_pnl") == 5,
-		"state from a recording");
+		      str_is(v, "positions/0/side", "short") &&
+		      num(v, "positions/0/opened_ts") == T0 + 3000 &&
+		      num(v, "positions/0/last") == 110,
+		"state from a recording (a fill without ts: its arrival)");
 	jv_free(v);
 	/* Then live lines go on from there. */
 	tick(d, "BTC-USD", T0 + 5500, 120, 1);
@@ -1167,6 +1193,449 @@ test_backfill(void)
 	unlink(line);
 	snprintf(line, sizeof line, "%s-shm", db);
 	unlink(line);
+}
+
+/* A fill: trade_executed of sym at ts; more is the rest of the object
+ * (",\"fee\":0.5,\"order_id\":\"a1\"" or ""). */
+static void
+fill(struct tf_dash *d, int64_t ts, const char *sym, const char *side,
+	double qty, double price, const char *more)
+{
+	feed(d,
+		"{\"type\":\"trade_executed\",\"ts\":%lld,\"symbol\":\"%s\","
+		"\"side\":\"%s\",\"quantity\":%.17g,\"price\":%.17g%s}",
+		(long long)ts, sym, side, qty, price, more);
+}
+
+static jv
+trading_(const struct tf_dash *d, int line)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_dash_trading(d, &b);
+	return parse(&b, line);
+}
+#define trading(d) trading_(d, __LINE__)
+
+/* Checks round trip i of v ({"round_trips":[...]}) against its figures
+ * and order ids (a JSON array as text). */
+static void
+check_trip(jv v, int i, const char *sym, const char *side, double qty,
+	double entry, double exit, int64_t opened, int64_t closed, double pnl,
+	double fees, const char *ids, int line)
+{
+	char p[64];
+	jv t, want;
+
+	snprintf(p, sizeof p, "round_trips/%d", i);
+	t = at(v, p);
+	want = jv_parse(ids);
+	if (!str_is(t, "symbol", sym) || !str_is(t, "side", side) ||
+	    !NEAR(num(t, "quantity"), qty) ||
+	    !NEAR(num(t, "entry_price"), entry) ||
+	    !NEAR(num(t, "exit_price"), exit) ||
+	    num(t, "opened_ts") != (double)opened ||
+	    num(t, "closed_ts") != (double)closed ||
+	    num(t, "duration_ms") != (double)(closed - opened) ||
+	    !NEAR(num(t, "pnl"), pnl) || !NEAR(num(t, "fees"), fees) ||
+	    !NEAR(num(t, "pnl_pct"), pnl * 100 / (entry * qty)) ||
+	    !jv_equal(at(t, "order_ids"), jv_copy(want))) {
+		jv dump = jv_dump_string(jv_copy(t), 0);
+
+		fprintf(stderr, "dash_test:%d: round trip %d: %s\n", line, i,
+			jv_string_value(dump));
+		jv_free(dump);
+		failures++;
+	}
+	jv_free(want);
+	jv_free(t);
+}
+#define TRIP(v, i, sym, side, q, en, ex, o, c, pnl, fees, ids)               \
+	check_trip(v, i, sym, side, q, en, ex, o, c, pnl, fees, ids, __LINE__)
+
+#define DAY 86400000LL
+
+/* A feed whose every figure is worked out by hand below: long and short
+ * round trips, partial exits, a fill crossing zero, fees, a trip of P&L
+ * 0, two days, and two trips still open. */
+static void
+test_trading(void)
+{
+	struct tf_dash *d = make(0, 0);
+	jv v, m, s;
+
+	tick(d, "BTC-USD", T0, 100, 0);
+	/* A: BTC long. Buys 2 @ 100 and 1 @ 106 (avg 102), sells 1 @ 110
+	 * then 2 @ 98: sells 306 - buys 306 - fees 1.5 = -1.5. */
+	fill(d, T0 + 1000, "BTC-USD", "buy", 2, 100,
+		",\"fee\":0.5,\"order_id\":\"a1\"");
+	fill(d, T0 + 2000, "BTC-USD", "buy", 1, 106,
+		",\"fee\":0.25,\"order_id\":\"a2\"");
+	v = trading(d);
+	CHECK(count(v, "positions") == 1 &&
+		      str_is(v, "positions/0/side", "long") &&
+		      num(v, "positions/0/quantity") == 3 &&
+		      num(v, "positions/0/avg_entry") == 102 &&
+		      num(v, "positions/0/last") == 100 &&
+		      num(v, "positions/0/unrealized_pnl") == -6 &&
+		      num(v, "positions/0/opened_ts") == T0 + 1000 &&
+		      is_null(v, "positions/0/stop"),
+		"A open: 3 @ 102, last 100");
+	CHECK_NUM(num(v, "positions/0/unrealized_pct"), -6 * 100.0 / 306);
+	jv_free(v);
+	fill(d, T0 + 3000, "BTC-USD", "sell", 1, 110,
+		",\"fee\":0.25,\"order_id\":\"a3\"");
+	v = trading(d);
+	CHECK(num(v, "positions/0/quantity") == 2 &&
+		      num(v, "positions/0/avg_entry") == 102 &&
+		      count(v, "round_trips") == 0,
+		"a partial exit keeps the trip and its average entry");
+	jv_free(v);
+	fill(d, T0 + 4000, "BTC-USD", "sell", 2, 98,
+		",\"fee\":0.5,\"order_id\":\"a4\"");
+	/* B: ETH short, numeric order ids: sells 200 - buys 180 - 0.5. */
+	fill(d, T0 + 5000, "ETH-USD", "sell", 4, 50,
+		",\"fee\":0.25,\"order_id\":7");
+	fill(d, T0 + 6000, "ETH-USD", "buy", 4, 45,
+		",\"fee\":0.25,\"order_id\":8");
+	/* C: SOL long 1 @ 20 without a fee; a sell of 3 @ 24 crosses zero:
+	 * 1 closes C (fee 0.75 / 3 = 0.25): 24 - 20 - 0.25 = 3.75; 2 open
+	 * D short @ 24 with fee 0.5. */
+	fill(d, T0 + 7000, "SOL-USD", "buy", 1, 20, ",\"order_id\":\"c1\"");
+	fill(d, T0 + 8000, "SOL-USD", "sell", 3, 24,
+		",\"fee\":0.75,\"order_id\":\"c2\"");
+	v = trading(d);
+	CHECK(count(v, "positions") == 1 &&
+		      str_is(v, "positions/0/symbol", "SOL-USD") &&
+		      str_is(v, "positions/0/side", "short") &&
+		      num(v, "positions/0/quantity") == 2 &&
+		      num(v, "positions/0/avg_entry") == 24 &&
+		      is_null(v, "positions/0/last") &&
+		      is_null(v, "positions/0/unrealized_pnl") &&
+		      is_null(v, "positions/0/unrealized_pct") &&
+		      num(v, "positions/0/opened_ts") == T0 + 8000,
+		"the rest of a crossing fill opens a short; no price: nulls");
+	jv_free(v);
+	/* The next day. D closes: sells 48 - buys 50 - fees 1 = -3. */
+	fill(d, T0 + DAY + 1000, "SOL-USD", "buy", 2, 25,
+		",\"fee\":0.5,\"order_id\":\"d1\"");
+	/* Z: XRP, P&L 0: neither a win nor a loss. */
+	fill(d, T0 + DAY + 1500, "XRP-USD", "buy", 1, 10, "");
+	fill(d, T0 + DAY + 1600, "XRP-USD", "sell", 1, 10, "");
+	/* E: BTC long, open: 0.5 @ 120, its stop 110 then 115 by an order;
+	 * last 130: unrealized (130 - 120) * 0.5 = 5, 5 / 60 = 8.33%. */
+	fill(d, T0 + DAY + 2000, "BTC-USD", "buy", 0.5, 120,
+		",\"fee\":0.25,\"order_id\":\"e1\",\"stop\":110");
+	feed(d, "{\"type\":\"order_placed\",\"symbol\":\"BTC-USD\","
+		"\"side\":\"sell\",\"stop\":115,\"ts\":%lld}",
+		T0 + DAY + 2500);
+	tick(d, "BTC-USD", T0 + DAY + 3000, 130, 0);
+	/* F: ADA short, open, with an earlier ts than E though later. */
+	fill(d, T0 + DAY + 500, "ADA-USD", "sell", 10, 1, "");
+
+	v = trading(d);
+	CHECK(count(v, "round_trips") == 5, "5 closed: %d",
+		count(v, "round_trips"));
+	TRIP(v, 0, "BTC-USD", "long", 3, 102, 102, T0 + 1000, T0 + 4000, -1.5,
+		1.5, "[\"a1\",\"a2\",\"a3\",\"a4\"]");
+	TRIP(v, 1, "ETH-USD", "short", 4, 50, 45, T0 + 5000, T0 + 6000, 19.5,
+		0.5, "[7,8]");
+	TRIP(v, 2, "SOL-USD", "long", 1, 20, 24, T0 + 7000, T0 + 8000, 3.75,
+		0.25, "[\"c1\",\"c2\"]");
+	TRIP(v, 3, "SOL-USD", "short", 2, 24, 25, T0 + 8000, T0 + DAY + 1000,
+		-3, 1, "[\"c2\",\"d1\"]");
+	TRIP(v, 4, "XRP-USD", "long", 1, 10, 10, T0 + DAY + 1500,
+		T0 + DAY + 1600, 0, 0, "[]");
+	CHECK(count(v, "positions") == 2 &&
+		      str_is(v, "positions/0/symbol", "ADA-USD") &&
+		      str_is(v, "positions/1/symbol", "BTC-USD"),
+		"open positions by opened_ts");
+	CHECK(str_is(v, "positions/1/side", "long") &&
+		      num(v, "positions/1/quantity") == 0.5 &&
+		      num(v, "positions/1/avg_entry") == 120 &&
+		      num(v, "positions/1/last") == 130 &&
+		      num(v, "positions/1/unrealized_pnl") == 5 &&
+		      num(v, "positions/1/stop") == 115 &&
+		      num(v, "positions/1/opened_ts") == T0 + DAY + 2000,
+		"E");
+	CHECK_NUM(num(v, "positions/1/unrealized_pct"), 500.0 / 60);
+	/* By UTC day of closing: 15 Jan -1.5 + 19.5 + 3.75; 16 Jan -3 + 0. */
+	CHECK(count(v, "profit/daily") == 2 &&
+		      str_is(v, "profit/daily/0/day", "2027-01-15") &&
+		      num(v, "profit/daily/0/pnl") == 21.75 &&
+		      num(v, "profit/daily/0/trips") == 3 &&
+		      num(v, "profit/daily/0/wins") == 2 &&
+		      num(v, "profit/daily/0/losses") == 1 &&
+		      str_is(v, "profit/daily/1/day", "2027-01-16") &&
+		      num(v, "profit/daily/1/pnl") == -3 &&
+		      num(v, "profit/daily/1/trips") == 2 &&
+		      num(v, "profit/daily/1/wins") == 0 &&
+		      num(v, "profit/daily/1/losses") == 1,
+		"daily");
+	/* In order of first sight; fees of every fill, open trips too. */
+	s = at(v, "profit/by_symbol");
+	m = jv_parse("["
+		"{\"symbol\":\"BTC-USD\",\"pnl\":-1.5,\"trips\":1,\"wins\":0,"
+		"\"losses\":1,\"fees\":1.75},"
+		"{\"symbol\":\"ETH-USD\",\"pnl\":19.5,\"trips\":1,\"wins\":1,"
+		"\"losses\":0,\"fees\":0.5},"
+		"{\"symbol\":\"SOL-USD\",\"pnl\":0.75,\"trips\":2,\"wins\":1,"
+		"\"losses\":1,\"fees\":1.25},"
+		"{\"symbol\":\"XRP-USD\",\"pnl\":0,\"trips\":1,\"wins\":0,"
+		"\"losses\":0,\"fees\":0},"
+		"{\"symbol\":\"ADA-USD\",\"pnl\":0,\"trips\":0,\"wins\":0,"
+		"\"losses\":0,\"fees\":0}]");
+	CHECK(jv_equal(jv_copy(s), m), "by_symbol");
+	jv_free(s);
+	s = at(v, "profit/cumulative");
+	m = jv_parse("[[1800000004000,-1.5],[1800000006000,18],"
+		     "[1800000008000,21.75],[1800086401000,18.75],"
+		     "[1800086401600,18.75]]");
+	CHECK(jv_equal(jv_copy(s), m), "cumulative");
+	jv_free(s);
+
+	m = metrics(d);
+	CHECK(num(m, "trades") == 13 && num(m, "round_trips") == 5 &&
+		      num(m, "wins") == 2 && num(m, "losses") == 2,
+		"counts: a trip of 0 is neither");
+	CHECK_NUM(num(m, "win_rate"), 0.4);
+	CHECK_NUM(num(m, "realized_pnl"), 18.75);
+	/* 1.5 (A) + 0.5 (B) + 0.75 + 0.5 (C, D) + 0.25 (E, open) */
+	CHECK_NUM(num(m, "fees"), 3.5);
+	CHECK_NUM(num(m, "profit_factor"), 23.25 / 4.5);
+	CHECK_NUM(num(m, "avg_win"), 11.625);
+	CHECK_NUM(num(m, "avg_loss"), -2.25);
+	CHECK_NUM(num(m, "best"), 19.5);
+	CHECK_NUM(num(m, "worst"), -3);
+	/* Realized: 0, -1.5, 18, 21.75, 18.75, 18.75: the largest fall
+	 * from a running peak is 21.75 - 18.75 (the first, 0 - -1.5). */
+	CHECK_NUM(num(m, "max_drawdown_realized"), 3);
+	CHECK(num(m, "max_drawdown") == 0 && is_null(m, "peak"),
+		"the equity curve's drawdown is its own");
+	s = snap(d);
+	CHECK(jv_equal(at(s, "positions"), at(v, "positions")) &&
+		      jv_equal(at(s, "round_trips"), at(v, "round_trips")) &&
+		      jv_equal(at(s, "profit"), at(v, "profit")) &&
+		      jv_equal(at(s, "metrics"), jv_copy(m)),
+		"the snapshot holds the same");
+	jv_free(s);
+	jv_free(m);
+	jv_free(v);
+	{
+		struct tf_buf b;
+
+		tf_buf_init(&b);
+		tf_dash_positions(d, &b);
+		v = parse(&b, __LINE__);
+		m = trading(d);
+		CHECK(count(v, "") == 1 &&
+			      jv_equal(at(v, "positions"),
+				      at(m, "positions")),
+			"tf_dash_positions: the list alone");
+		jv_free(v);
+		jv_free(m);
+	}
+	tf_dash_destroy(d);
+
+	/* Only losses: profit factor 0; only wins: null. */
+	d = make(0, 0);
+	fill(d, T0, "A", "buy", 1, 10, "");
+	fill(d, T0 + 1, "A", "sell", 1, 8, "");
+	m = metrics(d);
+	CHECK(num(m, "profit_factor") == 0 && is_null(m, "avg_win") &&
+		      num(m, "avg_loss") == -2 && num(m, "win_rate") == 0 &&
+		      num(m, "max_drawdown_realized") == 2,
+		"only a loss");
+	jv_free(m);
+	tf_dash_destroy(d);
+	d = make(0, 0);
+	fill(d, T0, "A", "sell", 1, 10, "");
+	fill(d, T0 + 1, "A", "buy", 1, 8, "");
+	m = metrics(d);
+	CHECK(is_null(m, "profit_factor") && num(m, "avg_win") == 2 &&
+		      is_null(m, "avg_loss") && num(m, "win_rate") == 1 &&
+		      num(m, "max_drawdown_realized") == 0,
+		"only a win");
+	jv_free(m);
+	tf_dash_destroy(d);
+}
+
+/* What is no fill, sums that are not exact, stops, and the limits. */
+static void
+test_trading_edges(void)
+{
+	struct tf_dash_config cfg;
+	struct tf_dash_counters cnt;
+	struct tf_dash *d = make(0, 0);
+	char more[256];
+	int i;
+	jv v, m;
+
+	/* Not fills: counted, kept as trades, no position. */
+	feed(d, "{\"type\":\"trade_executed\",\"symbol\":\"A\","
+		"\"quantity\":1,\"price\":1}");
+	fill(d, T0, "A", "hold", 1, 1, "");
+	fill(d, T0, "A", "buy", 0, 1, "");
+	fill(d, T0, "A", "buy", -1, 1, "");
+	fill(d, T0, "A", "buy", 1, 0, "");
+	fill(d, T0, "A", "buy", 1, 1, ",\"fee\":-1");
+	fill(d, T0, "A", "buy", 1, 1, ",\"fee\":\"abc\"");
+	fill(d, T0, "A", "buy", 1e300, 1e300, "");
+	feed(d, "{\"type\":\"trade_executed\",\"side\":\"buy\","
+		"\"quantity\":1,\"price\":1}");
+	feed(d, "{\"type\":\"trade_executed\",\"symbol\":\"A\",\"side\":"
+		"\"buy\",\"quantity\":\"x\",\"price\":1}");
+	tf_dash_counters(d, &cnt);
+	v = trading(d);
+	m = metrics(d);
+	CHECK(cnt.bad_fills == 10 && count(v, "positions") == 0 &&
+		      count(v, "profit/by_symbol") == 0 &&
+		      num(m, "trades") == 10 && num(m, "fees") == 0,
+		"not fills: %llu", (unsigned long long)cnt.bad_fills);
+	jv_free(v);
+	jv_free(m);
+	/* Numbers as strings, "SELL" in capitals, a null fee. */
+	feed(d, "{\"type\":\"trade_executed\",\"symbol\":\"A\",\"side\":"
+		"\"SELL\",\"quantity\":\"2\",\"price\":\"3.5\",\"fee\":null}");
+	v = trading(d);
+	CHECK(str_is(v, "positions/0/side", "short") &&
+		      num(v, "positions/0/quantity") == 2 &&
+		      num(v, "positions/0/avg_entry") == 3.5 &&
+		      num(v, "positions/0/opened_ts") == 1,
+		"strings, capitals, null fee; no ts: arrival");
+	jv_free(v);
+	tf_dash_destroy(d);
+
+	/* 0.1 + 0.2 - 0.3 is not 0 in binary: still flat. */
+	d = make(0, 0);
+	fill(d, T0, "E", "buy", 0.1, 10, "");
+	fill(d, T0 + 1, "E", "buy", 0.2, 10, "");
+	fill(d, T0 + 2, "E", "sell", 0.3, 11, "");
+	v = trading(d);
+	CHECK(count(v, "positions") == 0 && count(v, "round_trips") == 1,
+		"0.1 + 0.2 - 0.3 is flat");
+	CHECK_NUM(num(v, "round_trips/0/pnl"), 0.3);
+	jv_free(v);
+	tf_dash_destroy(d);
+
+	/* Stops: an order's stop while flat is the next trip's; null clears;
+	 * a closing trip takes its stop along, also one on its last fill. */
+	d = make(0, 0);
+	feed(d, "{\"type\":\"order_placed\",\"symbol\":\"S\",\"stop\":9}");
+	fill(d, T0, "S", "buy", 1, 10, "");
+	v = trading(d);
+	CHECK(num(v, "positions/0/stop") == 9, "stop from the order");
+	jv_free(v);
+	feed(d, "{\"type\":\"order_cancelled\",\"symbol\":\"S\",\"stop\":8}");
+	feed(d, "{\"type\":\"order_placed\",\"symbol\":\"S\",\"stop\":\"x\"}");
+	v = trading(d);
+	CHECK(num(v, "positions/0/stop") == 9, "cancelled, junk: no change");
+	jv_free(v);
+	fill(d, T0 + 1, "S", "buy", 1, 10, ",\"stop\":null");
+	v = trading(d);
+	CHECK(is_null(v, "positions/0/stop"), "null clears");
+	jv_free(v);
+	fill(d, T0 + 2, "S", "buy", 1, 10, ",\"stop\":9.5");
+	fill(d, T0 + 3, "S", "sell", 3, 10, ",\"stop\":12");
+	fill(d, T0 + 4, "S", "buy", 1, 10, "");
+	v = trading(d);
+	CHECK(is_null(v, "positions/0/stop"), "a closed trip's stop is gone");
+	jv_free(v);
+	/* A fill across zero: its stop is the new trip's. */
+	fill(d, T0 + 5, "S", "sell", 2, 10, ",\"stop\":11");
+	v = trading(d);
+	CHECK(str_is(v, "positions/0/side", "short") &&
+		      num(v, "positions/0/stop") == 11,
+		"the stop of a crossing fill");
+	jv_free(v);
+	tf_dash_destroy(d);
+
+	/* Order ids: each once, at most TF_DASH_TRIP_IDS, none longer than
+	 * TF_DASH_ID_MAX; the ids of a closed trip's slot are reused. */
+	tf_dash_config_init(&cfg);
+	cfg.round_trips = 2;
+	cfg.equity = 3;
+	d = tf_dash_create(&cfg, NULL, 0);
+	fill(d, T0, "I", "buy", 100, 1, ",\"order_id\":\"same\"");
+	fill(d, T0, "I", "buy", 1, 1, ",\"order_id\":\"same\"");
+	snprintf(more, sizeof more, ",\"order_id\":\"%0*d\"",
+		TF_DASH_ID_MAX - 1, 1);	/* quotes: one too long */
+	fill(d, T0, "I", "buy", 1, 1, more);
+	snprintf(more, sizeof more, ",\"order_id\":\"%0*d\"",
+		TF_DASH_ID_MAX - 2, 2);	/* just fits */
+	fill(d, T0, "I", "buy", 1, 1, more);
+	for (i = 0; i < 30; i++) {
+		snprintf(more, sizeof more, ",\"order_id\":%d", i);
+		fill(d, T0 + 1, "I", "sell", 1, 1, more);
+	}
+	fill(d, T0 + 2, "I", "sell", 73, 1, "");
+	v = trading(d);
+	CHECK(count(v, "round_trips/0/order_ids") == TF_DASH_TRIP_IDS &&
+		      str_is(v, "round_trips/0/order_ids/0", "same") &&
+		      num(v, "round_trips/0/order_ids/2") == 0 &&
+		      num(v, "round_trips/0/order_ids/-1") ==
+			      TF_DASH_TRIP_IDS - 3,
+		"ids bounded: %d", count(v, "round_trips/0/order_ids"));
+	jv_free(v);
+	/* --round-trips 2 and equity 3: the last ones kept, all counted. */
+	for (i = 0; i < 5; i++) {
+		fill(d, T0 + 10 + i, "J", "buy", 1, 10, "");
+		fill(d, T0 + 10 + i, "J", "sell", 1, 10 + i,
+			",\"order_id\":\"j\"");
+	}
+	v = trading(d);
+	m = metrics(d);
+	CHECK(count(v, "round_trips") == 2 &&
+		      num(v, "round_trips/0/pnl") == 3 &&
+		      num(v, "round_trips/1/pnl") == 4 &&
+		      count(v, "round_trips/1/order_ids") == 1 &&
+		      count(v, "profit/cumulative") == 3 &&
+		      num(v, "profit/cumulative/2/1") == 10 &&
+		      num(m, "round_trips") == 6 && num(m, "wins") == 4,
+		"the last round trips kept, every one counted");
+	jv_free(v);
+	jv_free(m);
+	tf_dash_destroy(d);
+
+	/* Days: the latest and the 364 before it; older ones still count
+	 * in the metrics. */
+	d = make(0, 0);
+	for (i = 0; i < 3; i++) {
+		static const int64_t day[] = { 0, 1, 365 };
+
+		fill(d, T0 + day[i] * DAY, "D", "buy", 1, 10, "");
+		fill(d, T0 + day[i] * DAY, "D", "sell", 1, 11, "");
+	}
+	v = trading(d);
+	CHECK(count(v, "profit/daily") == 2 &&
+		      str_is(v, "profit/daily/0/day", "2027-01-16") &&
+		      str_is(v, "profit/daily/1/day", "2028-01-15"),
+		"365 days");
+	jv_free(v);
+	fill(d, T0, "D", "buy", 1, 10, "");	/* too old for the days */
+	fill(d, T0 + 2 * DAY, "D", "sell", 1, 11, "");	/* in, inserted */
+	v = trading(d);
+	m = metrics(d);
+	CHECK(count(v, "profit/daily") == 3 &&
+		      str_is(v, "profit/daily/1/day", "2027-01-17") &&
+		      num(m, "round_trips") == 4,
+		"an older day in the window goes in its place");
+	jv_free(v);
+	jv_free(m);
+	tf_dash_destroy(d);
+
+	/* Fills of symbols past max_symbols move nothing. */
+	d = make(0, 1);
+	fill(d, T0, "K", "buy", 1, 1, "");
+	fill(d, T0, "L", "buy", 1, 1, "");
+	tf_dash_counters(d, &cnt);
+	v = trading(d);
+	CHECK(count(v, "positions") == 1 && cnt.symbols_dropped == 1 &&
+		      cnt.bad_fills == 0,
+		"max_symbols");
+	jv_free(v);
+	tf_dash_destroy(d);
 }
 
 /* Checks every candle of series path is sane: h >= o, c, l; t ascending
@@ -1201,14 +1670,15 @@ check_series(jv s, const char *path, int64_t period)
 static void
 test_sim(const char *argv0)
 {
-	static const int64_t periods[] = { 1000, 60000, 300000, 3600000 };
+	static const int64_t periods[TF_DASH_NTF] = { 1000, 60000, 300000,
+		900000, 3600000, 14400000, 86400000 };
 	char cmd[4096], dir[1024], db[64], err[256] = "", *line = NULL;
 	struct tf_dash *d1 = make(0, 0), *d2 = make(0, 0), *d3 = make(0, 0);
 	uint64_t rows = 0;
 	struct tf_buf b1, b2;
 	size_t cap = 0;
 	ssize_t len;
-	uint64_t lines = 0;
+	uint64_t lines = 0, sells = 0;
 	FILE *f;
 	jv s;
 	int i;
@@ -1229,6 +1699,9 @@ test_sim(const char *argv0)
 		if (line[len - 1] == '\n')
 			len--;
 		lines++;
+		/* tf-sim buys when flat and sells all: a sell ends a trip. */
+		sells += strstr(line, "{\"type\":\"trade_executed\"") == line &&
+			strstr(line, "\"side\":\"sell\"");
 		CHECK(tf_event_scan(line, (size_t)len, &ev, NULL) == TF_SCAN_OK,
 			"tf-sim line %llu", (unsigned long long)lines);
 		CHECK(tf_dash_apply(d1, line, (size_t)len, &ev, 0) == 0 &&
@@ -1294,6 +1767,13 @@ test_sim(const char *argv0)
 		"first prediction judged");
 	CHECK(num(s, "metrics/trades") == count(s, "trades"),
 		"metrics trades");
+	CHECK(sells > 0 && num(s, "metrics/round_trips") == (double)sells &&
+		      count(s, "round_trips") == (int)sells &&
+		      num(s, "metrics/wins") + num(s, "metrics/losses") <=
+			      (double)sells &&
+		      count(s, "profit/by_symbol") > 0,
+		"tf-sim: one round trip a sell (%llu)",
+		(unsigned long long)sells);
 	jv_free(s);
 	tf_dash_destroy(d1);
 	tf_dash_destroy(d2);
@@ -1310,6 +1790,8 @@ main(int argc, char **argv)
 	test_bounds();
 	test_alerts_trades();
 	test_metrics();
+	test_trading();
+	test_trading_edges();
 	test_predictions();
 	test_bot();
 	test_verbatim();
