@@ -31,7 +31,6 @@ struct state {
 	struct config *c;
 	struct tf_hub *hub;
 	struct tf_reader *r;
-	FILE *inbound;
 	int output;		/* still writing stdout */
 };
 
@@ -88,23 +87,6 @@ flush_output(struct state *s)
 	}
 }
 
-static void
-on_inbound(const char *line, size_t len, void *arg)
-{
-	struct state *s = arg;
-
-	if (!s->inbound)
-		return;
-	fwrite(line, 1, len, s->inbound);
-	putc('\n', s->inbound);
-	if (fflush(s->inbound) != 0) {
-		tf_warn("%s: %s: no longer writing client messages",
-			s->c->net.inbound, strerror(errno));
-		fclose(s->inbound);
-		s->inbound = NULL;
-	}
-}
-
 /* A good line: to the clients, and on to stdout. */
 static void
 on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
@@ -144,16 +126,11 @@ run(struct config *c)
 	char err[512], addr[INET6_ADDRSTRLEN + 8];
 	int rc = 1, port;
 
-	if (net->inbound) {
-		s.inbound = fopen(net->inbound, "a");
-		if (!s.inbound) {
-			tf_error("%s: %s", net->inbound, strerror(errno));
-			return 1;
-		}
+	if (tf_hubcli_inbound_open(net, err, sizeof err) < 0) {
+		tf_error("%s", err);
+		return 1;
 	}
 	net->hub.max_line = c->common.max_line;
-	net->hub.inbound = net->inbound ? on_inbound : NULL;
-	net->hub.inbound_arg = &s;
 	s.hub = tf_hub_create(&net->hub, err, sizeof err);
 	s.r = tf_reader_create(STDIN_FILENO, c->common.max_line);
 	if (!s.hub || !s.r) {
@@ -177,8 +154,8 @@ out:
 	flush_output(&s);
 	tf_hub_destroy(s.hub);
 	tf_reader_destroy(s.r);
-	if (s.inbound && fclose(s.inbound) != 0) {
-		tf_error("%s: %s", net->inbound, strerror(errno));
+	if (tf_hubcli_inbound_close(net, err, sizeof err) < 0) {
+		tf_error("%s", err);
 		if (!rc)
 			rc = 1;
 	}

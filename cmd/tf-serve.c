@@ -895,6 +895,10 @@ run(struct config *c)
 	int rc = 1, port;
 
 	s.start_ns = s.cpu_wall_ns = tf_mono_ns();
+	if (tf_hubcli_inbound_open(net, err, sizeof err) < 0) {
+		tf_error("%s", err);
+		return 1;
+	}
 	net->hub.max_line = c->common.max_line;
 	net->hub.http = on_http;
 	net->hub.http_arg = &s;
@@ -938,6 +942,11 @@ out:
 	tf_hub_destroy(s.hub);
 	tf_dash_destroy(s.dash);
 	tf_reader_destroy(s.r);
+	if (tf_hubcli_inbound_close(net, err, sizeof err) < 0) {
+		tf_error("%s", err);
+		if (!rc)
+			rc = 1;
+	}
 	return rc;
 }
 

@@ -159,6 +159,10 @@ tf_hub_config_init(struct tf_hub_config *cfg)
 	cfg->ping_s = 30;
 	cfg->idle_timeout_s = 120;
 	cfg->max_message = 64 * 1024;
+	/* A client may send this many messages a second (bursts of as many):
+	 * enough for any protocol use, and a bound on what one client can make
+	 * the server write to --inbound. */
+	cfg->max_rate = 100;
 	cfg->max_topics = 1024;
 	cfg->max_keys = 100000;
 	cfg->batch = 64 * 1024;
@@ -955,10 +959,10 @@ inbound(struct tf_hub *h, struct client *c, const char *s, size_t n,
 		tf_buf_json(&b, s, n);
 	}
 	tf_buf_add(&b, "}", 1);
-	if (!b.failed) {
-		h->cfg.inbound(b.p, b.len, h->cfg.inbound_arg);
+	if (!b.failed && h->cfg.inbound(b.p, b.len, h->cfg.inbound_arg) == 0)
 		h->st.inbound++;
-	}
+	else
+		h->st.inbound_dropped++;
 	tf_buf_finish(&b);
 }
 

@@ -34,8 +34,9 @@ struct tf_event;
 typedef int tf_hub_http_fn(struct lws *wsi, enum lws_callback_reasons reason,
 	void *user, void *in, size_t len, void *arg);
 
-/* One inbound client message as an NDJSON line (no "\n"). */
-typedef void tf_hub_inbound_fn(const char *line, size_t len, void *arg);
+/* One inbound client message as an NDJSON line (no "\n"). Returns 0 when
+ * it was kept, -1 when not (counted as inbound_dropped in /stats). */
+typedef int tf_hub_inbound_fn(const char *line, size_t len, void *arg);
 
 /* An adopted descriptor is readable (or at EOF/error). Return 0 to keep
  * watching it, -1 to stop (lws then closes it). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hubcli.h"
+#include "inbound.h"
 #include "line.h"
 #include "log.h"
 #include "sig.h"
@@ -45,6 +46,7 @@ enum {
 	OPT_MAX_TOPICS,
 	OPT_MAX_KEYS,
 	OPT_BATCH,
+	OPT_INBOUND_MAX,
 	OPT_END
 };
 
@@ -85,6 +87,7 @@ static const struct {
 	{ "max-topics", required_argument, OPT_MAX_TOPICS, "MAX_TOPICS" },
 	{ "max-keys", required_argument, OPT_MAX_KEYS, "MAX_KEYS" },
 	{ "batch", required_argument, OPT_BATCH, "BATCH" },
+	{ "inbound-max", required_argument, OPT_INBOUND_MAX, "INBOUND_MAX" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -97,6 +100,7 @@ tf_hubcli_init(struct tf_hubcli *c, uint64_t port)
 	c->host = "127.0.0.1";
 	c->port = port;
 	c->drain_ms = 5000;
+	c->inbound_max = 64 << 20;
 	tf_hub_config_init(&c->hub);
 }
 
@@ -142,8 +146,10 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --key FILE          TLS private key (PEM)\n"
 		"      --max-clients N     refuse more with HTTP 503 (0: no limit)\n"
 		"      --max-message SIZE  longest client message; over: close 1009 (64K)\n"
-		"      --max-rate N        client messages per second; over: close 1008\n"
+		"      --max-rate N        client messages per second (100; 0: no limit);\n"
+		"                          over: close 1008\n"
 		"      --inbound FILE      append client messages as NDJSON (default: drop)\n"
+		"      --inbound-max SIZE  past SIZE, FILE becomes FILE.1 (64M; 0: no limit)\n"
 		"      --drain SECS        at end of input, deliver for at most SECS (5)\n"
 		"      --keep-open         keep serving after end of input until SIGTERM\n"
 		"      --max-topics N      distinct topics (1024)\n"
@@ -293,6 +299,16 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_BATCH:
 		return number(tf_parse_size, "--batch", arg, 1024, 16 << 20,
 			&h->batch, err, errlen);
+	case OPT_INBOUND_MAX:
+		if (tf_parse_size("--inbound-max", arg, 0, (uint64_t)1 << 50,
+			    &c->inbound_max, err, errlen) < 0)
+			return -1;
+		if (c->inbound_max && c->inbound_max < 1024) {
+			tf_seterr(err, errlen, "--inbound-max: 0 (no limit) "
+				"or at least 1K");
+			return -1;
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -319,6 +335,55 @@ tf_hubcli_parse(const struct tf_hubcli *c, int argc, char **argv,
 	}
 	if (rc >= 0)
 		tf_options_free();
+	return rc;
+}
+
+/* ---- --inbound ------------------------------------------------------- */
+
+static int
+on_inbound(const char *line, size_t len, void *arg)
+{
+	struct tf_hubcli *c = arg;
+	char err[512];
+	uint64_t rotations;
+	int rc;
+
+	if (!c->inbound_w)
+		return -1;
+	rotations = tf_inbound_rotations(c->inbound_w);
+
+	rc = tf_inbound_write(c->inbound_w, line, len, err, sizeof err);
+	if (rc == 0 && tf_inbound_rotations(c->inbound_w) != rotations)
+		tf_info("%s: over --inbound-max: older messages are in %s.1",
+			c->inbound, c->inbound);
+	if (rc < 0) {
+		tf_warn("%s; no longer writing client messages", err);
+		tf_inbound_close(c->inbound_w, err, sizeof err);
+		c->inbound_w = NULL;
+	}
+	return rc ? -1 : 0;
+}
+
+int
+tf_hubcli_inbound_open(struct tf_hubcli *c, char *err, size_t errlen)
+{
+	if (!c->inbound)
+		return 0;
+	c->inbound_w = tf_inbound_open(c->inbound, c->inbound_max, err,
+		errlen);
+	if (!c->inbound_w)
+		return -1;
+	c->hub.inbound = on_inbound;
+	c->hub.inbound_arg = c;
+	return 0;
+}
+
+int
+tf_hubcli_inbound_close(struct tf_hubcli *c, char *err, size_t errlen)
+{
+	int rc = tf_inbound_close(c->inbound_w, err, errlen);
+
+	c->inbound_w = NULL;
 	return rc;
 }
 

@@ -14,13 +14,17 @@
 /* Option values of the hub's options start here; a program's own options
  * use values below it (or letters). */
 #define TF_HUBCLI_OPT_BASE 512
-#define TF_HUBCLI_NOPTS 26
+#define TF_HUBCLI_NOPTS 27
+
+struct tf_inbound;
 
 struct tf_hubcli {
 	const char *host;	/* "127.0.0.1" */
 	uint64_t port;
 	const char *cert, *key;
 	const char *inbound;	/* --inbound FILE, or NULL */
+	uint64_t inbound_max;	/* --inbound-max (64M; 0: no limit) */
+	struct tf_inbound *inbound_w;	/* open while serving */
 	int64_t drain_ms;	/* --drain (5 s) */
 	int keep_open;
 	/* More LWS_SERVER_OPTION_* for the context (a program's own). */
@@ -52,6 +56,15 @@ int tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 int tf_hubcli_parse(const struct tf_hubcli *c, int argc, char **argv,
 	const struct tf_option *opts, tf_option_fn *fn, void *ctx,
 	struct tf_common *common, tf_usage_fn *usage);
+
+/* Opens --inbound, if given, and has the hub write client messages to it
+ * (call before tf_hub_create): 0, or -1 with err filled. A write error
+ * later is reported once on stderr, and client messages are dropped (and
+ * counted) from then on. */
+int tf_hubcli_inbound_open(struct tf_hubcli *c, char *err, size_t errlen);
+
+/* Closes --inbound: 0, or -1 with err filled. */
+int tf_hubcli_inbound_close(struct tf_hubcli *c, char *err, size_t errlen);
 
 /* The help lines of the hub's options, descriptions at column 26. */
 void tf_hubcli_usage(FILE *f, uint64_t default_port);

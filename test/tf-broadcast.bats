@@ -1150,6 +1150,47 @@ since_event() {
 	assert_output '[]'
 }
 
+@test "--inbound-max: past it the file becomes FILE.1 (one old file kept), lines whole; a message longer than it is dropped and counted" {
+	bcast -n --inbound inbound --inbound-max 1K
+	args=()
+	for i in $(seq 1 40); do args+=(--send "{\"i\":$i,\"pad\":\"$(printf '%040d' 0)\"}"); done
+	js p "${args[@]}" --timeout 30 "$URL/"
+	wait_for grep -q '"i":40,' inbound
+	[ -f inbound.1 ]
+	[ ! -e inbound.2 ]
+	[ "$(stat -c %s inbound)" -le 1024 ]
+	[ "$(stat -c %s inbound.1)" -le 1024 ]
+	# Whole lines, in order, the newest kept: the old file, then the new.
+	run jq -s -c 'map(.data.i) | . == [range(.[0]; 41)] and length > 10' inbound.1 inbound
+	assert_output true
+	# One message that alone is longer than the cap is not written.
+	js big --send "{\"big\":\"$(printf '%01100d' 0)\"}" --send '{"after":1}' --timeout 30 "$URL/"
+	wait_for grep -q '"after":1' inbound
+	run grep -c big inbound inbound.1
+	assert_output "$(printf 'inbound:0\ninbound.1:0')"
+	stats | jq -e '.inbound_dropped == 1'
+	# The limit is checked: not below 1K, 0 is no limit.
+	run_err tf-broadcast --inbound x --inbound-max 100
+	assert_equal "$status" 2
+	[[ $stderr == *--inbound-max* ]]
+}
+
+@test "by default a client may send 100 messages a second (bursts of 100); more closes it with 1008, so --inbound stays bounded" {
+	bcast -n --inbound inbound
+	args=()
+	for i in $(seq 1 300); do args+=(--send "{\"i\":$i}"); done
+	js fast "${args[@]}" "$URL/"
+	js calm --send '{"calm":1}' --timeout 3 "$URL/"
+	finish fast
+	closed_with fast 1008
+	grep -q 'rate limit' fast.err
+	finish calm
+	assert_equal "$rc" 124
+	n=$(grep -c '"i"' inbound)
+	[ "$n" -ge 100 ] && [ "$n" -lt 300 ]
+	grep -q '"calm"' inbound
+}
+
 # --- stats -------------------------------------------------------------------
 
 @test "GET /stats reports clients, subscribers per topic, messages, bytes and uptime" {

@@ -593,3 +593,20 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 		--timeout 30 "ws://127.0.0.1:$PORT/ws" >ws.out
 	jq -e 'select(.type == "stale") | .idle >= 10' ws.out
 }
+
+# issue 10: hostile requests (hub)
+
+@test "--inbound FILE appends what WebSocket clients send, as tf-broadcast does, bounded by --inbound-max" {
+	serve --inbound inbound --inbound-max 1K
+	args=()
+	for i in $(seq 1 30); do args+=(--send "{\"i\":$i,\"pad\":\"$(printf '%040d' 0)\"}"); done
+	node "$TF_ROOT/test/ws/client.js" "${args[@]}" --send $'{"nl":\n1}' --timeout 3 \
+		"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err || true
+	wait_for grep -q '"nl":' inbound
+	[ -f inbound.1 ]
+	[ "$(stat -c %s inbound)" -le 1024 ]
+	run jq -s -c 'map(.data.i // "nl") | .[-3:]' inbound.1 inbound
+	assert_output '[29,30,"nl"]'
+	run jq -s -c 'map(.client) | unique | length' inbound
+	assert_output 1
+}
