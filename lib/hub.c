@@ -20,6 +20,9 @@
 #define KEY_MAX 256		/* bytes of a snapshot key */
 #define CTRL_MAX (1024 * 1024)	/* control bytes queued for one client */
 #define TICK_MS 200
+#define HEADER_BUF 16384	/* bytes of one request's headers, in lws */
+_Static_assert(HEADER_BUF >= 2 * TF_HUB_TOKEN_MAX + 4096,
+	"a request can carry the longest token in a header and the URL");
 /* A tf.v1 client gets no events until its first message or HOLD_MS after
  * joining, so that a resume sent on connecting comes before live data. */
 #define HOLD_MS 250
@@ -1360,7 +1363,8 @@ token_ok(const char *want, const char *got)
 static int
 authorized(struct tf_hub *h, struct lws *wsi)
 {
-	char buf[512];
+	/* "Bearer " or "token=", the token, and room to tell a longer one. */
+	char buf[TF_HUB_TOKEN_MAX + 16];
 	const char *q;
 
 	if (!h->cfg.token)
@@ -1732,6 +1736,10 @@ tf_hub_context_info(struct tf_hub *h, struct lws_context_creation_info *info)
 	 * from clients must be UTF-8 (else 1007). */
 	info->extensions = NULL;
 	info->options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* lws keeps a request's headers in one buffer (4 KiB by default) and
+	 * drops a request that overflows it: make room for the longest token
+	 * in both its places (header and URL) and the usual headers. */
+	info->max_http_header_data = HEADER_BUF;
 }
 
 static void

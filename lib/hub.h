@@ -42,6 +42,10 @@ typedef int tf_hub_inbound_fn(const char *line, size_t len, void *arg);
  * watching it, -1 to stop (lws then closes it). */
 typedef int tf_hub_fd_fn(int fd, void *arg);
 
+/* The longest token (--token) a client can give, in a header or the URL:
+ * tf_hub_context_info sizes lws's header buffer for it. */
+#define TF_HUB_TOKEN_MAX 4096
+
 struct tf_hub_config {
 	const char *server;	/* "tf-broadcast 0.1.0", for welcome */
 	const char *topic_field;	/* route by this field; NULL: vocab */
@@ -54,7 +58,7 @@ struct tf_hub_config {
 	int64_t heartbeat_ms;	/* 0: off */
 	int64_t stale_ms;	/* 0: off */
 	int ping_s, idle_timeout_s;
-	const char *token;	/* NULL: no token required */
+	const char *token;	/* NULL: none; else <= TF_HUB_TOKEN_MAX */
 	const char *origins;	/* comma list; NULL: any Origin */
 	size_t max_clients;	/* 0: no limit */
 	size_t max_message;	/* bytes of one client message */

@@ -263,6 +263,13 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 			h->idle_timeout_s = (int)((ms + 999) / 1000);
 		return 0;
 	case OPT_TOKEN:
+		/* Refused here, not left to never match: no header or URL
+		 * the hub reads can hold a longer one. */
+		if (strlen(arg) > TF_HUB_TOKEN_MAX) {
+			tf_seterr(err, errlen, "--token: longer than %d bytes",
+				TF_HUB_TOKEN_MAX);
+			return -1;
+		}
 		return field("--token", arg, &h->token, err, errlen);
 	case OPT_ORIGIN:
 		h->origins = arg;

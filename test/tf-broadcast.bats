@@ -1022,6 +1022,30 @@ since_event() {
 	assert_equal "$(cat ok2.out)" '{"b":2}'
 }
 
+@test "a token of up to 4096 bytes authenticates in the header and the URL; a longer one is refused at startup" {
+	run_err tf-broadcast --token "$(printf 'x%.0s' $(seq 1 4097))"
+	assert_equal "$status" 2
+	[[ $stderr == *"--token: longer than 4096 bytes"* ]]
+	run_err env TF_BROADCAST_TOKEN="$(printf 'x%.0s' $(seq 1 4097))" tf-broadcast </dev/null
+	assert_equal "$status" 2
+	tok=$(head -c 3072 /dev/urandom | base64 -w0 | tr '+/' '-_' | head -c 4096)
+	TF_BROADCAST_TOKEN=$tok bcast -n
+	js hdr --count 1 --header "Authorization: Bearer $tok" "$URL/"
+	js q --count 1 "$URL/?token=$tok"
+	js wrong --timeout 5 --header "Authorization: Bearer ${tok%?}y" "$URL/"
+	finish wrong
+	grep -qx '#http 401' wrong.err
+	wait_for opened hdr
+	wait_for opened q
+	feed '{"long":"token"}'
+	finish hdr
+	finish q
+	assert_equal "$(cat hdr.out q.out)" "$(printf '{"long":"token"}\n{"long":"token"}')"
+	run curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+		"http://127.0.0.1:$PORT/stats"
+	assert_output 200
+}
+
 @test "--origin: a browser Origin not on the list gets 403; listed ones and non-browsers get in" {
 	bcast -n --origin 'https://desk.example,http://localhost:3000'
 	js evil --timeout 5 --origin https://evil.example "$URL/"
