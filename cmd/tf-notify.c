@@ -3,6 +3,7 @@
  * one NDJSON delivery report per alert and destination on stdout. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "notify_report.h"
 #include "notify_text.h"
 #include "opts.h"
+#include "redact.h"
 #include "sig.h"
 #include "vocab.h"
 
@@ -28,6 +30,9 @@ enum { CH_SLACK, CH_DISCORD, CH_TELEGRAM, CH_WEBHOOK, CH_EMAIL, CH_SMS, NCH };
 #define TITLE_SIZE 1024
 #define MESSAGE_SIZE (64 * 1024)
 #define DEDUPE_KEYS 10000
+/* Webhook headers (--header and TF_WEBHOOK_HEADERS): the requests mark
+ * which are secret in a 32-bit mask. */
+#define MAX_HEADERS 32
 
 enum {
 	OPT_CHANNEL = 256,
@@ -166,6 +171,7 @@ struct config {
 	unsigned sms_max_segments;
 	char **argv;
 	int argc;
+	struct tf_redact *rd;	/* every secret above, masked in all we print */
 };
 
 struct run {
@@ -319,7 +325,7 @@ split_headers(struct config *c, const char *v)
 		while (n && (p[n - 1] == ' ' || p[n - 1] == '\r'))
 			n--;
 		if (n) {
-			if (c->nheaders < 32)
+			if (c->nheaders < MAX_HEADERS)
 				c->secret_headers |= 1u << c->nheaders;
 			if (push_str(&c->headers, &c->nheaders, p, n) < 0)
 				return -1;
@@ -403,6 +409,12 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 				goto oom;
 		} else if (split_headers(c, arg) < 0) {
 			goto oom;
+		}
+		if (c->nheaders > MAX_HEADERS) {
+			tf_seterr(err, errlen, "%sat most %d headers",
+				from_argv(c, arg) ? "--header: " : "",
+				MAX_HEADERS);
+			return -1;
 		}
 		break;
 	case OPT_CONNECT_TIMEOUT:
@@ -575,6 +587,45 @@ oom:
 	return -1;
 }
 
+/* Every diagnostic that may quote a setting, a line or a service's answer
+ * goes through here: formatted whole (a cut first could leave part of a
+ * secret), then every configured secret masked. level 0: error, 1:
+ * warning. */
+static void say(const struct config *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+say(const struct config *c, int level, const char *fmt, ...)
+{
+	char *text = NULL, *m = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(m = tf_redact(c->rd, text, (size_t)n, NULL)))
+		tf_error("out of memory");
+	else if (level == 0)
+		tf_error("%s", m);
+	else
+		tf_warn("%s", m);
+	free(m);
+	if (n >= 0)
+		free(text);
+}
+
+/* tf_usage_error with every configured secret masked. Returns 2. */
+static int
+usage_error(const struct config *c, const char *what)
+{
+	char *m = tf_redact(c->rd, what, strlen(what), NULL);
+	int rc = tf_usage_error(m ? m : "out of memory");
+
+	free(m);
+	return rc;
+}
+
 /* The config file that was read, by lib/opts' rule: --config, TF_CONFIG,
  * else $XDG_CONFIG_HOME/tf/tf.conf or ~/.config/tf/tf.conf. */
 static void
@@ -617,8 +668,9 @@ check_config_mode(const struct config *c)
 			"600 it", path);
 }
 
-/* Picks the channels: --channel, else every configured one. Returns 0, or
- * 2 after reporting. */
+/* Picks the channels: --channel, else every configured one; and builds
+ * c->rd from the secrets of every channel. Returns 0, or 2 after
+ * reporting (1 when out of memory). */
 static int
 choose_channels(struct run *st)
 {
@@ -644,6 +696,19 @@ choose_channels(struct run *st)
 	c->sms_opts[0] = c->sms_opt;
 	c->cfg[CH_SMS].headers = c->sms_opts;
 	c->cfg[CH_SMS].nheaders = 1;
+	/* Every secret of every channel, used or not, before anything that
+	 * could quote a setting is printed. */
+	if (!(c->rd = tf_redact_create())) {
+		tf_error("out of memory");
+		return 1;
+	}
+	for (i = 0; i < NCH; i++)
+		if (tf_channels[i]->secrets &&
+		    tf_channels[i]->secrets(&c->cfg[i], c->rd) < 0) {
+			tf_error("out of memory");
+			return 1;
+		}
+	c->dopts.redact = c->rd;
 	for (i = 0; i < NCH; i++) {
 		st->ch[i].def = tf_channels[i];
 		st->ch[i].cfg = c->cfg[i];
@@ -678,7 +743,7 @@ choose_channels(struct run *st)
 				if (d->check(&c->cfg[i], err, sizeof err) < 0) {
 					snprintf(what, sizeof what,
 						"--channel: %s", err);
-					return tf_usage_error(what);
+					return usage_error(c, what);
 				}
 				st->active[i] = any = 1;
 			}
@@ -703,7 +768,7 @@ choose_channels(struct run *st)
 		if (!d->check || !set)
 			continue;
 		if (d->check(&c->cfg[i], err, sizeof err) < 0) {
-			tf_error("%s", err);
+			say(c, 0, "%s", err);
 			return 2;
 		}
 		st->active[i] = any = 1;
@@ -732,7 +797,7 @@ static void
 write_report(struct run *st, const struct tf_report *r, const char *status,
 	const char *error)
 {
-	char *json = tf_report_json(r, status, error);
+	char *json = tf_report_json(r, status, error, st->c->rd);
 
 	if (!error)
 		error = r->error;
@@ -747,7 +812,8 @@ write_report(struct run *st, const struct tf_report *r, const char *status,
 		st->sent++;
 	else if (!strcmp(status, "failed")) {
 		st->failed++;
-		tf_warn("line %llu: %s %s: %s", (unsigned long long)r->line,
+		say(st->c, 1, "line %llu: %s %s: %s",
+			(unsigned long long)r->line,
 			r->channel, r->destination ? r->destination : "",
 			error ? error : "failed");
 	}
@@ -818,7 +884,8 @@ send_channel(struct run *st, struct tf_channel *ch, const struct tf_notice *n,
 		if (!r) {
 			for (; i < j; i++) {
 				char *d = st->c->dry_run ?
-					tf_request_describe(reqs[i]) : NULL;
+					tf_request_describe(reqs[i],
+						st->c->rd) : NULL;
 
 				if (d) {
 					puts(d);
@@ -854,7 +921,7 @@ notify(struct run *st, const char *line, size_t len, uint64_t no,
 		int m = tf_filter_match(st->filter, line, len, err, sizeof err);
 
 		if (m < 0)
-			tf_warn("line %llu: --filter: %s (skipped)",
+			say(st->c, 1, "line %llu: --filter: %s (skipped)",
 				(unsigned long long)no, err);
 		if (m <= 0)
 			return;
@@ -880,7 +947,7 @@ notify(struct run *st, const char *line, size_t len, uint64_t no,
 			key = tf_notify_jq_text(st->dedupe_key, line, len, &kn,
 				err, sizeof err);
 			if (!key)
-				tf_warn("line %llu: --dedupe-key: %s",
+				say(st->c, 1, "line %llu: --dedupe-key: %s",
 					(unsigned long long)no, err);
 		} else {
 			char sym[256] = "";
@@ -971,13 +1038,13 @@ notify_loop(struct run *st, struct tf_reader *rd)
 			if (k < 0) {
 				st->skipped++;
 				if (c->common.strict) {
-					tf_error("line %llu: %s",
+					say(c, 0, "line %llu: %s",
 						(unsigned long long)l.no, why);
 					reading = 0;
 					rc = 65;
 					break;
 				}
-				tf_warn("line %llu: %s (skipped)",
+				say(c, 1, "line %llu: %s (skipped)",
 					(unsigned long long)l.no, why);
 				continue;
 			}
@@ -1067,7 +1134,7 @@ run(struct config *c)
 		char what[1100];
 
 		snprintf(what, sizeof what, "--filter: %s", err);
-		rc = tf_usage_error(what);
+		rc = usage_error(c, what);
 		goto out;
 	}
 	if (c->format && !(st.format = tf_notify_jq_create(c->format, err,
@@ -1075,7 +1142,7 @@ run(struct config *c)
 		char what[1100];
 
 		snprintf(what, sizeof what, "--format: %s", err);
-		rc = tf_usage_error(what);
+		rc = usage_error(c, what);
 		goto out;
 	}
 	if (c->dedupe_key && !(st.dedupe_key = tf_notify_jq_create(
@@ -1083,12 +1150,12 @@ run(struct config *c)
 		char what[1100];
 
 		snprintf(what, sizeof what, "--dedupe-key: %s", err);
-		rc = tf_usage_error(what);
+		rc = usage_error(c, what);
 		goto out;
 	}
 	if (!(st.text = tf_notify_text_create(c->title[NCH], c->message[NCH],
 		      err, sizeof err))) {
-		rc = tf_usage_error(err);
+		rc = usage_error(c, err);
 		goto out;
 	}
 	for (i = 0; i < NCH; i++) {
@@ -1097,7 +1164,7 @@ run(struct config *c)
 
 		if ((c->title[i] || c->message[i]) && !(st.ch_text[i] =
 			tf_notify_text_create(t, m, err, sizeof err))) {
-			rc = tf_usage_error(err);
+			rc = usage_error(c, err);
 			goto out;
 		}
 	}
@@ -1204,6 +1271,7 @@ out:
 	for (i = 0; i < c.nsms_to; i++)
 		free(c.sms_to[i]);
 	free(c.sms_to);
+	tf_redact_destroy(c.rd);
 	tf_options_free();
 	return rc;
 }

@@ -246,10 +246,18 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	}
 }
 
+/* The webhook's token, past /api/webhooks/ID, is its secret. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	return c->url ? tf_channel_redact_url(rd, c->url, 3) : 0;
+}
+
 const struct tf_channel_def tf_ch_discord = {
 	.name = "discord",
 	.setting = "TF_DISCORD_WEBHOOK_URL",
 	.check = check,
 	.render = render,
 	.judge = judge,
+	.secrets = secrets,
 };

@@ -451,24 +451,6 @@ message(const struct tf_channel *ch, const struct tf_notice *n, size_t *len)
 	return m.p;
 }
 
-/* The URL without a password in it: "smtp://user:***@host:587". */
-static char *
-mask_url(const char *url)
-{
-	const char *h = strstr(url, "://"), *at, *colon;
-	size_t an;
-	char *out;
-
-	h = h ? h + 3 : url;
-	an = strcspn(h, "/?#");
-	at = memchr(h, '@', an);
-	if (!at || !(colon = memchr(h, ':', (size_t)(at - h))))
-		return strdup(url);
-	if (asprintf(&out, "%.*s:***%s", (int)(colon - url), url, at) < 0)
-		return NULL;
-	return out;
-}
-
 /* "<addr>" for the envelope. */
 static char *
 envelope(const char *s)
@@ -546,7 +528,8 @@ render(const struct tf_channel *ch, const struct tf_notice *n,
 		r->use_ssl = (c->starttls ? !strcmp(c->starttls, "try") :
 					    loopback(c->url)) ?
 			CURLUSESSL_TRY : CURLUSESSL_ALL;
-	r->url_masked = mask_url(c->url);
+	/* Without a password in it: "smtp://user:***@host:587". */
+	r->url_masked = tf_channel_mask_url(c->url, -1);
 	r->mail_from = envelope(c->from);
 	if (c->user && *c->user) {
 		r->username = strdup(c->user);
@@ -638,10 +621,21 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	v->kind = code >= 500 ? TF_VERDICT_FAILED : TF_VERDICT_RETRY;
 }
 
+/* TF_SMTP_PASSWORD as sent (AUTH PLAIN or LOGIN), and a password in
+ * TF_SMTP_URL. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	if (c->password && tf_redact_add_login(rd, c->user, c->password) < 0)
+		return -1;
+	return c->url ? tf_channel_redact_url(rd, c->url, -1) : 0;
+}
+
 const struct tf_channel_def tf_ch_email = {
 	.name = "email",
 	.setting = "TF_SMTP_URL",
 	.check = check,
 	.render = render,
 	.judge = judge,
+	.secrets = secrets,
 };

@@ -111,10 +111,18 @@ done:
 	return rc;
 }
 
+/* The webhook's path past /services is its secret. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	return c->url ? tf_channel_redact_url(rd, c->url, 1) : 0;
+}
+
 const struct tf_channel_def tf_ch_slack = {
 	.name = "slack",
 	.setting = "TF_SLACK_WEBHOOK_URL",
 	.check = check,
 	.render = render,
 	.judge = NULL,	/* the common HTTP verdict: 429 Retry-After */
+	.secrets = secrets,
 };

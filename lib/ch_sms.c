@@ -259,15 +259,23 @@ request(const struct tf_channel *ch, const char *to, const char *text)
 	const struct tf_channel_config *c = &ch->cfg;
 	const char *base = c->url && *c->url ? c->url :
 		"https://api.twilio.com";
-	size_t bl = strlen(base);
+	size_t bl = strlen(base), ml;
 	struct tf_request *r = tf_request_create(ch);
+	char *masked = tf_channel_mask_url(base, -1);
 	int mg = service_sid(c->from);
 	jv form = jv_string("");
 
-	if (!r)
+	if (!r || !masked) {
+		free(masked);
+		tf_request_destroy(r);
+		jv_free(form);
 		return NULL;
+	}
 	while (bl && base[bl - 1] == '/')
 		bl--;
+	ml = strlen(masked);
+	while (ml && masked[ml - 1] == '/')
+		ml--;
 	form_add(&form, "To", to);
 	form_add(&form, mg ? "MessagingServiceSid" : "From", c->from);
 	form_add(&form, "Body", text);
@@ -281,8 +289,9 @@ request(const struct tf_channel *ch, const char *to, const char *text)
 		    (int)bl, base, c->user) < 0)
 		r->url = NULL;
 	if (asprintf(&r->url_masked, "%.*s/2010-04-01/Accounts/%.4s***/"
-		    "Messages.json", (int)bl, base, c->user) < 0)
+		    "Messages.json", (int)ml, masked, c->user) < 0)
 		r->url_masked = NULL;
+	free(masked);
 	r->username = strdup(c->user);
 	r->password = strdup(c->token);
 	if (asprintf(&r->destination, "sms:%s", to) < 0)
@@ -380,10 +389,21 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	jv_free(msg);
 }
 
+/* The auth token, as sent (Basic auth with the SID), and a password in
+ * TF_TWILIO_API_URL. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	if (c->token && tf_redact_add_login(rd, c->user, c->token) < 0)
+		return -1;
+	return c->url ? tf_channel_redact_url(rd, c->url, -1) : 0;
+}
+
 const struct tf_channel_def tf_ch_sms = {
 	.name = "sms",
 	.setting = "TF_TWILIO_ACCOUNT_SID",
 	.check = check,
 	.render = render,
 	.judge = judge,
+	.secrets = secrets,
 };

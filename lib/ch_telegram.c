@@ -83,14 +83,21 @@ request(const struct tf_channel *ch, const struct tf_notice *n,
 	struct tf_request *r = tf_request_create(ch);
 	const char *base = ch->cfg.url && *ch->cfg.url ? ch->cfg.url :
 		"https://api.telegram.org";
-	size_t bl = strlen(base);
+	size_t bl = strlen(base), ml;
+	char *masked = tf_channel_mask_url(base, -1);
 	jv o, s;
 	int numeric = chat[0] != '@';
 
-	if (!r)
+	if (!r || !masked) {
+		free(masked);
+		tf_request_destroy(r);
 		return NULL;
+	}
 	while (bl && base[bl - 1] == '/')
 		bl--;
+	ml = strlen(masked);
+	while (ml && masked[ml - 1] == '/')
+		ml--;
 	o = jv_object_set(jv_object(), jv_string("chat_id"),
 		numeric ? jv_number(strtod(chat, NULL)) : jv_string(chat));
 	o = jv_object_set(o, jv_string("text"), jv_string_sized(text,
@@ -106,9 +113,10 @@ request(const struct tf_channel *ch, const struct tf_notice *n,
 	if (asprintf(&r->url, "%.*s/bot%s/sendMessage", (int)bl, base,
 		    ch->cfg.token) < 0)
 		r->url = NULL;
-	if (asprintf(&r->url_masked, "%.*s/bot***/sendMessage", (int)bl,
-		    base) < 0)
+	if (asprintf(&r->url_masked, "%.*s/bot***/sendMessage", (int)ml,
+		    masked) < 0)
 		r->url_masked = NULL;
+	free(masked);
 	if (asprintf(&r->destination, "telegram:%s", chat) < 0)
 		r->destination = NULL;
 	if (asprintf(&r->rate_key, "telegram %s", chat) < 0)
@@ -213,10 +221,21 @@ judge(const struct tf_channel *ch, const struct tf_response *r,
 	jv_free(o);
 }
 
+/* The bot token (in every request's path), and a password in
+ * TF_TELEGRAM_API_URL. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	if (c->token && tf_redact_add(rd, c->token, strlen(c->token)) < 0)
+		return -1;
+	return c->url ? tf_channel_redact_url(rd, c->url, -1) : 0;
+}
+
 const struct tf_channel_def tf_ch_telegram = {
 	.name = "telegram",
 	.setting = "TF_TELEGRAM_BOT_TOKEN",
 	.check = check,
 	.render = render,
 	.judge = judge,
+	.secrets = secrets,
 };

@@ -22,8 +22,13 @@ check(const struct tf_channel_config *c, char *err, size_t errlen)
 
 		if (!colon || colon == h || strpbrk(h, "\r\n") ||
 		    strcspn(h, " \t") < (size_t)(colon - h)) {
+			/* One from the environment or the config file may
+			 * hold a secret: quoted only up to a blank. */
+			int secret = i < 32 && (c->secret_headers >> i & 1);
+
 			tf_seterr(err, errlen, "webhook: header '%.*s' is not "
-				"'Name: value'", (int)strcspn(h, ":"), h);
+				"'Name: value'", (int)strcspn(h, secret ?
+					": \t\r\n" : ":"), h);
 			return -1;
 		}
 	}
@@ -82,10 +87,49 @@ oom:
 	return -1;
 }
 
+/* The URL's path, query and userinfo, and the values of the headers from
+ * the environment or the config file, with the credential of an
+ * "Authorization: Scheme credential" on its own. */
+static int
+secrets(const struct tf_channel_config *c, struct tf_redact *rd)
+{
+	size_t i;
+
+	if (c->url && tf_channel_redact_url(rd, c->url, 0) < 0)
+		return -1;
+	for (i = 0; i < c->nheaders && i < 32; i++) {
+		const char *v = c->headers[i] + strcspn(c->headers[i], ":");
+		size_t n, sp;
+
+		if (!(c->secret_headers >> i & 1))
+			continue;
+		if (!*v) {	/* not a header (check refuses it) */
+			v = c->headers[i];
+			if (tf_redact_add(rd, v, strlen(v)) < 0)
+				return -1;
+			continue;
+		}
+		v += 1 + strspn(v + 1, " \t");
+		n = strlen(v);
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (tf_redact_add(rd, v, n) < 0)
+			return -1;
+		sp = strcspn(v, " \t");
+		if (sp < n) {
+			sp += strspn(v + sp, " \t");
+			if (tf_redact_add(rd, v + sp, n - sp) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 const struct tf_channel_def tf_ch_webhook = {
 	.name = "webhook",
 	.setting = "TF_WEBHOOK_URL",
 	.check = check,
 	.render = render,
 	.judge = NULL,
+	.secrets = secrets,
 };

@@ -9,6 +9,7 @@
 
 #include "channel.h"
 #include "opts.h"
+#include "redact.h"
 #include "vocab.h"
 
 /* lib/ch_email.c and lib/ch_sms.c. */
@@ -208,24 +209,136 @@ tf_channel_json_verdict(const struct tf_response *r, struct tf_verdict *v,
 	return 0;
 }
 
+/* Where the parts of "scheme://user:pass@host/path?query" are. */
+struct url_parts {
+	const char *auth;	/* after "://" (or the whole url) */
+	const char *host;	/* after the userinfo's last '@', or auth */
+	const char *colon;	/* the userinfo's first ':', or NULL */
+	const char *path;	/* the '/', '?' or '#' after the host, or "" */
+};
+
+static void
+url_split(const char *url, struct url_parts *u)
+{
+	const char *p = strstr(url, "://"), *q;
+
+	u->auth = p ? p + 3 : url;
+	u->path = u->auth + strcspn(u->auth, "/?#");
+	u->host = u->auth;
+	for (q = u->auth; q < u->path; q++)
+		if (*q == '@')
+			u->host = q + 1;
+	u->colon = u->host > u->auth ? memchr(u->auth, ':',
+		(size_t)(u->host - 1 - u->auth)) : NULL;
+}
+
+/* A user name without a password is a secret except in an SMTP URL (where
+ * it is the login name and TF_SMTP_PASSWORD the password). */
+static int
+lone_user_secret(const char *url, const struct url_parts *u)
+{
+	return u->host > u->auth && !u->colon &&
+		strncasecmp(url, "smtp://", 7) && strncasecmp(url, "smtps://", 8);
+}
+
+/* The end of the kept part: past keep path segments (keep -1: all). */
+static const char *
+url_keep(const struct url_parts *u, int keep)
+{
+	const char *cut = u->path;
+
+	if (keep < 0)
+		return cut + strlen(cut);
+	while (keep-- > 0 && *cut == '/')
+		cut += 1 + strcspn(cut + 1, "/?#");
+	return cut;
+}
+
 char *
 tf_channel_mask_url(const char *url, int keep)
 {
-	const char *p = strstr(url, "://"), *cut;
+	struct url_parts u;
+	const char *cut, *user = "", *pass = "";
+	size_t un = 0;
 	char *out;
-	size_t n;
 
-	p = p ? p + 3 : url;
-	/* Past the host, then keep path segments. */
-	cut = p + strcspn(p, "/?#");
-	while (keep-- > 0 && *cut == '/')
-		cut += 1 + strcspn(cut + 1, "/?#");
-	n = (size_t)(cut - url);
-	if (!(out = malloc(n + 5)))
+	url_split(url, &u);
+	cut = url_keep(&u, keep);
+	/* scheme://, then the user name with ":***" for its password, or
+	 * "***" for a lone secret one, '@', host, the kept path, the mask. */
+	if (lone_user_secret(url, &u)) {
+		user = "***";
+	} else if (u.colon) {
+		un = (size_t)(u.colon - u.auth);
+		pass = ":***";
+	} else {
+		un = u.host > u.auth ? (size_t)(u.host - 1 - u.auth) : 0;
+	}
+	if (asprintf(&out, "%.*s%.*s%s%s%s%.*s%s", (int)(u.auth - url), url,
+		    (int)un, u.auth, user, pass, u.host > u.auth ? "@" : "",
+		    (int)(cut - u.host), u.host,
+		    *cut ? (*cut == '/' ? "/***" : "?***") : "") < 0)
 		return NULL;
-	memcpy(out, url, n);
-	strcpy(out + n, *cut ? (*cut == '/' ? "/***" : "?***") : "");
 	return out;
+}
+
+/* Adds s[0..n) when it is long enough to be a secret and not to mask
+ * common words. */
+static int
+add_part(struct tf_redact *rd, const char *s, size_t n)
+{
+	return n >= TF_CHANNEL_SECRET_MIN ? tf_redact_add(rd, s, n) : 0;
+}
+
+int
+tf_channel_redact_url(struct tf_redact *rd, const char *url, int keep)
+{
+	struct url_parts u;
+	const char *cut, *tail, *q;
+	char *user = NULL, *pass = NULL;
+	int rc = 0;
+
+	url_split(url, &u);
+	if (u.colon) {
+		user = strndup(u.auth, (size_t)(u.colon - u.auth));
+		pass = strndup(u.colon + 1, (size_t)(u.host - 2 - u.colon));
+		rc = !user || !pass ? -1 : tf_redact_add_login(rd, user, pass);
+	} else if (lone_user_secret(url, &u)) {
+		user = strndup(u.auth, (size_t)(u.host - 1 - u.auth));
+		rc = !user || tf_redact_add(rd, user, strlen(user)) < 0 ||
+			tf_redact_add_login(rd, user, "") < 0 ? -1 : 0;
+	}
+	free(user);
+	free(pass);
+	if (rc < 0 || keep < 0)
+		return rc;
+	cut = url_keep(&u, keep);
+	if (!*cut)
+		return 0;
+	tail = cut + 1;
+	if (add_part(rd, tail, strlen(tail)) < 0 ||
+	    add_part(rd, tail, strcspn(tail, "?#")) < 0)
+		return -1;
+	if ((q = strchr(cut, '?')) && add_part(rd, q + 1,
+			strcspn(q + 1, "#")) < 0)
+		return -1;
+	/* Each path segment and each query value. */
+	for (q = cut; *q && *q != '#';) {
+		size_t n;
+
+		if (*q == '?' || *q == '&') {
+			q++;
+			q += strcspn(q, "=&#");
+			if (*q != '=')
+				continue;
+		}
+		q++;
+		n = strcspn(q, "/?&#");
+		if (add_part(rd, q, n) < 0)
+			return -1;
+		q += n;
+	}
+	return 0;
 }
 
 unsigned

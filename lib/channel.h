@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redact.h"
+
 /* What the channels render: one input line with its title and message
  * already rendered (templates in cmd/), and its priority. */
 struct tf_notice {
@@ -131,12 +133,20 @@ typedef void tf_channel_judge_fn(const struct tf_channel *ch,
 typedef int tf_channel_check_fn(const struct tf_channel_config *c, char *err,
 	size_t errlen);
 
+/* Adds every secret of the settings to rd, in the forms the channel sends
+ * it (in a URL, as Basic auth, ...), whether or not the channel is used:
+ * settings that are not complete yet may be printed too. 0, or -1 on
+ * ENOMEM. */
+typedef int tf_channel_secrets_fn(const struct tf_channel_config *c,
+	struct tf_redact *rd);
+
 struct tf_channel_def {
 	const char *name;		/* "slack" */
 	const char *setting;		/* the TF_* name that enables it */
 	tf_channel_check_fn *check;	/* NULL: not yet available */
 	tf_channel_render_fn *render;
 	tf_channel_judge_fn *judge;
+	tf_channel_secrets_fn *secrets;
 };
 
 /* A configured channel. */
@@ -182,10 +192,22 @@ void tf_channel_http_verdict(const struct tf_response *r,
 int tf_channel_push(struct tf_request ***out, size_t *count,
 	struct tf_request *r);
 
-/* "https://host/first/..." (then "***"): a URL cut after its first path segment
- * (keep segments: 1 for Slack's /services, 3 for Discord's
- * /api/webhooks/ID) with the rest masked. malloc'd. */
+/* A URL cut after its first keep path segments (1 for Slack's
+ * /services, 3 for Discord's /api/webhooks/ID; -1: the whole path), the
+ * rest replaced by "/" and "***", and the password of its userinfo
+ * ("user:***@host"; the whole userinfo, "***@host", when it holds no
+ * password and the scheme is not smtp or smtps: a lone user name in a
+ * web URL is an API key). malloc'd, NULL on ENOMEM. */
 char *tf_channel_mask_url(const char *url, int keep);
+
+/* Adds what tf_channel_mask_url(url, keep) masks to rd: the userinfo's
+ * password or token (with the Basic auth built from it), and what follows
+ * the kept segments: all of it, its path, its query, and each path
+ * segment and query value, those at least TF_CHANNEL_SECRET_MIN bytes
+ * long (a path "/hook" is no secret, and masking it would mask every
+ * "hook"). 0, or -1 on ENOMEM. */
+#define TF_CHANNEL_SECRET_MIN 8
+int tf_channel_redact_url(struct tf_redact *rd, const char *url, int keep);
 
 /* A color (0xRRGGBB) per priority, the same in every channel. */
 unsigned tf_channel_color(int priority);

@@ -11,6 +11,7 @@
 #include "deliver.h"
 #include "log.h"
 #include "opts.h"
+#include "redact.h"
 
 #define BODY_MAX (64 * 1024)	/* response bytes kept for the verdict */
 #define HEADERS_MAX (16 * 1024)
@@ -498,12 +499,33 @@ backoff(struct tf_deliver *d, unsigned attempt)
 	return t / 2 + (int64_t)(r % (uint64_t)(t / 2 + 1));
 }
 
+/* What came back, with every secret masked: a service that echoes the
+ * request (its path holds a bot token, its headers a password) must not
+ * get it into a report, whole or cut short by the report's length
+ * limits. Each text is NULL on ENOMEM: then it is left out. */
+static void
+mask_response(const struct tf_redact *rd, struct tf_response *r,
+	char **body, char **headers, char **error)
+{
+	*body = tf_redact(rd, r->body, r->body_len, &r->body_len);
+	r->body = *body ? *body : "";
+	if (!*body)
+		r->body_len = 0;
+	*headers = tf_redact(rd, r->headers, strlen(r->headers), NULL);
+	r->headers = *headers ? *headers : "";
+	if (r->error) {
+		*error = tf_redact(rd, r->error, strlen(r->error), NULL);
+		r->error = *error ? *error : "out of memory";
+	}
+}
+
 static void
 completed(struct tf_deliver *d, struct job *j, CURLcode code)
 {
 	struct tf_response resp = { 0 };
 	struct tf_verdict v = { .retry_after_ns = -1 };
 	int64_t now = tf_mono_ns(), delay;
+	char *body = NULL, *headers = NULL, *error = NULL;
 
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &resp.status);
 	j->status = resp.status;
@@ -518,10 +540,18 @@ completed(struct tf_deliver *d, struct job *j, CURLcode code)
 	resp.body = j->body.p ? j->body.p : "";
 	resp.body_len = j->body.n;
 	resp.headers = j->headers.p ? j->headers.p : "";
+	if (d->o.redact)
+		mask_response(d->o.redact, &resp, &body, &headers, &error);
 	if (j->req->channel && j->req->channel->def->judge)
 		j->req->channel->def->judge(j->req->channel, &resp, &v);
 	else
 		tf_channel_http_verdict(&resp, &v);
+	/* A judge may decode what it quotes (JSON's \u escapes). */
+	if (d->o.redact)
+		tf_redact_buf(d->o.redact, v.error, sizeof v.error);
+	free(body);
+	free(headers);
+	free(error);
 
 	curl_multi_remove_handle(d->multi, j->easy);
 	curl_easy_cleanup(j->easy);

@@ -20,6 +20,11 @@ struct tf_deliver_opts {
 	int64_t deadline;		/* tf_mono_ns() after which nothing
 					 * starts; 0: none */
 	size_t max_parallel;		/* transfers at once */
+	const struct tf_redact *redact;	/* secrets masked in what comes
+					 * back (response bodies and headers,
+					 * curl's messages) before any
+					 * channel reads it; NULL: none.
+					 * Borrowed: it outlives the engine */
 };
 
 /* How a request ended. */

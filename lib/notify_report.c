@@ -53,6 +53,40 @@ tf_report_add(struct tf_report *r, const struct tf_result *res)
 	return r->left && --r->left == 0;
 }
 
+/* A JSON string of s with every secret masked; on ENOMEM "***" for the
+ * whole of it: nothing goes out unmasked. */
+static jv
+masked(const struct tf_redact *rd, const char *s, size_t n)
+{
+	char *m = tf_redact(rd, s, n, &n);
+	jv v;
+
+	if (!m)
+		return jv_string(TF_REDACT_MASK);
+	v = jv_string_sized(m, (int)n);
+	free(m);
+	return v;
+}
+
+static jv
+masked_str(const struct tf_redact *rd, const char *s)
+{
+	return masked(rd, s, strlen(s));
+}
+
+/* The alert's id: a string masked (it is the alert's own text). */
+static jv
+masked_id(const struct tf_redact *rd, const char *id)
+{
+	jv v = jv_parse(id), m;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return v;
+	m = masked_str(rd, jv_string_value(v));
+	jv_free(v);
+	return m;
+}
+
 static char *
 dump(jv o)
 {
@@ -65,7 +99,7 @@ dump(jv o)
 
 char *
 tf_report_json(const struct tf_report *r, const char *status,
-	const char *error)
+	const char *error, const struct tf_redact *rd)
 {
 	jv o = jv_object();
 
@@ -77,12 +111,12 @@ tf_report_json(const struct tf_report *r, const char *status,
 	o = jv_object_set(o, jv_string("http_status"),
 		r->http_status ? jv_number(r->http_status) : jv_null());
 	o = jv_object_set(o, jv_string("error"),
-		error ? jv_string(error) : jv_null());
+		error ? masked_str(rd, error) : jv_null());
 	o = jv_object_set(o, jv_string("id"), r->id ?
-		jv_parse(r->id) : jv_number((double)r->line));
+		masked_id(rd, r->id) : jv_number((double)r->line));
 	o = jv_object_set(o, jv_string("line"), jv_number((double)r->line));
 	o = jv_object_set(o, jv_string("destination"),
-		jv_string(r->destination ? r->destination : ""));
+		masked_str(rd, r->destination ? r->destination : ""));
 	if (r->parts > 1)
 		o = jv_object_set(o, jv_string("parts"), jv_number(r->parts));
 	return dump(o);
@@ -106,7 +140,7 @@ tf_report_alert_id(const char *line, size_t len)
 }
 
 char *
-tf_request_describe(const struct tf_request *r)
+tf_request_describe(const struct tf_request *r, const struct tf_redact *rd)
 {
 	jv o = jv_object(), h = jv_array();
 	size_t i;
@@ -116,22 +150,26 @@ tf_request_describe(const struct tf_request *r)
 		jv_string(r->channel->def->name));
 	o = jv_object_set(o, jv_string("method"),
 		jv_string(r->method ? r->method : "SEND"));
-	o = jv_object_set(o, jv_string("url"), jv_string(r->url_masked));
+	o = jv_object_set(o, jv_string("url"), masked_str(rd, r->url_masked));
 	for (i = 0; i < r->nheaders; i++) {
-		if (i < 32 && (r->secret_headers >> i & 1))
-			h = jv_array_append(h, jv_string_fmt("%.*s: ***",
-				(int)strcspn(r->headers[i], ":"),
-				r->headers[i]));
-		else
-			h = jv_array_append(h, jv_string(r->headers[i]));
+		if (i < 32 && (r->secret_headers >> i & 1)) {
+			char *n = strndup(r->headers[i],
+				strcspn(r->headers[i], ":"));
+
+			h = jv_array_append(h, jv_string_fmt("%s: ***",
+				n ? n : ""));
+			free(n);
+		} else {
+			h = jv_array_append(h, masked_str(rd, r->headers[i]));
+		}
 	}
 	o = jv_object_set(o, jv_string("headers"), h);
 	if (r->mail_from)
 		o = jv_object_set(o, jv_string("mail_from"),
-			jv_string(r->mail_from));
+			masked_str(rd, r->mail_from));
 	o = jv_object_set(o, jv_string("destination"),
-		jv_string(r->destination));
-	o = jv_object_set(o, jv_string("body"), jv_string_sized(r->body ?
-		r->body : "", (int)r->body_len));
+		masked_str(rd, r->destination));
+	o = jv_object_set(o, jv_string("body"), masked(rd, r->body ?
+		r->body : "", r->body_len));
 	return dump(o);
 }
