@@ -955,3 +955,152 @@ tls_cert() {
 	assert_output --partial '"status":"failed","attempts":1,"http_status":401,"error":"HTTP 401: Twilio error 20003: Authenticate"'
 	[[ $stderr != *wrong* ]]
 }
+
+# Secrets: none may reach stdout or stderr, whatever a service echoes back.
+
+# every_channel [BEHAVIOUR...]: every channel configured against its local
+# receiver answering BEHAVIOUR... (default ok; SMTP logins are refused, with
+# the password quoted, unless SMTP_OK is set), with a secret in each place
+# one can be: a password in every URL's userinfo, the Slack and Discord
+# webhook paths, the Telegram bot token, a webhook header from the
+# environment, the Twilio auth token, the SMTP password. Every secret holds
+# "secret"; $forbidden lists that and the base64 logins built from them
+# (without padding, which percent-encoding would change).
+every_channel() {
+	local u
+	fake slack "$@"
+	export TF_SLACK_WEBHOOK_URL=${TF_SLACK_WEBHOOK_URL/127.0.0.1/slackuser:slackpw-secret@127.0.0.1}
+	fake discord "$@"
+	export TF_DISCORD_WEBHOOK_URL=${TF_DISCORD_WEBHOOK_URL/127.0.0.1/discorduser:discordpw-secret@127.0.0.1}
+	FAKE_TOKEN=4242:tg-secret fake telegram "$@"
+	export TF_TELEGRAM_BOT_TOKEN=4242:tg-secret
+	export TF_TELEGRAM_API_URL=${TF_TELEGRAM_API_URL/127.0.0.1/tguser:tgpw-secret@127.0.0.1}
+	fake webhook "$@"
+	export TF_WEBHOOK_URL=${TF_WEBHOOK_URL/127.0.0.1/hookuser:hookpw-secret@127.0.0.1}
+	export TF_WEBHOOK_HEADERS='X-Api-Key: Token key-secret'
+	twilio "${@/echo*/echo}"
+	export TF_TWILIO_API_URL=${TF_TWILIO_API_URL/127.0.0.1/twuser:twpw-secret@127.0.0.1}
+	SMTP_USER=alerts SMTP_PASSWORD=${SMTP_OK:+smtp-secret} SMTP_ECHO=1 smtp
+	export TF_SMTP_URL=${TF_SMTP_URL/127.0.0.1/alerts:smtpurl-secret@127.0.0.1}
+	export TF_SMTP_USER=alerts TF_SMTP_PASSWORD=smtp-secret
+	forbidden=(secret)
+	for u in slackuser:slackpw-secret discorduser:discordpw-secret \
+		tguser:tgpw-secret hookuser:hookpw-secret twuser:twpw-secret \
+		"$TF_TWILIO_ACCOUNT_SID:twiliosecret" alerts:smtpurl-secret \
+		smtp-secret; do
+		forbidden+=("$(printf %s "$u" | base64 -w0 | tr -d =)")
+	done
+	forbidden+=("$(printf '\0alerts\0smtp-secret' | base64 -w0 | tr -d =)")
+}
+
+# no_secret: nothing of $forbidden in $output or $stderr.
+no_secret() {
+	local f
+	for f in "${forbidden[@]}"; do
+		if [[ $output == *"$f"* || $stderr == *"$f"* ]]; then
+			printf 'leaked %s in:\n%s\n%s\n' "$f" "$output" "$stderr" >&2
+			return 1
+		fi
+	done
+}
+
+@test "secrets: success reports and -vv show no password, token or webhook path" {
+	SMTP_OK=1 every_channel
+	run_err tf-notify -vv <<<"$alert"
+	assert_success
+	no_secret
+	output=$(jq -r '"\(.channel) \(.status) \(.destination)"' <<<"$output" |
+		sed -E 's/1:[0-9]+/1:PORT/' | sort)
+	assert_output - <<-'END'
+		discord sent http://discorduser:***@127.0.0.1:PORT/api/webhooks/123/***
+		email sent email:trader@desk.example
+		slack sent http://slackuser:***@127.0.0.1:PORT/services/***
+		sms sent sms:+15551234567
+		telegram sent telegram:42
+		webhook sent http://hookuser:***@127.0.0.1:PORT/***
+	END
+}
+
+@test "secrets: failure reports and stderr mask what a service echoes back (as sent, percent-encoded, JSON-escaped)" {
+	every_channel echo echo-url echo-json
+	for form in echo echo-url echo-json; do
+		run_err tf-notify -vv --retries 0 <<<"$alert"
+		assert_failure 1
+		no_secret
+		assert_equal "$(jq -r .status <<<"$output" | sort -u)" failed
+		# What is left is there to read.
+		case $form in
+		echo) assert_output --partial '"error":"HTTP 400: POST /bot***/sendMessage | login tguser:*** | authorization: Basic *** | {' ;;
+		echo-url) assert_output --partial '"error":"HTTP 400: POST%20%2Fbot***%2FsendMessage%20%7C%20login%20tguser%3A***%20%7C' ;;
+		echo-json) assert_output --partial '"error":"HTTP 400: POST \\/bot***\\/sendMessage | login tguser:***' ;;
+		esac
+		assert_output --partial '"error":"SMTP login refused: 535 5.7.8 no user alerts with password *** (***)"'
+		assert_output --partial '"error":"HTTP 400: Twilio error 21211: login AC0123456789abcdef0123456789abcdef:*** | authorization: Basic *** |'
+	done
+	# What each service got: the secrets, as sent.
+	run jq -r .path telegram.log
+	assert_line --index 0 /bot4242:tg-secret/sendMessage
+	run jq -r '.headers.authorization' webhook.log
+	assert_line --index 0 "Basic $(printf hookuser:hookpw-secret | base64 -w0)"
+	run jq -r '.headers["x-api-key"]' webhook.log
+	assert_line --index 0 'Token key-secret'
+	run jq -r .behaviour twilio.log
+	assert_output $'echo\necho\necho'
+	run jq -r .mechanism smtp.log.auth
+	assert_line --index 0 --regexp '^(PLAIN|LOGIN)$'
+}
+
+@test "secrets: --dry-run -vv shows every request with no password, token or webhook path" {
+	SMTP_OK=1 every_channel
+	run_err tf-notify -n -vv <<<"$alert"
+	assert_success
+	no_secret
+	output=$(jq -r '"\(.channel) \(.url) \(.headers | join("; "))"' <<<"$output" |
+		sed -E 's/1:[0-9]+/1:PORT/' | sort)
+	assert_output - <<-'END'
+		discord http://discorduser:***@127.0.0.1:PORT/api/webhooks/123/***?wait=true Content-Type: application/json
+		email smtp://alerts:***@127.0.0.1:PORT 
+		slack http://slackuser:***@127.0.0.1:PORT/services/*** Content-Type: application/json
+		sms http://twuser:***@127.0.0.1:PORT/2010-04-01/Accounts/AC01***/Messages.json Content-Type: application/x-www-form-urlencoded; Accept: application/json
+		telegram http://tguser:***@127.0.0.1:PORT/bot***/sendMessage Content-Type: application/json
+		webhook http://hookuser:***@127.0.0.1:PORT/*** Content-Type: application/json; X-Api-Key: ***
+	END
+	run cat slack.log discord.log telegram.log webhook.log twilio.log smtp.log
+	assert_output ''
+}
+
+@test "secrets: a secret that a report's length limit would cut is masked whole first" {
+	FAKE_ECHO_STATUS=503 fake webhook echo
+	long=$(printf 's3cr3t%.0s' {1..40})
+	export TF_WEBHOOK_URL="http://127.0.0.1:$port/hook/$long"
+	run_err tf-notify -v --retries 0 <<<"$alert"
+	assert_failure 1
+	[[ $output != *s3cr3ts3cr3t* && $stderr != *s3cr3ts3cr3t* ]]
+	assert_output --partial '"error":"HTTP 503: POST /*** | {\"type\":\"alert\"'
+	assert_output --partial '(gave up after 1 attempt)'
+}
+
+@test "secrets: a webhook header from the environment that is not 'Name: value' is quoted up to its first blank" {
+	export TF_WEBHOOK_URL=http://127.0.0.1:9/x
+	export TF_WEBHOOK_HEADERS='Authorization Bearer hdr-secret'
+	run_err tf-notify <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"webhook: header 'Authorization' is not 'Name: value'"* ]]
+	[[ $stderr != *hdr-secret* ]]
+}
+
+@test "at most 32 webhook headers (--header and TF_WEBHOOK_HEADERS)" {
+	export TF_WEBHOOK_URL=http://127.0.0.1:9/x
+	args=()
+	for i in $(seq 33); do args+=(-H "X-H$i: v"); done
+	run_err tf-notify -n "${args[@]}" <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"--header: at most 32 headers"* ]]
+	export TF_WEBHOOK_HEADERS=$(printf 'X-H%s: v\n' $(seq 33))
+	run_err tf-notify -n <<<"$alert"
+	assert_equal "$status" 2
+	[[ $stderr == *"TF_WEBHOOK_HEADERS: at most 32 headers"* ]]
+	run_err tf-notify -n "${args[@]:2}" <<<"$alert"
+	assert_success
+	assert_equal "$(jq '.headers | length' <<<"$output")" 33
+}

@@ -9,11 +9,18 @@ usage: fake.py SERVICE PORT LOG [BEHAVIOUR...]
   BEHAVIOUR  what the next requests get, in order, then "ok" for ever:
              ok, 429 (with the service's retry hint), 500, 503, 400, 404,
              slow (2 s, then ok), hang (never answers), empty (ok, but
-             Discord's rate limit bucket is empty for FAKE_RETRY_AFTER s)
+             Discord's rate limit bucket is empty for FAKE_RETRY_AFTER s),
+             echo (an error that quotes the request: its path, its Basic
+             login decoded, its Authorization and X-* headers, its body,
+             as a careless endpoint does), echo-url (the same
+             percent-encoded), echo-json (the same as a JSON string with
+             '/' escaped, as PHP writes it)
   env: FAKE_TOKEN (telegram bot token expected), FAKE_RETRY_AFTER
-       (seconds in 429 hints, default 1)
+       (seconds in 429 hints, default 1), FAKE_ECHO_STATUS (the echo's
+       HTTP status, default 400)
 Binds 127.0.0.1 only.
 """
+import base64
 import html.parser
 import json
 import os
@@ -22,12 +29,13 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit, parse_qs
+from urllib.parse import urlsplit, parse_qs, quote
 
 SERVICE, PORT, LOG = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 SCRIPT = list(sys.argv[4:])
 TOKEN = os.environ.get("FAKE_TOKEN", "123:ABC")
 RETRY_AFTER = float(os.environ.get("FAKE_RETRY_AFTER", "1"))
+ECHO_STATUS = int(os.environ.get("FAKE_ECHO_STATUS", "400"))
 lock = threading.Lock()
 counter = [0]
 inflight = [0]     # requests being answered right now
@@ -252,7 +260,37 @@ class Handler(BaseHTTPRequestHandler):
                                 ("X-RateLimit-Reset-After", "%.3f" % RETRY_AFTER)])
         if what == "429":
             return self.too_many()
+        if what.startswith("echo"):
+            return self.echo(what, raw)
         return self.bad(int(what), "scripted %s" % what)
+
+    def echo(self, what, raw):
+        """An error quoting the request, in the service's error shape."""
+        parts = ["%s %s" % (self.command, self.path)]
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            try:
+                parts.append("login " + base64.b64decode(auth[6:]).decode())
+            except Exception:
+                pass
+        if auth:
+            parts.append("authorization: " + auth)
+        for k, v in self.headers.items():
+            if k.lower().startswith("x-"):
+                parts.append("%s: %s" % (k.lower(), v))
+        parts.append(raw.decode("utf-8", "replace"))
+        text = " | ".join(parts)
+        if what == "echo-url":
+            text = quote(text, safe="")
+        elif what == "echo-json":
+            text = json.dumps(text)[1:-1].replace("/", "\\/")
+        if SERVICE == "discord":
+            return self.answer(ECHO_STATUS, {"message": text, "code": 0})
+        if SERVICE == "telegram":
+            return self.answer(ECHO_STATUS, {"ok": False,
+                                             "error_code": ECHO_STATUS,
+                                             "description": text})
+        return self.answer(ECHO_STATUS, text)
 
     def ok(self, seq):
         if SERVICE == "slack":

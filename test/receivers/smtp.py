@@ -8,9 +8,12 @@ encoded words, no Bcc header) and recorded as a JSON line in LOG.
 usage: smtp.py PORT LOG [BEHAVIOUR...]
   BEHAVIOUR  what the next messages get at the end of DATA, in order, then
              "ok" for ever: ok, 451 (try later), 550 (rejected)
-  env: SMTP_USER, SMTP_PASSWORD: require AUTH (PLAIN or LOGIN) with these
+  env: SMTP_USER, SMTP_PASSWORD: require AUTH (PLAIN or LOGIN) with these;
+       SMTP_ECHO=1: a refused login's 535 quotes what was given (the
+       password, and the AUTH PLAIN string in base64)
 Binds 127.0.0.1 only.
 """
+import base64
 import email
 import email.policy
 import email.utils
@@ -114,6 +117,13 @@ def authenticator(server, session, envelope, mechanism, auth_data):
           auth_data.password.decode() == PASSWORD)
     with lock, open(LOG + ".auth", "a") as f:
         f.write(json.dumps({"mechanism": mechanism, "ok": ok}) + "\n")
+    if not ok and os.environ.get("SMTP_ECHO") and isinstance(auth_data, LoginPassword):
+        plain = base64.b64encode(b"\0" + auth_data.login + b"\0" +
+                                 auth_data.password).decode()
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 no user %s with password %s (%s)"
+                          % (auth_data.login.decode(),
+                             auth_data.password.decode(), plain))
     return AuthResult(success=ok, handled=False)
 
 

@@ -8,7 +8,9 @@ and answers as Twilio does, following a script of behaviours.
 usage: twilio.py PORT LOG [BEHAVIOUR...]
   BEHAVIOUR  what the next requests get, in order, then "ok" for ever:
              ok (201), 429 (20429, Retry-After 1), 500, 400 (21211, an
-             invalid To number), 401 (20003)
+             invalid To number), 401 (20003), echo (400, a message
+             quoting the request: the Basic login decoded, the
+             Authorization header, the path)
   env: FAKE_SID (account SID expected), FAKE_TOKEN (auth token expected)
 Binds 127.0.0.1 only.
 """
@@ -138,6 +140,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(400, 21211, "The 'To' number %s is not a valid phone number." % f["To"])
         if what == "401":
             return self.error(401, 20003, "Authenticate")
+        if what == "echo":
+            login = base64.b64decode(auth[6:]).decode()
+            return self.error(400, 21211, "login %s | authorization: %s | %s"
+                              % (login, auth, self.path))
         self.answer(201, {"sid": "SM%032x" % seq, "account_sid": SID,
                           "to": f["To"], "from": f.get("From"),
                           "messaging_service_sid": f.get("MessagingServiceSid"),
