@@ -39,6 +39,7 @@ enum {
 	OPT_ROUND_TRIPS,
 	OPT_MAX_SYMBOLS,
 	OPT_MAX_BODY,
+	OPT_MAX_BODIES,
 };
 
 /* The hub's options (lib/hubcli.c), then ours, then the end. */
@@ -60,6 +61,8 @@ static struct tf_option options[] = {
 	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
 		"TF_SERVE_MAX_SYMBOLS" },
 	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
+	{ "max-bodies", required_argument, OPT_MAX_BODIES,
+		"TF_SERVE_MAX_BODIES" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -68,6 +71,7 @@ struct config {
 	struct tf_dash_config dash;
 	const char *db, *web_root;
 	size_t max_body;
+	size_t max_bodies;	/* of every body being read at once */
 	struct tf_common common;
 };
 
@@ -81,6 +85,10 @@ struct state {
 	/* CPU use between two looks at it, for /api/system */
 	int64_t cpu_wall_ns, cpu_used_ns;
 	double cpu_pct;
+	/* Request bodies: bytes reserved by those being read (at most
+	 * --max-bodies), and requests refused for want of room. */
+	size_t bodies;
+	uint64_t bodies_refused;
 };
 
 /* One HTTP connection: the request body being read, the answer being
@@ -89,6 +97,7 @@ struct req {
 	enum { POST_NONE, POST_CONTROL, POST_EVENTS } post;
 	char action[16];
 	struct tf_buf body;
+	size_t reserved;	/* of state.bodies, by its Content-Length */
 	int too_big;
 	struct tf_http_out out;	/* the answer being sent */
 };
@@ -116,7 +125,8 @@ usage(FILE *f)
 		"                          newest candles per series in a snapshot (300)\n"
 		"      --round-trips N     closed round trips kept (500)\n"
 		"      --max-symbols N     symbols kept; more are ignored (1000)\n"
-		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n");
+		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n"
+		"      --max-bodies SIZE   POST bodies being read at once; over: 503 (8M)\n");
 	tf_hubcli_usage(f, 8080);
 	fprintf(f,
 		"                          (tf-serve: --stale 10 unless given)\n");
@@ -187,6 +197,12 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 			    errlen) < 0)
 			return -1;
 		c->max_body = v;
+		return 0;
+	case OPT_MAX_BODIES:
+		if (tf_parse_size("--max-bodies", arg, 1, (uint64_t)1 << 40, &v,
+			    err, errlen) < 0)
+			return -1;
+		c->max_bodies = v;
 		return 0;
 	}
 	return tf_hubcli_set(&c->net, val, arg, err, errlen);
@@ -472,6 +488,9 @@ api_get(struct state *s, struct lws *wsi, struct req *rq, const char *route)
 	} else if (!strcmp(route, "system")) {
 		tf_buf_adds(&b, "{\"server\":");
 		process_stats(s, &b);
+		tf_buf_addf(&b, ",\"http\":{\"bodies\":%zu,\"max_bodies\":%zu,"
+			"\"bodies_refused\":%llu}", s->bodies, s->c->max_bodies,
+			(unsigned long long)s->bodies_refused);
 		tf_buf_adds(&b, ",\"engine\":");
 		tf_dash_engine_status(s->dash, &b);
 		tf_buf_adds(&b, ",\"bot\":");
@@ -641,6 +660,16 @@ post_origin_ok(struct state *s, struct lws *wsi)
 	return !strcmp(o, host);
 }
 
+/* Gives back rq's room in --max-bodies, and its body. */
+static void
+release(struct state *s, struct req *rq)
+{
+	s->bodies -= rq->reserved;
+	rq->reserved = 0;
+	tf_buf_finish(&rq->body);
+	tf_buf_init(&rq->body);
+}
+
 static int
 method_is(struct lws *wsi, enum lws_token_indexes t)
 {
@@ -653,11 +682,14 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 {
 	int get = method_is(wsi, WSI_TOKEN_GET_URI),
 		post = method_is(wsi, WSI_TOKEN_POST_URI);
+	static const char *const retry[] = { "retry-after:", "1", NULL };
+	unsigned long long cl = 0;
 	char len[32];
 	int rc;
 
 	rq->out.head = method_is(wsi, WSI_TOKEN_HEAD_URI);
 	rq->post = POST_NONE;
+	release(s, rq);
 	if (strncmp(path, "/api/", 5)) {
 		if (!get && !rq->out.head)
 			return not_allowed(wsi, rq, "GET, HEAD");
@@ -690,14 +722,12 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 		}
 		if (lws_hdr_copy(wsi, len, sizeof len,
 			    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-		    strtoull(len, NULL, 10) > s->c->max_body) {
+		    (cl = strtoull(len, NULL, 10)) > s->c->max_body) {
 			rq->post = POST_NONE;
 			return fail(wsi, rq, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
 				"body over --max-body (%zu bytes)",
 				s->c->max_body);
 		}
-		tf_buf_finish(&rq->body);
-		tf_buf_init(&rq->body);
 		rq->too_big = 0;
 		/* Without a Content-Length there is no body, and lws
 		 * reports no completion of one; lws reads no chunked
@@ -711,10 +741,29 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 				"a body needs a Content-Length");
 		}
 		if (lws_hdr_total_length(wsi,
-			    WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-			return rq->post == POST_CONTROL ?
+			    WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+			rc = rq->post == POST_CONTROL ?
 				api_control(s, wsi, rq) :
 				api_events(s, wsi, rq);
+			rq->post = POST_NONE;
+			return rc;
+		}
+		/* Room for the whole body is taken now, by its
+		 * Content-Length, so that the bodies being read never pass
+		 * --max-bodies whatever their senders do (send slowly, or
+		 * never finish); it is given back once the body is taken
+		 * or the connection closes. */
+		if (cl > s->c->max_bodies - s->bodies) {
+			rq->post = POST_NONE;
+			s->bodies_refused++;
+			return tf_http_error(wsi, &rq->out,
+				HTTP_STATUS_SERVICE_UNAVAILABLE, retry,
+				"busy: the request bodies being read would "
+				"pass --max-bodies (%zu bytes); try again",
+				s->c->max_bodies);
+		}
+		rq->reserved = (size_t)cl;
+		s->bodies += rq->reserved;
 		return 0;
 	}
 	if (!get && !rq->out.head)
@@ -739,14 +788,14 @@ req_of(struct lws *wsi)
 }
 
 static void
-req_free(struct lws *wsi)
+req_free(struct state *s, struct lws *wsi)
 {
 	struct req *rq = lws_get_opaque_user_data(wsi);
 
 	if (!rq)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
-	tf_buf_finish(&rq->body);
+	release(s, rq);
 	tf_http_out_finish(&rq->out);
 	free(rq);
 }
@@ -794,7 +843,7 @@ request_path(const char *in, size_t len, char *path, size_t size)
  * set in run()); CONNECT always becomes a raw socket. Each gets one JSON
  * 405 here, and the connection is closed once it is sent. */
 static int
-on_raw(struct lws *wsi, enum lws_callback_reasons reason,
+on_raw(struct state *s, struct lws *wsi, enum lws_callback_reasons reason,
 	const void *in, size_t len)
 {
 	char buf[LWS_PRE + 1024], path[256], msg[64];
@@ -818,7 +867,7 @@ on_raw(struct lws *wsi, enum lws_callback_reasons reason,
 		return lws_raw_transaction_completed(wsi);
 	case LWS_CALLBACK_RAW_CLOSE:
 		/* A keep-alive connection's earlier request, if any. */
-		req_free(wsi);
+		req_free(s, wsi);
 		return 0;
 	default:
 		return 0;
@@ -831,6 +880,7 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
 	struct state *s = arg;
 	struct req *rq;
+	int rc;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -841,7 +891,7 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		rq = lws_get_opaque_user_data(wsi);
 		if (!rq || rq->post == POST_NONE)
 			return 0;
-		if (rq->body.len + len > s->c->max_body)
+		if (rq->body.len + len > rq->reserved)
 			rq->too_big = 1;
 		else
 			tf_buf_add(&rq->body, in, len);
@@ -851,25 +901,29 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (!rq || rq->post == POST_NONE)
 			return 0;
 		if (rq->too_big)
-			return fail(wsi, rq, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
-				"body over --max-body (%zu bytes)",
-				s->c->max_body);
-		if (rq->body.failed)
-			return fail(wsi, rq, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+			rc = fail(wsi, rq, HTTP_STATUS_BAD_REQUEST,
+				"body longer than its Content-Length");
+		else if (rq->body.failed)
+			rc = fail(wsi, rq, HTTP_STATUS_INTERNAL_SERVER_ERROR,
 				"out of memory");
-		return rq->post == POST_CONTROL ? api_control(s, wsi, rq) :
-			api_events(s, wsi, rq);
+		else
+			rc = rq->post == POST_CONTROL ?
+				api_control(s, wsi, rq) :
+				api_events(s, wsi, rq);
+		rq->post = POST_NONE;
+		release(s, rq);
+		return rc;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		rq = lws_get_opaque_user_data(wsi);
 		return rq ? tf_http_write_more(wsi, &rq->out) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
-		req_free(wsi);
+		req_free(s, wsi);
 		return 0;
 	case LWS_CALLBACK_RAW_ADOPT:
 	case LWS_CALLBACK_RAW_RX:
 	case LWS_CALLBACK_RAW_WRITEABLE:
 	case LWS_CALLBACK_RAW_CLOSE:
-		return on_raw(wsi, reason, in, len);
+		return on_raw(s, wsi, reason, in, len);
 	default:
 		break;
 	}
@@ -953,7 +1007,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	struct config c = { .max_body = 1 << 20 };
+	struct config c = { .max_body = 1 << 20, .max_bodies = 8 << 20 };
 	int rc;
 
 	tf_log_init(argv[0]);
@@ -967,6 +1021,11 @@ main(int argc, char **argv)
 	if ((rc = tf_hubcli_parse(&c.net, argc, argv, options, set_option, &c,
 		    &c.common, usage)) >= 0)
 		return rc;
+	if (c.max_bodies < c.max_body) {
+		tf_options_free();
+		return tf_usage_error("--max-bodies is less than --max-body: "
+			"no body that long could ever be read");
+	}
 	tf_signals_init();
 	tf_hubcli_raise_fd_limit();
 	rc = run(&c);

@@ -500,6 +500,110 @@ PY
 	[ "$code" = 200 ]
 }
 
+@test "--max-bodies bounds the POST bodies being read at once: 503 past it, room again once they end" {
+	serve --max-body 1M --max-bodies 2M
+	[ "$(get /api/system | jq .http.max_bodies)" = 2097152 ]
+	/usr/bin/python3 - "$PORT" "$SPID" <<'PY'
+import http.client, json, socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+M = 1 << 20
+
+def rss():
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1]) * 1024
+
+def system():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/api/system")
+    return json.loads(c.getresponse().read())["http"]
+
+def start(length, body, path="/api/events"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+              b"Content-Length: %d\r\n\r\n" % (path.encode(), port, length) + body)
+    return s
+
+def answer(s):
+    got = b""
+    while b"\r\n\r\n" not in got or not got.endswith(b"}\n"):
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    head, _, body = got.partition(b"\r\n\r\n")
+    return head.decode(), body
+
+def until(fn):
+    for _ in range(200):
+        if fn():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+before = rss()
+# Two bodies of 1 MiB, sent but for their last byte, hold all the room.
+holders = [start(M, b"x" * (M - 1)) for _ in range(2)]
+until(lambda: system()["bodies"] == 2 * M)
+# Thirty more of the same: each refused at its headers, none buffered.
+for _ in range(30):
+    s = start(M, b"x" * (M - 1))
+    head, body = answer(s)
+    assert head.startswith("HTTP/1.1 503 "), head
+    assert "retry-after: 1" in head.lower(), head
+    assert "--max-bodies" in json.loads(body)["error"], body
+    s.close()
+# Also a small body, and one to /api/control.
+for path in ("/api/events", "/api/control/stop"):
+    s = start(10, b"", path)
+    head, body = answer(s)
+    assert head.startswith("HTTP/1.1 503 "), (path, head)
+    s.close()
+grew = rss() - before
+assert grew < 12 * M, "RSS grew by %d bytes" % grew
+st = system()
+assert st["bodies"] == 2 * M and st["bodies_refused"] == 32, st
+# A press without a body needs no room.
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("POST", "/api/control/stop")
+assert c.getresponse().status == 202
+# The holders go away: their room comes back.
+for h in holders:
+    h.close()
+until(lambda: system()["bodies"] == 0)
+# Bodies taken in full give their room back too: ten of nearly 1 MiB, one
+# after the other on one connection, in 2 MiB.
+line = b'{"type":"heartbeat","pad":"%s"}\n' % (b"y" * (M - 100))
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+for i in range(10):
+    c.request("POST", "/api/events", body=line)
+    r = c.getresponse()
+    assert r.status == 202, (i, r.status, r.read())
+    r.read()
+assert system()["bodies"] == 0
+PY
+}
+
+@test "--max-bodies: a body that stops coming is closed after 5 s and gives its room back" {
+	serve --max-body 1K --max-bodies 1K
+	exec 8<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1024\r\n\r\n{"type":' >&8
+	wait_for eval "[ \"\$(get /api/system | jq .http.bodies)\" = 1024 ]"
+	get /api/events -X POST --data-binary '{"type":"alert"}' >r
+	[ "$code" = 503 ]
+	# libwebsockets closes a request whose body stalls for 5 s.
+	wait_for eval "[ \"\$(get /api/system | jq .http.bodies)\" = 0 ]"
+	get /api/events -X POST --data-binary '{"type":"alert"}' >r
+	[ "$code" = 202 ]
+	exec 8>&-
+}
+
+@test "--max-bodies less than --max-body is a usage error" {
+	run_err tf-serve --max-body 2M --max-bodies 1M </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--max-bodies is less than --max-body"* ]]
+}
+
 # issue 11: trading state
 
 # Fills worked out by hand. BTC-USD: long, bought 2 @ 100 (fee 1), sold

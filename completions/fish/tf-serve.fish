@@ -14,6 +14,7 @@ complete -c tf-serve -l snapshot-candles -x -d 'newest candles per series in a s
 complete -c tf-serve -l round-trips -x -d 'closed round trips kept'
 complete -c tf-serve -l max-symbols -x -d 'distinct symbols kept'
 complete -c tf-serve -l max-body -x -d 'largest POST body'
+complete -c tf-serve -l max-bodies -x -d 'POST bodies being read at once'
 complete -c tf-serve -l topic-field -x -a 'type topic symbol' -d 'route by this field'
 complete -c tf-serve -l history -x -d 'last N lines per topic for joiners'
 complete -c tf-serve -l snapshot-key -x -a 'symbol' -d 'latest line per value of this field'
