@@ -21,7 +21,7 @@ const char tf_sim_model_name[] = "ar3-ols";
 #define SMA_BAND 3.0		/* crossing margin, in volatilities */
 #define POSITION 0.20		/* a buy's share of total value */
 #define MIN_NOTIONAL 10.0	/* smallest order, in the quote currency */
-#define STOP_LOSS 0.03		/* sell when the bid is 3% under entry */
+#define STOP_LOSS 0.03		/* the stop: 3% under entry, on the grid */
 #define MODEL_EVERY 50		/* price steps of a symbol between fits */
 #define MODEL_MIN 64		/* returns needed before the first fit */
 #define MODEL_MAX 100		/* returns in the rolling window */
@@ -71,6 +71,7 @@ struct order {
 	enum side side;
 	enum reason reason;
 	double qty, price, fee;
+	double stop;		/* a buy's stop loss price, else 0 */
 };
 
 struct ev {
@@ -112,6 +113,7 @@ struct sym {
 	double ret[HIST];	/* log returns into them */
 	uint64_t n;		/* price steps so far */
 	double qty, entry;	/* position and its buy price */
+	double stop;		/* its stop loss, on the price grid */
 	uint64_t strat_n;	/* steps the strategy has seen since a reset */
 	double prev_fast, prev_slow;
 	uint64_t pattern_after, move_after;
@@ -547,6 +549,7 @@ apply_fill(struct tf_sim *sim, struct sym *s, const struct order *o)
 		sim->cash -= o->qty * o->price + o->fee;
 		s->qty += o->qty;
 		s->entry = o->price;
+		s->stop = o->stop;
 		return -o->fee;
 	}
 	sim->cash += o->qty * o->price - o->fee;
@@ -572,6 +575,10 @@ order(struct tf_sim *sim, int i, enum side side, double qty,
 	o.qty = qty;
 	o.price = side == BUY ? s->ask : s->bid;
 	o.fee = round_to(qty * o.price * sim->cfg.fee, 100);
+	/* The stop is written on the buy and tested as written, so what a
+	 * dashboard shows is the price that sells (bids are on the grid). */
+	o.stop = side == BUY ? round_to(o.price * (1 - STOP_LOSS), s->scale) :
+			       0;
 	if ((e = push(sim, EV_PLACED, i))) {
 		e->order = o.id;
 		e->u.ord = o;
@@ -613,7 +620,7 @@ strategy(struct tf_sim *sim, int i)
 		int down = s->prev_fast >= s->prev_slow * (1 - band) &&
 			fast < slow * (1 - band);
 
-		if (s->qty > 0 && s->bid <= s->entry * (1 - STOP_LOSS)) {
+		if (s->qty > 0 && s->bid <= s->stop) {
 			order(sim, i, SELL, s->qty, R_STOP_LOSS);
 		} else if (s->qty > 0 && down) {
 			order(sim, i, SELL, s->qty, R_CROSS);
@@ -1154,12 +1161,16 @@ format(struct tf_sim *sim, struct ev *e, int64_t ts, char *buf, size_t size)
 		break;
 	case EV_PLACED:
 		put_order(&o, s, &e->u.ord);
+		if (e->u.ord.side == BUY)
+			put_num(&o, "stop", e->u.ord.stop, s->dp);
 		put_str(&o, "order_type", "market");
 		put_str(&o, "reason", reason_name[e->u.ord.reason]);
 		break;
 	case EV_FILLED:
 		pnl = apply_fill(sim, s, &e->u.ord);
 		put_order(&o, s, &e->u.ord);
+		if (e->u.ord.side == BUY)
+			put_num(&o, "stop", e->u.ord.stop, s->dp);
 		put_num(&o, "fee", e->u.ord.fee, 2);
 		put_num(&o, "pnl", pnl, 2);
 		put_str(&o, "reason", reason_name[e->u.ord.reason]);

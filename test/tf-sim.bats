@@ -11,6 +11,11 @@ sim() {
 	tf-sim -r 0 --seed 7 --start "$START" "$@" >"$BATS_TEST_TMPDIR/out"
 }
 
+# A test that starts a server writes its pid to $BATS_TEST_TMPDIR/pids.
+teardown() {
+	cd "$BATS_TEST_TMPDIR" && stop_pids
+}
+
 # check PYTHON: runs PYTHON with `events` (the parsed lines of
 # $BATS_TEST_TMPDIR/out) and `lines` (the raw ones) defined.
 check() {
@@ -582,5 +587,80 @@ assert not types & {"trade_executed", "ml_prediction", "pattern_detected"}
 	check '
 p = [e["price"] for e in events if e["type"] == "price_update"]
 assert p[-1] > 100 * 2, p[-1]
+'
+}
+
+@test "a buy carries its fee and its stop; the stop is what sells" {
+	sim -n 30000 --volatility 0.005
+	check '
+stop, sells = {}, {"stop_loss": 0, "sma_cross": 0}
+for i, e in enumerate(events):
+    if e["type"] not in ("order_placed", "trade_executed"):
+        continue
+    assert e["fee"] == round(e["quantity"] * e["price"] * 0.001, 2) \
+        if e["type"] == "trade_executed" else "fee" not in e, e
+    if e["side"] == "buy":
+        # 3% under the price paid, on the price grid
+        assert abs(e["stop"] / (e["price"] * 0.97) - 1) < 1e-4, e
+        stop[e["symbol"]] = e["stop"]
+    elif e["type"] == "trade_executed":
+        assert "stop" not in e, e
+        # The stop is tested first: a sell at or under it is a stop loss.
+        assert (e["price"] <= stop[e["symbol"]]) == \
+            (e["reason"] == "stop_loss"), (e, stop[e["symbol"]])
+        sells[e["reason"]] += 1
+assert sells["stop_loss"] > 0 and sells["sma_cross"] > 0, sells
+'
+}
+
+@test "a run replayed into tf-serve: its round trips, win rate, P&L and fees are the fills'" {
+	cd "$BATS_TEST_TMPDIR"
+	sim -n 30000
+	tf-record -n -q -d rec.db <out
+	port=$(free_port)
+	tf-replay --speed max rec.db |
+		tf-serve --port "$port" --keep-open >/dev/null 2>err &
+	echo $! >>pids
+	fills=$(grep -c '"type":"trade_executed"' out)
+	wait_for eval "curl -s http://127.0.0.1:$port/api/metrics | jq -e '.trades == $fills' >/dev/null"
+	curl -s "http://127.0.0.1:$port/api/metrics" >metrics
+	curl -s "http://127.0.0.1:$port/api/trading" >trading
+	check '
+import json
+m = json.load(open("metrics"))
+t = json.load(open("trading"))
+# Round trips from the fills alone (signed position per symbol), as a
+# trader would count them; and the sum of the fills own "pnl" fields.
+q, trip, trips = {}, {}, []
+fees = 0.0
+for e in events:
+    if e["type"] != "trade_executed":
+        continue
+    s, sign = e["symbol"], 1 if e["side"] == "buy" else -1
+    fees += e["fee"]
+    if q.get(s, 0) == 0:
+        trip[s] = {"cash": 0.0, "fees": 0.0, "pnl_fields": 0.0}
+    q[s] = round(q.get(s, 0) + sign * e["quantity"], 9)
+    trip[s]["cash"] -= sign * e["quantity"] * e["price"]
+    trip[s]["fees"] += e["fee"]
+    trip[s]["pnl_fields"] += e["pnl"]
+    if q[s] == 0:
+        trips.append(trip[s])
+wins = sum(1 for r in trips if r["cash"] - r["fees"] > 0)
+losses = sum(1 for r in trips if r["cash"] - r["fees"] < 0)
+realized = sum(r["cash"] - r["fees"] for r in trips)
+assert len(trips) > 20, len(trips)
+assert m["round_trips"] == len(trips), (m, len(trips))
+assert (m["wins"], m["losses"]) == (wins, losses), (m, wins, losses)
+assert m["win_rate"] == wins / len(trips), m
+assert abs(m["realized_pnl"] - realized) < 1e-6, (m, realized)
+assert abs(m["fees"] - fees) < 1e-6, (m, fees)
+# A buy writes minus its fee as "pnl" and its sell the rest: the two add
+# up to the round trip (to the cent each is rounded to).
+for r in trips:
+    assert abs(r["pnl_fields"] - (r["cash"] - r["fees"])) <= 0.011, r
+assert len(t["round_trips"]) == len(trips)
+assert abs(sum(x["pnl"] for x in t["round_trips"]) - realized) < 1e-6
+assert len(t["positions"]) == sum(1 for v in q.values() if v), t["positions"]
 '
 }
