@@ -22,6 +22,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lwebsockets -lcurl -lz)
 # libjq 1.6 ships no .pc file.
 JQ_LIBS = $(shell pkg-config --libs libjq 2>/dev/null || echo -ljq -lonig)
+# libnats only for the bus programs (and lib/bus.c's unit test): nothing
+# else needs a NATS library at run time.
+NATS_CFLAGS = $(shell pkg-config --cflags libnats 2>/dev/null)
+NATS_LIBS = $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DTF_VERSION='"$(VERSION)"' \
 	-Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
@@ -58,6 +62,9 @@ $(B)/libtf.a: $(LIB_OBJ)
 
 $(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+$(B)/lib/bus.o $(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test: ALL_CFLAGS += $(NATS_CFLAGS)
+$(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test: LIBS += $(NATS_LIBS)
 
 $(LWC): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

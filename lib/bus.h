@@ -1,0 +1,166 @@
+/* bus.h: what tf-pub and tf-sub share on the way to NATS JetStream: the
+ * connection options (servers, credentials, TLS) from flags, environment
+ * or config file; the connection; the stream; topic subjects and the
+ * stream's epoch. */
+#ifndef TF_BUS_H
+#define TF_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nats/nats.h>
+
+#include "opts.h"
+
+/* Option values of the bus options start here; a program's own options
+ * use values below it (or letters). */
+#define TF_BUS_OPT_BASE 768
+#define TF_BUS_NOPTS 8
+
+#define TF_BUS_MAX_SERVERS 32
+/* Longest subject prefix, and a subject buffer that holds any subject
+ * tf_bus_subject makes from a topic of up to TF_BUS_TOPIC_MAX bytes. */
+#define TF_BUS_PREFIX_MAX 128
+#define TF_BUS_TOPIC_MAX 128
+#define TF_BUS_SUBJECT_MAX (TF_BUS_PREFIX_MAX + 1 + 3 * TF_BUS_TOPIC_MAX + 1)
+/* An epoch: 16 hex digits and a NUL. */
+#define TF_BUS_EPOCH_SIZE 17
+
+struct tf_bus_config {
+	const char *servers;	/* -s, TF_NATS_URL: "nats://h:4222,..." */
+	const char *stream;	/* --stream, TF_NATS_STREAM: "TF" */
+	const char *prefix;	/* --subject-prefix: "tf" */
+	const char *creds;	/* --creds FILE (a path, not a secret) */
+	const char *tls_ca;	/* --tls-ca FILE */
+	/* Secrets: only from the environment or the config file. */
+	const char *token, *user, *password;
+};
+
+/* Sets the defaults. */
+void tf_bus_config_init(struct tf_bus_config *c);
+
+/* Copies the bus options into opts[0..TF_BUS_NOPTS). */
+void tf_bus_options(struct tf_option *opts);
+
+/* Takes one option: 0 done, -1 with err filled, 1 when val is not one of
+ * the bus's (the program's own). */
+int tf_bus_set(struct tf_bus_config *c, int val, const char *arg, char *err,
+	size_t errlen);
+
+/* Checks what the options cannot check one by one, once all are parsed:
+ * a user needs a password, and a server URL that holds credentials must
+ * not come from the command line (argv, where ps shows it). Returns 0, or
+ * -1 with err filled (a usage error). */
+int tf_bus_check(const struct tf_bus_config *c, int argc, char **argv,
+	char *err, size_t errlen);
+
+/* The help lines of the bus options, descriptions at column 23. */
+void tf_bus_usage(FILE *f);
+
+/* Copies url into buf with any user:password@ replaced by "***@", for
+ * messages. */
+void tf_bus_redact(const char *url, char *buf, size_t size);
+
+/* What the connection reports from nats.c's threads. */
+enum tf_bus_event {
+	TF_BUS_DISCONNECTED,
+	TF_BUS_RECONNECTED,
+	TF_BUS_CLOSED,
+	TF_BUS_SLOW_CONSUMER,	/* a subscription dropped messages */
+	TF_BUS_MISSED_HEARTBEAT,
+	TF_BUS_MISMATCH,	/* a consumer's sequence disagrees */
+	TF_BUS_ERROR,		/* any other asynchronous error */
+};
+
+/* Called on one of nats.c's threads: it must not call into nats.c (a
+ * request from there deadlocks); note the event and wake the program. */
+typedef void tf_bus_event_fn(enum tf_bus_event ev, void *arg);
+
+struct tf_bus;
+
+/* Connects to the first server of c that answers, as name (seen in the
+ * server's monitoring), and opens a JetStream context with jo (NULL: the
+ * defaults; a Wait of 0 becomes 3 s). reconnect: let
+ * nats.c reconnect by itself after a disconnect (else the connection
+ * closes and the program makes a new one). The stop signals should be
+ * blocked in the calling thread (tf_signal_wait(NULL, 0, 0) does it) so
+ * that nats.c's threads, which inherit its mask, never take them. Returns
+ * NULL with err filled: the servers tried, and why. */
+struct tf_bus *tf_bus_connect(const struct tf_bus_config *c, const char *name,
+	int reconnect, jsOptions *jo, tf_bus_event_fn *fn, void *arg,
+	char *err, size_t errlen);
+
+/* Closes and frees; tf_bus_destroy(NULL) does nothing. */
+void tf_bus_destroy(struct tf_bus *b);
+
+natsConnection *tf_bus_nc(const struct tf_bus *b);
+jsCtx *tf_bus_js(const struct tf_bus *b);
+/* The URL connected to, redacted (for messages). */
+const char *tf_bus_url(const struct tf_bus *b);
+
+/* Frees what nats.c keeps for the process, waiting up to 2 s for its
+ * threads; after the last connection is destroyed. */
+void tf_bus_shutdown(void);
+
+/* A stream as tf sees it. */
+struct tf_bus_stream {
+	uint64_t first_seq, last_seq, msgs;
+	int64_t created_ns;
+	int64_t replicas;
+	int covers;		/* its subjects take every PREFIX.topic */
+	int within;		/* and only subjects under PREFIX. */
+	char epoch[TF_BUS_EPOCH_SIZE];
+};
+
+/* Limits of a stream tf-pub creates (0: none; replicas 0: 1). */
+struct tf_bus_limits {
+	int64_t max_age_ns, max_bytes, max_msgs, replicas;
+};
+
+#define TF_BUS_NOT_FOUND 1
+
+/* Reads the stream's state into *st (covers for prefix). Returns 0,
+ * TF_BUS_NOT_FOUND when there is no such stream, or -1 with err filled. */
+int tf_bus_stream_info(struct tf_bus *b, const char *stream,
+	const char *prefix, struct tf_bus_stream *st, char *err,
+	size_t errlen);
+
+/* Creates the stream, taking every subject PREFIX.>, file storage, limits
+ * l, old messages discarded first; then reads it like tf_bus_stream_info.
+ * A stream made meanwhile by another publisher is taken as it is. Returns
+ * 0 or -1 with err filled. */
+int tf_bus_stream_create(struct tf_bus *b, const char *stream,
+	const char *prefix, const struct tf_bus_limits *l,
+	struct tf_bus_stream *st, char *err, size_t errlen);
+
+/* Fills err with "what: " and nats.c's last error for status s. */
+void tf_bus_error(char *err, size_t errlen, const char *what, natsStatus s);
+
+/* Subjects. A topic becomes one subject token: bytes A-Z a-z 0-9 _ - stay,
+ * every other byte is %XX (two upper-case hex digits), and the empty
+ * topic is "%". Writes PREFIX.TOKEN into buf; returns its length, or
+ * (size_t)-1 if it does not fit. */
+size_t tf_bus_subject(const char *prefix, const char *topic, size_t len,
+	char *buf, size_t size);
+
+/* Checks a subject prefix: tokens of printable ASCII without '*', '>' or
+ * spaces, separated by single dots, at most TF_BUS_PREFIX_MAX bytes.
+ * Returns 0, or -1 with err filled. */
+int tf_bus_prefix_check(const char *prefix, char *err, size_t errlen);
+
+/* Checks a stream name: printable ASCII without spaces, '.', '*', '>',
+ * '/' or '\\', at most 255 bytes. Returns 0, or -1 with err filled. */
+int tf_bus_stream_check(const char *name, char *err, size_t errlen);
+
+/* True when the subject pattern (with '*' and '>' wildcards) takes every
+ * subject PREFIX.TOKEN, whatever the token. */
+int tf_bus_covers(const char *pattern, const char *prefix);
+
+/* The epoch of a stream: 16 hex digits of a 64-bit FNV-1a hash of its
+ * name, a NUL and its creation time in decimal nanoseconds. The same
+ * stream gives the same epoch on every host; a stream deleted and made
+ * again gets another. buf holds TF_BUS_EPOCH_SIZE bytes. */
+void tf_bus_epoch(const char *stream, int64_t created_ns, char *buf);
+
+#endif

@@ -1,0 +1,201 @@
+/* bus_test.c: the pure parts of lib/bus: topic subjects and their
+ * escaping, subject prefixes and stream names, which stream subjects take
+ * a prefix, epochs, URL redaction and the option checks. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bus.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "bus_test:%d: ", __LINE__);          \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+static void
+subject(const char *prefix, const char *topic, const char *want)
+{
+	char buf[TF_BUS_SUBJECT_MAX];
+	size_t n = tf_bus_subject(prefix, topic, strlen(topic), buf,
+		sizeof buf);
+
+	CHECK(n == strlen(want) && !strcmp(buf, want), "subject(%s, %s) = %s,"
+		" want %s", prefix, topic, n == (size_t)-1 ? "(none)" : buf,
+		want);
+}
+
+static void
+test_subjects(void)
+{
+	char buf[TF_BUS_SUBJECT_MAX], topic[TF_BUS_TOPIC_MAX];
+
+	subject("tf", "market_data", "tf.market_data");
+	subject("tf", "Alerts-2", "tf.Alerts-2");
+	subject("prod.tf", "alerts", "prod.tf.alerts");
+	/* What NATS gives a meaning to, or forbids in a token. */
+	subject("tf", "a.b", "tf.a%2Eb");
+	subject("tf", "*", "tf.%2A");
+	subject("tf", ">", "tf.%3E");
+	subject("tf", "a b\tc", "tf.a%20b%09c");
+	subject("tf", "\r\n", "tf.%0D%0A");
+	/* The escape character itself, so that decoding is unambiguous. */
+	subject("tf", "100%", "tf.100%25");
+	/* UTF-8, byte by byte. */
+	subject("tf", "\xc3\xa9t\xc3\xa9", "tf.%C3%A9t%C3%A9");
+	subject("tf", "", "tf.%");
+	/* The longest topic, all escaped, fits the buffer exactly. */
+	memset(topic, '.', sizeof topic);
+	CHECK(tf_bus_subject("tf", topic, sizeof topic, buf, sizeof buf) ==
+			3 + 3 * sizeof topic,
+		"a full topic of dots");
+	CHECK(tf_bus_subject("tf", "abc", 3, buf, 6) == (size_t)-1,
+		"no room: -1");
+	CHECK(tf_bus_subject("tf", "abc", 3, buf, 7) == 6, "just room");
+}
+
+static void
+test_prefixes(void)
+{
+	char err[256];
+
+	CHECK(tf_bus_prefix_check("tf", err, sizeof err) == 0, "tf");
+	CHECK(tf_bus_prefix_check("prod.eu.tf", err, sizeof err) == 0,
+		"dots");
+	CHECK(tf_bus_prefix_check("", err, sizeof err) < 0, "empty");
+	CHECK(tf_bus_prefix_check("a..b", err, sizeof err) < 0, "a..b");
+	CHECK(tf_bus_prefix_check(".a", err, sizeof err) < 0, ".a");
+	CHECK(tf_bus_prefix_check("a.", err, sizeof err) < 0, "a.");
+	CHECK(tf_bus_prefix_check("a.*", err, sizeof err) < 0, "a.*");
+	CHECK(tf_bus_prefix_check("a>", err, sizeof err) < 0, "a>");
+	CHECK(tf_bus_prefix_check("a b", err, sizeof err) < 0, "a b");
+	CHECK(tf_bus_prefix_check("caf\xc3\xa9", err, sizeof err) < 0,
+		"not ASCII");
+	CHECK(strstr(err, "--subject-prefix") != NULL, "names the option");
+
+	CHECK(tf_bus_stream_check("TF", err, sizeof err) == 0, "TF");
+	CHECK(tf_bus_stream_check("tf-events_2", err, sizeof err) == 0,
+		"dashes");
+	CHECK(tf_bus_stream_check("a.b", err, sizeof err) < 0, "a.b");
+	CHECK(tf_bus_stream_check("a/b", err, sizeof err) < 0, "a/b");
+	CHECK(tf_bus_stream_check("a b", err, sizeof err) < 0, "a b");
+	CHECK(tf_bus_stream_check("", err, sizeof err) < 0, "empty");
+}
+
+static void
+test_covers(void)
+{
+	CHECK(tf_bus_covers("tf.>", "tf"), "tf.> takes tf");
+	CHECK(tf_bus_covers("tf.*", "tf"), "tf.* takes tf");
+	CHECK(tf_bus_covers(">", "tf"), "> takes everything");
+	CHECK(tf_bus_covers("*.>", "prod.tf"), "*.> takes prod.tf");
+	CHECK(tf_bus_covers("prod.*.*", "prod.tf"), "prod.*.*");
+	CHECK(tf_bus_covers("prod.>", "prod.tf"), "prod.>");
+	CHECK(!tf_bus_covers("tf", "tf"), "tf alone takes no topic");
+	CHECK(!tf_bus_covers("tf.alerts", "tf"), "one topic is not all");
+	CHECK(!tf_bus_covers("tf.*.x", "tf"), "a longer pattern");
+	CHECK(!tf_bus_covers("other.>", "tf"), "another prefix");
+	CHECK(!tf_bus_covers("tf.*", "prod.tf"), "a shorter pattern");
+	CHECK(!tf_bus_covers("tfx.>", "tf"), "tokens compare whole");
+}
+
+static void
+test_epochs(void)
+{
+	char a[TF_BUS_EPOCH_SIZE], b[TF_BUS_EPOCH_SIZE];
+	size_t i;
+
+	tf_bus_epoch("TF", 1765000000123456789LL, a);
+	tf_bus_epoch("TF", 1765000000123456789LL, b);
+	CHECK(!strcmp(a, b), "the same stream, the same epoch");
+	CHECK(strlen(a) == 16, "16 digits: %s", a);
+	for (i = 0; i < 16; i++)
+		CHECK((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'),
+			"hex: %s", a);
+	tf_bus_epoch("TF", 1765000000123456790LL, b);
+	CHECK(strcmp(a, b), "made again a nanosecond later: another");
+	tf_bus_epoch("TG", 1765000000123456789LL, b);
+	CHECK(strcmp(a, b), "another name: another");
+	/* The name and the time stay apart: "TF1" at 23 is not "TF" at
+	 * 123. */
+	tf_bus_epoch("TF1", 23, a);
+	tf_bus_epoch("TF", 123, b);
+	CHECK(strcmp(a, b), "name and time do not run together");
+	/* Fixed, so that every version agrees: FNV-1a 64 of "TF\0" "1". */
+	tf_bus_epoch("TF", 1, a);
+	CHECK(!strcmp(a, "07426dfa799206f4"), "%s", a);
+}
+
+static void
+test_redact(void)
+{
+	char buf[256];
+
+	tf_bus_redact("nats://u:secret@h:4222", buf, sizeof buf);
+	CHECK(!strcmp(buf, "nats://***@h:4222"), "%s", buf);
+	tf_bus_redact("tls://token@h", buf, sizeof buf);
+	CHECK(!strcmp(buf, "tls://***@h"), "%s", buf);
+	tf_bus_redact("nats://h:4222", buf, sizeof buf);
+	CHECK(!strcmp(buf, "nats://h:4222"), "%s", buf);
+	tf_bus_redact("h:4222", buf, sizeof buf);
+	CHECK(!strcmp(buf, "h:4222"), "%s", buf);
+}
+
+static void
+test_options(void)
+{
+	struct tf_bus_config c;
+	char err[512], arg[] = "nats://u:pw@h:1", *argv[] = { "tf-sub", "-s",
+		arg, NULL };
+
+	tf_bus_config_init(&c);
+	CHECK(tf_bus_set(&c, 's', "nats://a:1,tls://b:2,c:3", err,
+		      sizeof err) == 0,
+		"three URLs: %s", err);
+	CHECK(tf_bus_set(&c, 's', "http://a:1", err, sizeof err) < 0,
+		"http://");
+	CHECK(tf_bus_set(&c, 's', "nats://a:1,", err, sizeof err) < 0,
+		"a trailing comma");
+	CHECK(tf_bus_set(&c, 's', "nats://a b:1", err, sizeof err) < 0,
+		"a space");
+	CHECK(tf_bus_set(&c, 'q', "x", err, sizeof err) == 1, "not ours");
+
+	/* Credentials in a URL from argv: refused; from elsewhere: fine. */
+	tf_bus_config_init(&c);
+	CHECK(tf_bus_set(&c, 's', arg, err, sizeof err) == 0, "set");
+	CHECK(tf_bus_check(&c, 3, argv, err, sizeof err) < 0, "from argv");
+	CHECK(strstr(err, "pw") == NULL, "the message hides it: %s", err);
+	c.servers = "nats://u:pw@h:1";
+	CHECK(tf_bus_check(&c, 3, argv, err, sizeof err) == 0,
+		"not from argv");
+
+	tf_bus_config_init(&c);
+	c.user = "u";
+	CHECK(tf_bus_check(&c, 1, argv, err, sizeof err) < 0,
+		"a user without a password");
+	c.password = "p";
+	CHECK(tf_bus_check(&c, 1, argv, err, sizeof err) == 0, "both");
+	c.token = "t";
+	CHECK(tf_bus_check(&c, 1, argv, err, sizeof err) < 0,
+		"token and user");
+}
+
+int
+main(void)
+{
+	test_subjects();
+	test_prefixes();
+	test_covers();
+	test_epochs();
+	test_redact();
+	test_options();
+	if (failures)
+		fprintf(stderr, "bus_test: %d failure%s\n", failures,
+			failures == 1 ? "" : "s");
+	return failures != 0;
+}
