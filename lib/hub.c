@@ -61,6 +61,12 @@ struct client {
 	uint64_t join_seq;	/* the last seq when it joined */
 	uint64_t *bits;		/* topics: in, or (when all) not in */
 	uint32_t words;
+	/* Topics named that input has not made yet, in the same sense as
+	 * bits: held here, not in the hub's table, so that no client can
+	 * fill the table that routing depends on; moved to bits when input
+	 * makes the topic. Bits and names: at most cfg.max_subscriptions. */
+	char **names;
+	uint32_t nnames;
 	uint8_t v1, all, live, replaying, rx_skip, close_sent, hold;
 	int64_t hold_until;	/* tf.v1: no data before (see HOLD_MS) */
 	uint16_t close_code;
@@ -167,6 +173,7 @@ tf_hub_config_init(struct tf_hub_config *cfg)
 	 * the server write to --inbound. */
 	cfg->max_rate = 100;
 	cfg->max_topics = 1024;
+	cfg->max_subscriptions = 64;
 	cfg->max_keys = 100000;
 	cfg->batch = 64 * 1024;
 	cfg->max_line = 1024 * 1024;
@@ -240,24 +247,103 @@ has_exclusions(const struct client *c)
 	return 0;
 }
 
-/* Subscribes (on) or unsubscribes one topic name; "*" is every topic. */
+/* Topics the client names: its bits and its names. */
+static size_t
+named(const struct client *c)
+{
+	size_t n = c->nnames;
+	uint32_t i;
+
+	for (i = 0; i < c->words; i++)
+		n += (size_t)__builtin_popcountll(c->bits[i]);
+	return n;
+}
+
+static int
+name_index(const struct client *c, const char *name, size_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nnames; i++)
+		if (!strncmp(c->names[i], name, n) && !c->names[i][n])
+			return (int)i;
+	return -1;
+}
+
 static void
+names_free(struct client *c)
+{
+	while (c->nnames)
+		free(c->names[--c->nnames]);
+	free(c->names);
+	c->names = NULL;
+}
+
+/* Subscribes (on) or unsubscribes one topic name; "*" is every topic.
+ * Returns 0, or -1 when it would take the client past
+ * cfg.max_subscriptions (then nothing changes). */
+static int
 subscribe(struct tf_hub *h, struct client *c, const char *name, size_t n,
 	int on)
 {
+	/* In the set: subscribed, or when on "*", left out. */
+	int in = c->all ? !on : on, k;
 	uint32_t t;
+	char **p;
 
 	if (n == 1 && *name == '*') {
 		c->all = (uint8_t)on;
 		if (c->words)
 			memset(c->bits, 0, c->words * sizeof *c->bits);
-		return;
+		names_free(c);
+		return 0;
 	}
-	/* Leaving one topic of "*" must hold for its future lines too. */
-	t = topic_find(h, name, n, on || c->all);
-	if (t == UINT32_MAX)
-		return;
-	set_bit(c, t, c->all ? !on : on);
+	if (n > TOPIC_MAX)
+		return 0;
+	t = topic_find(h, name, n, 0);
+	if (t != UINT32_MAX) {
+		if (in && !(t / 64 < c->words && (c->bits[t / 64] >>
+		    (t % 64) & 1)) && named(c) >= h->cfg.max_subscriptions)
+			return -1;
+		set_bit(c, t, in);
+		return 0;
+	}
+	k = name_index(c, name, n);
+	if (!in) {
+		if (k >= 0) {
+			free(c->names[k]);
+			c->names[k] = c->names[--c->nnames];
+		}
+		return 0;
+	}
+	if (k >= 0)
+		return 0;
+	if (named(c) >= h->cfg.max_subscriptions)
+		return -1;
+	p = realloc(c->names, (c->nnames + 1) * sizeof *p);
+	if (!p)
+		return 0;
+	c->names = p;
+	if ((c->names[c->nnames] = strndup(name, n)))
+		c->nnames++;
+	return 0;
+}
+
+/* Input made topic t: clients that named it before hold it now by id. */
+static void
+claim_names(struct tf_hub *h, uint32_t t)
+{
+	const char *name = h->topics[t].name;
+	struct client *c;
+	int k;
+
+	for (c = h->clients; c; c = c->next) {
+		if (!c->nnames || (k = name_index(c, name, strlen(name))) < 0)
+			continue;
+		free(c->names[k]);
+		c->names[k] = c->names[--c->nnames];
+		set_bit(c, t, 1);
+	}
 }
 
 /* ---- control frames -------------------------------------------------- */
@@ -306,7 +392,7 @@ add_topics(struct tf_hub *h, const struct client *c, struct tf_buf *b)
 	tf_buf_adds(b, "\"topics\":[");
 	if (c->all) {
 		tf_buf_adds(b, "\"*\"]");
-		if (!has_exclusions(c))
+		if (!has_exclusions(c) && !c->nnames)
 			return;
 		tf_buf_adds(b, ",\"except\":[");
 	}
@@ -317,6 +403,12 @@ add_topics(struct tf_hub *h, const struct client *c, struct tf_buf *b)
 			tf_buf_add(b, ",", 1);
 		first = 0;
 		tf_buf_json(b, h->topics[t].name, strlen(h->topics[t].name));
+	}
+	for (t = 0; t < c->nnames; t++) {
+		if (!first)
+			tf_buf_add(b, ",", 1);
+		first = 0;
+		tf_buf_json(b, c->names[t], strlen(c->names[t]));
 	}
 	tf_buf_add(b, "]", 1);
 }
@@ -789,7 +881,7 @@ tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
 	char tbuf[TOPIC_MAX + 1], kbuf[KEY_MAX + 1];
 	const char *topic = NULL, *key = NULL;
 	size_t tn = 0, kn = 0;
-	uint32_t tid;
+	uint32_t tid, ntopics;
 	struct tf_msg *m;
 	struct topic *t;
 
@@ -817,7 +909,10 @@ tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
 		topic = tf_event_topic(ev, tbuf, sizeof tbuf);
 		tn = strlen(topic);
 	}
+	ntopics = h->ntopics;
 	tid = topic_find(h, topic, tn, 1);
+	if (tid != UINT32_MAX && h->ntopics != ntopics)
+		claim_names(h, tid);
 	if (tid == UINT32_MAX)
 		tid = topic_find(h, "other", 5, 1);
 	if (tid == UINT32_MAX)
@@ -969,8 +1064,10 @@ inbound(struct tf_hub *h, struct client *c, const char *s, size_t n,
 	tf_buf_finish(&b);
 }
 
-/* Calls fn for each string of the JSON array at sp (already validated).
- * Returns -1 when sp is not an array of strings. */
+/* (Un)subscribes each string of the JSON array at sp (already validated).
+ * Returns 0; -1 when sp is not an array of strings; -2 when a name would
+ * take the client past --max-subscriptions (it and the rest are not
+ * taken). */
 static int
 each_string(const struct tf_span *sp, struct tf_hub *h, struct client *c,
 	int on)
@@ -1003,8 +1100,8 @@ each_string(const struct tf_span *sp, struct tf_hub *h, struct client *c,
 		s.n = (size_t)(p - s.p);
 		p++;
 		k = tf_span_string(&s, buf, sizeof buf);
-		if (k != (size_t)-1 && k)
-			subscribe(h, c, buf, k, on);
+		if (k != (size_t)-1 && k && subscribe(h, c, buf, k, on) < 0)
+			return -2;
 	}
 }
 
@@ -1124,13 +1221,20 @@ client_message(struct tf_hub *h, struct client *c, const char *s, size_t n,
 	if (tf_span_eq(op, "subscribe", 9) || tf_span_eq(op, "unsubscribe",
 	    11)) {
 		int on = tf_span_eq(op, "subscribe", 9);
+		int rc = each_string(&out[1], h, c, on);
 
-		if (each_string(&out[1], h, c, on) < 0) {
+		if (rc == -1) {
 			send_error(c, on ? "subscribe needs topics: an array "
 					   "of strings" :
 					   "unsubscribe needs topics: an array "
 					   "of strings");
 			return;
+		}
+		if (rc == -2) {
+			snprintf(msg, sizeof msg, "too many topics: a client "
+				"names at most %zu (--max-subscriptions); the "
+				"rest were not taken", h->cfg.max_subscriptions);
+			send_error(c, msg);
 		}
 		recount(h, c);
 		send_subscribed(h, c);
@@ -1271,36 +1375,46 @@ resume_from_url(struct tf_hub *h, struct client *c, struct lws *wsi)
 	resume(h, c, &e, &q);
 }
 
-static void
-client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
+/* Counts the topics the URL names (/ws/TOPIC, ?topics=a,b), and
+ * subscribes c to them (none when c is NULL: before the upgrade). */
+static size_t
+url_topics(struct tf_hub *h, struct lws *wsi, struct client *c)
 {
-	char path[512], arg[1024];
+	char path[512], arg[HEADER_BUF];
 	const char *topic = NULL, *list;
-	int any = 0;
+	size_t any = 0;
 
-	memset(c, 0, sizeof *c);
-	c->hub = h;
-	c->wsi = wsi;
-	c->id = ++h->next_id;
-	c->v1 = lws_get_protocol(wsi)->id == PROTO_V1;
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
 		path[0] = '\0';
 	if (path_topic(path, &topic) == 1 && *topic) {
-		subscribe(h, c, topic, strlen(topic), 1);
-		any = 1;
+		if (c)
+			subscribe(h, c, topic, strlen(topic), 1);
+		any++;
 	}
 	list = lws_get_urlarg_by_name(wsi, "topics=", arg, sizeof arg);
 	while (list && *list) {
 		const char *comma = strchr(list, ',');
 		size_t n = comma ? (size_t)(comma - list) : strlen(list);
 
-		if (n) {
+		if (n && c)
 			subscribe(h, c, list, n, 1);
-			any = 1;
-		}
+		any += n != 0;
 		list = comma ? comma + 1 : NULL;
 	}
-	if (!any)
+	return any;
+}
+
+static void
+client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
+{
+
+	memset(c, 0, sizeof *c);
+	c->hub = h;
+	c->wsi = wsi;
+	c->id = ++h->next_id;
+	c->v1 = lws_get_protocol(wsi)->id == PROTO_V1;
+	/* confirm_upgrade counted them: no more than --max-subscriptions. */
+	if (!url_topics(h, wsi, c))
 		c->all = 1;
 	c->join_seq = h->seq;
 	c->cursor = h->seq + 1;
@@ -1344,6 +1458,7 @@ client_leave(struct tf_hub *h, struct client *c)
 	backlog_free(c);
 	free(c->sent_bl);
 	free(c->bits);
+	names_free(c);
 	free(c->ctrl);
 	free(c->rx);
 	c->live = 0;
@@ -1410,7 +1525,8 @@ static int
 refuse(struct lws *wsi, unsigned code, const char *why)
 {
 	unsigned char buf[LWS_PRE + 512];
-	const char *status = code == 401 ? "Unauthorized" :
+	const char *status = code == 400 ? "Bad Request" :
+		code == 401 ? "Unauthorized" :
 		code == 403 ? "Forbidden" : code == 404 ? "Not Found" :
 		"Service Unavailable";
 	int n;
@@ -1439,6 +1555,15 @@ confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 	if (!authorized(h, wsi)) {
 		h->st.rejected++;
 		return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "token required");
+	}
+	if (url_topics(h, wsi, NULL) > h->cfg.max_subscriptions) {
+		char why[96];
+
+		h->st.rejected++;
+		snprintf(why, sizeof why, "too many topics: at most %zu a "
+			"client (--max-subscriptions)",
+			h->cfg.max_subscriptions);
+		return refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
 	}
 	if (h->draining || (h->cfg.max_clients &&
 	    h->nclients >= h->cfg.max_clients)) {

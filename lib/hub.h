@@ -63,7 +63,8 @@ struct tf_hub_config {
 	size_t max_clients;	/* 0: no limit */
 	size_t max_message;	/* bytes of one client message */
 	double max_rate;	/* client messages per second; 0: no limit */
-	size_t max_topics;
+	size_t max_topics;	/* made by input; further ones go to other */
+	size_t max_subscriptions;	/* topics one client may name */
 	size_t max_keys;
 	size_t batch;		/* bytes per socket write */
 	size_t max_line;	/* longest line published */

@@ -47,6 +47,7 @@ enum {
 	OPT_MAX_KEYS,
 	OPT_BATCH,
 	OPT_INBOUND_MAX,
+	OPT_MAX_SUBSCRIPTIONS,
 	OPT_END
 };
 
@@ -88,6 +89,8 @@ static const struct {
 	{ "max-keys", required_argument, OPT_MAX_KEYS, "MAX_KEYS" },
 	{ "batch", required_argument, OPT_BATCH, "BATCH" },
 	{ "inbound-max", required_argument, OPT_INBOUND_MAX, "INBOUND_MAX" },
+	{ "max-subscriptions", required_argument, OPT_MAX_SUBSCRIPTIONS,
+		"MAX_SUBSCRIPTIONS" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -152,7 +155,8 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --inbound-max SIZE  past SIZE, FILE becomes FILE.1 (64M; 0: no limit)\n"
 		"      --drain SECS        at end of input, deliver for at most SECS (5)\n"
 		"      --keep-open         keep serving after end of input until SIGTERM\n"
-		"      --max-topics N      distinct topics (1024)\n"
+		"      --max-topics N      distinct topics input makes (1024); more: other\n"
+		"      --max-subscriptions N  topics one client may name (64)\n"
 		"      --max-keys N        distinct --snapshot-key values (100000)\n"
 		"      --batch SIZE        bytes per write to one client (64K)\n");
 }
@@ -300,6 +304,9 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_MAX_TOPICS:
 		return number(tf_parse_u64, "--max-topics", arg, 1, 1000000,
 			&h->max_topics, err, errlen);
+	case OPT_MAX_SUBSCRIPTIONS:
+		return number(tf_parse_u64, "--max-subscriptions", arg, 1,
+			1000000, &h->max_subscriptions, err, errlen);
 	case OPT_MAX_KEYS:
 		return number(tf_parse_u64, "--max-keys", arg, 1, 100000000,
 			&h->max_keys, err, errlen);

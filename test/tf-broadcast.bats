@@ -512,6 +512,67 @@ second() {
 	assert_output "$(printf '2\n3\n5')"
 }
 
+@test "topics clients name never fill the topic table: a topic input makes later still reaches its subscribers" {
+	bcast -n --max-topics 4
+	# Junk names, from the URL and by message, more than the table holds.
+	js j1 --timeout 30 "$URL/?topics=$(seq -s, -f 'junk%g' 1 40)"
+	names=$(seq -f '"v1junk%g"' 1 60 | paste -sd,)
+	py j2 --protocol tf.v1 --send "{\"op\":\"subscribe\",\"topics\":[$names]}" \
+		--timeout 30 "$URL/"
+	wait_for opened j1
+	wait_for grep -q subscribed j2.out
+	js t --count 2 "$URL/ws/trading"
+	py v --protocol tf.v1 --send '{"op":"subscribe","topics":["later"]}' \
+		--until '"n":2' "$URL/ws/alerts"
+	wait_for opened t
+	wait_for grep -q subscribed v.out
+	# The names wait in the client, not the table.
+	run jq -c 'select(.type == "subscribed") | .topics' v.out
+	assert_output '["alerts","later"]'
+	stats | jq -e '.topics | keys == ["other"]'
+	feed '{"type":"trade_executed","n":1}' '{"topic":"later","n":2}' \
+		'{"type":"order_placed","n":3}'
+	finish t
+	assert_equal "$(jq -c .n t.out | paste -sd,)" '1,3'
+	finish v
+	run jq -c 'select(.type == "event") | [.topic, .data.n]' v.out
+	assert_output '["later",2]'
+	stats | jq -e '.topics | keys == ["later","other","trading"]'
+}
+
+@test "--max-subscriptions: a URL naming more topics gets 400; a subscribe past it takes what fits and gets an error" {
+	bcast -n --max-subscriptions 3
+	js a --timeout 5 "$URL/ws/x?topics=a,b,c"
+	finish a
+	assert_equal "$rc" 3
+	grep -qx '#http 400' a.err
+	js b --timeout 5 "$URL/?topics=a,b,c,d"
+	finish b
+	grep -qx '#http 400' b.err
+	run curl -s -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+		-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+		"http://127.0.0.1:$PORT/?topics=a,b,c,d"
+	assert_output 'too many topics: at most 3 a client (--max-subscriptions)'
+	py v --protocol tf.v1 --send '{"op":"subscribe","topics":["a","b"]}' \
+		--send '{"op":"subscribe","topics":["c","d","e"]}' \
+		--send '{"op":"unsubscribe","topics":["a"]}' \
+		--send '{"op":"subscribe","topics":["d"]}' --until '"d"\]' "$URL/ws/x"
+	finish v
+	run jq -c 'select(.type == "subscribed" or .type == "error") | .topics // .message' v.out
+	assert_output "$(printf '%s\n' '["x","a","b"]' \
+		'"too many topics: a client names at most 3 (--max-subscriptions); the rest were not taken"' \
+		'["x","a","b"]' '["x","b"]' '["x","b","d"]')"
+	# The default is 64.
+	bcast_default() { PORT=$(free_port); URL=ws://127.0.0.1:$PORT; rm -f in; bcast -n; }
+	bcast_default
+	js ok --timeout 3 "$URL/?topics=$(seq -s, 1 64)"
+	js no --timeout 3 "$URL/?topics=$(seq -s, 1 65)"
+	finish no
+	grep -qx '#http 400' no.err
+	finish ok
+	assert_equal "$rc" 124
+}
+
 @test "--topic-field symbol routes by the symbol field; lines without it go to other" {
 	bcast -n --topic-field symbol
 	py btc --count 2 "$URL/ws/BTC-USD"

@@ -25,6 +25,7 @@ complete -c tf-broadcast -l inbound-max -x -d 'past this size the file becomes F
 complete -c tf-broadcast -l drain -x -d 'time to deliver what is queued at the end'
 complete -c tf-broadcast -l keep-open -d 'keep serving after end of input'
 complete -c tf-broadcast -l max-topics -x -d 'distinct topics'
+complete -c tf-broadcast -l max-subscriptions -x -d 'topics one client may name'
 complete -c tf-broadcast -l max-keys -x -d 'distinct snapshot keys'
 complete -c tf-broadcast -l batch -x -d 'bytes per write to one client'
 complete -c tf-broadcast -l strict -d 'the first bad line is fatal'

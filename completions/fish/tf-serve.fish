@@ -38,6 +38,7 @@ complete -c tf-serve -l inbound-max -x -d 'past this size the file becomes FILE.
 complete -c tf-serve -l drain -x -d 'time to deliver what is queued at the end'
 complete -c tf-serve -l keep-open -d 'keep serving after end of input'
 complete -c tf-serve -l max-topics -x -d 'distinct topics'
+complete -c tf-serve -l max-subscriptions -x -d 'topics one client may name'
 complete -c tf-serve -l max-keys -x -d 'distinct snapshot keys'
 complete -c tf-serve -l batch -x -d 'bytes per write to one client'
 complete -c tf-serve -l strict -d 'the first bad line is fatal'
