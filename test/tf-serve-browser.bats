@@ -264,3 +264,27 @@ serve_quiet() {
 	browser liveness
 	still_serving 1
 }
+
+@test "alerts are not missed: toasts, a count in the title, acknowledgements, chip filters, grouped repeats, sound and notifications" {
+	serve_quiet
+	TF_BROWSER_TIMEOUT=35 browser alertcenter
+	still_serving 1
+}
+
+@test "the events feed shows every category, filters by category and symbol, says when nothing matches, stays bounded" {
+	serve_quiet
+	browser feed
+	still_serving 1
+}
+
+@test "times carry their date when not today, in UTC or local time (remembered); one number format with signed, coloured P&L" {
+	serve_quiet
+	browser times
+	still_serving 1
+}
+
+@test "the chart fits its candles, shows volume or ticks, change %, SMA/EMA and the strategy's indicators, never overlaps its labels, thins markers" {
+	serve_quiet
+	TF_BROWSER_TIMEOUT=35 browser chart
+	still_serving 1
+}

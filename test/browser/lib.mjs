@@ -118,7 +118,9 @@ function pageProbe() {
 
 // open NAME [options]: launches chromium, opens a page on args.url (unless
 // options.load === false) and waits until the first snapshot is rendered
-// (body[data-ready="1"]). Returns the test's context t:
+// (body[data-ready="1"]). options.viewport, options.context (more
+// browser context options: timezoneId, acceptDownloads...) and
+// options.init (a function run in the page before its own scripts). Returns the test's context t:
 //   t.page, t.browser, t.errors (console errors and page errors, in order),
 //   t.dialogs, t.requests (every URL the page asked for).
 export async function open(name, options = {}) {
@@ -133,6 +135,7 @@ export async function open(name, options = {}) {
 	const context = await browser.newContext({
 		viewport: options.viewport || { width: 1280, height: 800 },
 		deviceScaleFactor: 1,
+		...(options.context || {}),
 	});
 	const page = await context.newPage();
 	const t = { name, browser, context, page, errors: [], dialogs: [],
@@ -152,6 +155,8 @@ export async function open(name, options = {}) {
 	page.on('request', (r) => t.requests.push(r.url()));
 	page.on('response', (r) => t.responses.push([r.status(), r.url()]));
 	await page.addInitScript(pageProbe);
+	if (options.init)
+		await page.addInitScript(options.init);
 	if (options.load !== false)
 		await load(t);
 	return t;

@@ -5,13 +5,15 @@
 // Repeats of a low alert (same title, symbol and source) are grouped into
 // one row, so they cannot bury the rest. The count chips filter.
 
-import { h, setText, tsMs, fmtTime, fmtDateTime, fmtText, fmtCount, str } from './util.js';
+import {
+	h, setText, tsMs, fmtTime, fmtDateTime, fmtText, fmtCount, str, drawNote,
+} from './util.js';
 import { PRIORITIES, priorityRank } from './state.js';
 import { get as setting, set as setSetting, StoredSet } from './settings.js';
 
 export const ROWS = 200;
 const TOASTS = 4;		// toasts on screen at most
-const HIGH_TOAST_MS = 10000;	// a high alert's toast goes after this
+const HIGH_TOAST_MS = 8000;		// a high alert's toast goes after this
 const GROUP_KEYS = 100;		// members of a group remembered for its ack
 const TITLE = 'tf dashboard';
 
@@ -247,6 +249,7 @@ export class AlertCenter {
 			wrap.dataset.state = items.length && !shown ? 'nomatch' : '';
 			wrap.dataset.nomatch = this.only ? `No ${this.only} alert` :
 				this.minRank ? `No alert at ${PRIORITIES[this.minRank]} or above` : 'No alert';
+			drawNote(wrap);
 		}
 		setText($('alerts-shown'), items.length ? `${fmtCount(shown)} rows shown of ` +
 			`${fmtCount(items.length)} alerts kept` + (this.only ? ` (${this.only} only)` : '') : '');

@@ -9,7 +9,7 @@ import {
 	createSeriesMarkers,
 } from '/vendor/lightweight-charts.mjs';
 import {
-	isNum, priceDecimals, tsMs, fmtPrice, fmtPct, fmtSigned, fmtNum, fmtCount,
+	isNum, priceDecimals, tsMs, fmtPrice, fmtPct, fmtSigned, fmtNum, fmtCount, fmtQty,
 	fmtMoney, fmtPnl, fmtDateTime, fmtAxis, setText,
 } from './util.js';
 
@@ -393,7 +393,7 @@ export class PriceChart {
 		const base = prev ? prev.c : c.o;
 		const ch = c.c - base;
 		const pct = base ? ch / base * 100 : null;
-		const vol = this.volumeMode === 'volume' ? `Vol ${fmtNum(c.v, 0, 4)}` :
+		const vol = this.volumeMode === 'volume' ? `Vol ${fmtQty(c.v)}` :
 			`${fmtCount(c.n)} ticks`;
 		const bits = [`O ${fmtPrice(c.o, d)}  H ${fmtPrice(c.h, d)}  L ${fmtPrice(c.l, d)}  C ${fmtPrice(c.c, d)}`,
 			`${fmtSigned(ch, d === undefined ? priceDecimals(c.c) : d)} (${fmtPct(pct)})`, vol];
@@ -409,6 +409,28 @@ export class PriceChart {
 		el.dataset.change = isNum(pct) ? pct.toFixed(4) : '';
 		el.classList.toggle('pos', ch > 0);
 		el.classList.toggle('neg', ch < 0);
+	}
+
+	// What the tests measure of the chart: the visible range, the bar
+	// spacing, where the named pattern marker stands and how wide its
+	// name is, the price labels placed.
+	info() {
+		const ts = this.chart.timeScale();
+		const r = ts.getVisibleLogicalRange();
+		const o = ts.options();
+		const a = this.series ? this.series.candles : [];
+		const out = {
+			from: r ? r.from : null, to: r ? r.to : null, candles: a.length,
+			spacing: o.barSpacing, rightOffset: o.rightOffset, width: ts.width(),
+			named: this.named, namedX: null, namedWidth: this.named ? textWidth(this.named) : 0,
+			labels: JSON.parse(this.el.dataset.labels || '[]'), x: [],
+		};
+		if (this.namedTime !== undefined && this.namedTime !== null)
+			out.namedX = ts.timeToCoordinate(this.namedTime);
+		for (const c of a)
+			out.x.push(ts.timeToCoordinate(toSec(c.t)));
+		out.markX = (this.markTimes || []).map((t) => ts.timeToCoordinate(t));
+		return out;
 	}
 
 	// Once in the next frame: markers thinned for the zoom, and price
@@ -509,6 +531,7 @@ export class PriceChart {
 			this.markers.setMarkers(marks);
 		}
 		this.el.dataset.markers = String(marks.length);
+		this.markTimes = [...new Set(marks.map((k) => k.time))];
 		this.el.dataset.thin = String(this.thin);
 		this.keepNameInView(named, a);
 	}
@@ -519,6 +542,7 @@ export class PriceChart {
 		const ts = this.chart.timeScale();
 		let offset = 6;
 		this.named = named ? named.text : '';
+		this.namedTime = named ? named.time : null;
 		this.el.dataset.named = this.named;
 		if (named && a.length) {
 			const spacing = ts.options().barSpacing;

@@ -7,7 +7,7 @@ import {
 	h, setText, isNum, fmtPrice, fmtQty, fmtMoney, fmtPnl, fmtRate, fmtNum,
 	fmtTime, fmtDateTime, fmtText, fmtCount, str,
 } from './util.js';
-import { ListView } from './util.js';
+import { ListView, drawNote } from './util.js';
 import { LIMITS } from './state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -114,6 +114,7 @@ export class Feed {
 		const table = $('feed');
 		table.classList.toggle('is-empty', shown === 0);
 		table.nextElementSibling.dataset.state = a.length && !shown ? 'nomatch' : '';
+		drawNote(table.nextElementSibling);
 		setText($('feed-shown'), a.length ? `${fmtCount(shown)} shown of ` +
 			`${fmtCount(a.length)} events kept` : '');
 	}

@@ -37,6 +37,7 @@ const dash = {
 	resyncs: 0,	// snapshots loaded again after a gap
 	tradingFetches: 0,	// GET /api/trading re-fetches done
 	alerts: null,	// the alert center's counts (toasts, beeps, notifications)
+	chart: null,	// () -> what the price chart shows (tests)
 };
 window.tfDash = dash;
 
@@ -693,6 +694,7 @@ function drawOverlays() {
 async function start() {
 	panels = new Panels(state);
 	dash.alerts = panels.alerts.stats;
+	dash.chart = () => (priceChart ? priceChart.info() : null);
 	const tf = new URLSearchParams(location.search).get('tf');
 	if (tf in TFS)
 		view.tf = tf;

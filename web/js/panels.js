@@ -6,7 +6,7 @@
 import {
 	h, setText, isNum, tsMs, fmtPrice, fmtMoney, fmtPnl, fmtPct, fmtQty, fmtRate,
 	fmtNum, fmtCount, fmtTime, fmtDateTime, fmtBytes, fmtDuration, signClass, str,
-	ListView, ROWS,
+	ListView, ROWS, drawNote,
 } from './util.js';
 import { AlertCenter } from './alerts.js';
 import { Feed } from './feed.js';
@@ -283,12 +283,9 @@ export class Panels {
 	// matches the filter.
 	drawEmpty(state) {
 		this.hadData = state.hasData;
-		for (const el of document.querySelectorAll('.empty-note, .chart-empty')) {
-			const why = !state.hasData ? 'Waiting for data' :
-				el.dataset.state === 'nomatch' && el.dataset.nomatch ? el.dataset.nomatch :
-				el.dataset.empty || 'Nothing yet';
-			setText(el, why);
-		}
+		document.body.dataset.hasData = state.hasData ? '1' : '0';
+		for (const el of document.querySelectorAll('.empty-note, .chart-empty'))
+			drawNote(el);
 	}
 
 	// The whole page redrawn (the time zone changed).

@@ -6,7 +6,7 @@
 
 import {
 	h, setText, isNum, tsMs, fmtPrice, priceDecimals, fmtMoney, fmtPnl, fmtPct, fmtQty,
-	fmtCount, fmtTime, fmtDateTime, fmtDuration, signClass, str,
+	fmtCount, fmtTime, fmtDateTime, fmtDuration, signClass, str, drawNote,
 } from './util.js';
 import { livePosition } from './state.js';
 
@@ -171,8 +171,10 @@ export class TripsView {
 				th.removeAttribute('aria-sort');
 		const note = this.table.nextElementSibling;
 		this.table.classList.toggle('is-empty', rows.length === 0);
-		if (note)
+		if (note) {
 			note.dataset.state = all.length && !rows.length ? 'nomatch' : '';
+			drawNote(note);
+		}
 		setText($('trips-shown'), all.length ?
 			`${fmtCount(rows.length)} of ${fmtCount(all.length)} closed trades shown` : '');
 	}

@@ -233,6 +233,21 @@ export const signClass = (x) => (isNum(x) && x > 0 ? 'pos' : isNum(x) && x < 0 ?
 
 export const str = (x) => (x === null || x === undefined ? '' : String(x));
 
+// ---- notes of empty panels ---------------------------------------------------
+
+// What an empty panel's note (.empty-note, .chart-empty) says: "Waiting
+// for data" while the server has had no event (body[data-has-data="0"]),
+// else its data-nomatch text when its data-state is "nomatch" (a filter
+// hides everything), else its data-empty text ("No fills yet").
+export function drawNote(el) {
+	if (!el)
+		return;
+	const why = document.body.dataset.hasData !== '1' ? 'Waiting for data' :
+		el.dataset.state === 'nomatch' && el.dataset.nomatch ? el.dataset.nomatch :
+		el.dataset.empty || 'Nothing yet';
+	setText(el, why);
+}
+
 // ---- lists -------------------------------------------------------------------
 
 // Rows shown at most by any list of the page.
