@@ -288,3 +288,9 @@ serve_quiet() {
 	TF_BROWSER_TIMEOUT=35 browser chart
 	still_serving 1
 }
+
+@test "true numbers: the server's round-trip metrics, open positions with live unrealized P&L, closed trades sorted, filtered and exported as CSV, profit by day and symbol" {
+	serve_quiet
+	browser trading
+	still_serving 1
+}
