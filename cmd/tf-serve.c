@@ -846,7 +846,7 @@ static int
 on_raw(struct state *s, struct lws *wsi, enum lws_callback_reasons reason,
 	const void *in, size_t len)
 {
-	char buf[LWS_PRE + 1024], path[256], msg[64];
+	char buf[LWS_PRE + 2048], path[256], msg[64];
 	size_t n;
 
 	switch (reason) {
@@ -861,7 +861,7 @@ on_raw(struct state *s, struct lws *wsi, enum lws_callback_reasons reason,
 			allowed(path));
 		n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
 			HTTP_STATUS_METHOD_NOT_ALLOWED, allowed(path), msg);
-		if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
+		if (!n || lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
 			    LWS_WRITE_RAW) < 0)
 			return -1;
 		return lws_raw_transaction_completed(wsi);

@@ -235,9 +235,7 @@ tf_http_raw_error(char *buf, size_t size, unsigned status, const char *allow,
 		"connection: close\r\n\r\n%s",
 		status, tf_http_reason(status), n, allow ? "allow: " : "",
 		allow ? allow : "", allow ? "\r\n" : "", body);
-	if (n < 0)
-		return 0;
-	return (size_t)n < size ? (size_t)n : size - 1;
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
 const char *

@@ -82,8 +82,9 @@ const char *tf_http_reason(unsigned status);
 /* Writes into buf (size bytes) a whole HTTP/1.1 answer with a JSON error
  * body {"error":msg}, Connection: close, and Allow: allow unless it is
  * NULL: for a connection lws hands over as a raw socket (an unknown
- * method, CONNECT), which gets no HTTP from lws any more. Returns its
- * length (cut to fit: size 1024 is enough for a message of 256 bytes). */
+ * method, CONNECT), which gets no HTTP from lws any more. msg is cut at
+ * 256 bytes. Returns the answer's length; 0 when it does not fit (2048
+ * bytes always hold it with an Allow of up to 64). */
 size_t tf_http_raw_error(char *buf, size_t size, unsigned status,
 	const char *allow, const char *msg);
 
