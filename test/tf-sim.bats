@@ -622,8 +622,8 @@ assert sells["stop_loss"] > 0 and sells["sma_cross"] > 0, sells
 		tf-serve --port "$port" --keep-open >/dev/null 2>err &
 	echo $! >>pids
 	fills=$(grep -c '"type":"trade_executed"' out)
-	wait_for eval "curl -s http://127.0.0.1:$port/api/metrics | jq -e '.trades == $fills' >/dev/null"
-	curl -s "http://127.0.0.1:$port/api/metrics" >metrics
+	wait_for eval "curl -s http://127.0.0.1:$port/api/metrics >metrics &&
+		jq -e '.trades == $fills' metrics >/dev/null"
 	curl -s "http://127.0.0.1:$port/api/trading" >trading
 	check '
 import json
