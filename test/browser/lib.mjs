@@ -11,15 +11,26 @@
 // The whole run gives up after TF_BROWSER_TIMEOUT seconds (default 25).
 //
 // The page's DOM contract the scripts rely on: body[data-ready="1"] once
-// the first snapshot is drawn; #conn[data-state] connecting|live|
-// reconnecting|offline; #symbol (a select), #timeframe button[data-tf]
-// with aria-pressed, #chart[data-symbol][data-tf][data-candles],
-// #last-price, #portfolio-value; #trades tbody tr with a .pnl cell
-// (pos/neg); #alert-filter all|low|medium|high|critical, #alerts li.alert
-// [data-priority] with .alert-title and .alert-message; #bot-state
-// [data-state] running|stopped|unknown, #bot-start, #bot-stop,
-// #bot-restart (disabled while their POST runs), #control-error; and
-// window.tfDash {events, rendered, firstEventAt, frames, lastSeq, epoch}.
+// the first snapshot is drawn, body[data-conn] up|down; #conn[data-state]
+// connecting|waiting|live|stale|reconnecting|offline; #symbol (a select),
+// #timeframe button[data-tf] with aria-pressed, #chart[data-symbol]
+// [data-tf][data-candles][data-markers][data-overlays][data-indicators]
+// [data-volume], #ohlc (the legend), #volume-label, .levels; #last-price,
+// #portfolio-value, [data-metric=NAME] (the server's metrics);
+// #positions, #trips (th[data-key] button sorts; #trips-symbol,
+// #trips-side, #trips-csv), #daily, #by-symbol, #profit-daily[data-bars],
+// #profit-cumulative[data-points][data-last]; #trades tbody tr with a .pnl
+// cell (pos/neg); #feed (#feed-cat, #feed-symbol); .empty-note and
+// .chart-empty ("Waiting for data" until the server has data);
+// #alert-filter all|low|medium|high|critical, .counts .count
+// [data-priority] buttons, #alerts li.alert[data-priority][data-acked]
+// with .alert-title, .alert-message, .alert-count and .ack, #ack-all,
+// #toasts .toast, #sound, #notify, #tz; #bot-state[data-state]
+// running|stopped|unknown, #bot-start, #bot-stop, #bot-restart (disabled
+// while a POST runs, while disconnected and when the bot's state makes
+// them moot), the #confirm dialog (#confirm-ok, #confirm-cancel),
+// #control-error; and window.tfDash {events, rendered, firstEventAt,
+// frames, lastSeq, epoch, tradingFetches, alerts, chart()}.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';

@@ -1,13 +1,22 @@
-// screenshots.mjs: the dashboard, live, at 1280x800 (desktop) and 390x844
-// (phone), saved as test artifacts: test/artifacts/dashboard-WxH.png.
+// screenshots.mjs: the live dashboard at every width, saved as test
+// artifacts (test/artifacts/dashboard-WxH.png): 1440x900 and 1920x1080
+// (desktop), 390x844 (a phone) and 844x390 (the phone held sideways). At
+// each size nothing is cut: the page never scrolls sideways and nothing
+// but the inside of a scrolling table or a chart reaches past the
+// screen's edges. At 390 px every table scrolls inside its panel with its
+// first column kept in view; sideways, the price chart's panel fits the
+// screen's height; on the desktops no panel is left half empty.
+//   node screenshots.mjs URL [--out DIR]  (DIR: where to save, default
+//   test/artifacts)
 import fs from 'node:fs';
 import path from 'node:path';
-import { run, check, waitFor, sleep, load, ARTIFACTS } from './lib.mjs';
+import { run, check, waitFor, sleep, load, args, ARTIFACTS } from './lib.mjs';
 
-const SIZES = [[1280, 800], [390, 844]];
+const SIZES = [[1440, 900], [1920, 1080], [390, 844], [844, 390]];
+const OUT = args.out || ARTIFACTS;
 
 await run('screenshots', async (t) => {
-	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	fs.mkdirSync(OUT, { recursive: true });
 	for (const [w, h] of SIZES) {
 		await t.page.setViewportSize({ width: w, height: h });
 		await load(t);
@@ -15,7 +24,7 @@ await run('screenshots', async (t) => {
 			Number(document.querySelector('#chart').dataset.candles) >= 1,
 		null, `live data and candles at ${w}x${h}`);
 		await sleep(1000); // a second of data on the charts
-		const file = path.join(ARTIFACTS, `dashboard-${w}x${h}.png`);
+		const file = path.join(OUT, `dashboard-${w}x${h}.png`);
 		fs.rmSync(file, { force: true });
 		await t.page.screenshot({ path: file, timeout: 5000 });
 		const png = fs.readFileSync(file);
@@ -29,13 +38,59 @@ await run('screenshots', async (t) => {
 		check(box && box.width >= Math.min(300, w - 40) && box.height >= 150,
 			`#chart is at least ${Math.min(300, w - 40)}x150 at ${w}x${h} ` +
 			`(got ${box && `${Math.round(box.width)}x${Math.round(box.height)}`})`);
-		const over = await t.page.evaluate(() =>
-			document.documentElement.scrollWidth - window.innerWidth);
-		if (over > 0)
-			console.log(`# screenshots: at ${w}x${h} the page is ${over} px ` +
-				'wider than the screen (scrolls sideways)');
+		const cut = await t.page.evaluate(() => {
+			const out = [];
+			const inside = (e) => e.closest('.scroll, .chart, .equity, .profit-chart');
+			for (const e of document.querySelectorAll('body *')) {
+				if (inside(e) || !e.checkVisibility())
+					continue;
+				const r = e.getBoundingClientRect();
+				if (r.width && (r.right > innerWidth + 0.5 || r.left < -0.5))
+					out.push(`${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+			}
+			return { wide: document.documentElement.scrollWidth - innerWidth,
+				out: out.slice(0, 5) };
+		});
+		check(cut.wide <= 0 && cut.out.length === 0, `at ${w}x${h} nothing ` +
+			`is cut: the page is ${cut.wide} px wider than the screen, ` +
+			`past its edges: ${cut.out.join(', ') || 'nothing'}`);
+		if (w === 390) {
+			const tables = await t.page.evaluate(() => [...document
+				.querySelectorAll('main table.data')].map((tb) => {
+				const first = tb.tHead.rows[0].cells[0];
+				const sc = tb.closest('.scroll');
+				return [tb.id, !!sc && getComputedStyle(sc).overflowX,
+					tb.classList.contains('sticky-first') ?
+						getComputedStyle(first).position : 'n/a'];
+			}));
+			for (const [id, ov, pos] of tables) {
+				check(ov === 'auto', `#${id} scrolls inside its panel at ` +
+					`390 px (overflow-x: ${ov})`);
+				check(pos === 'sticky' || id === 'balances', `#${id} keeps ` +
+					`its first column in view at 390 px (position: ${pos})`);
+			}
+		}
+		if (h < 500) {
+			await t.page.locator('.p-chart').scrollIntoViewIfNeeded();
+			const p = await t.page.locator('.p-chart').boundingBox();
+			check(p.height <= h, `sideways (${w}x${h}) the chart's panel ` +
+				`fits the screen: ${Math.round(p.height)} px high`);
+		}
+		if (w >= 1440) {
+			const empty = await t.page.evaluate(() => [...document
+				.querySelectorAll('main > .panel')].map((e) => {
+				const r = e.getBoundingClientRect();
+				let bottom = r.top;
+				for (const c of e.children)
+					if (c.checkVisibility())
+						bottom = Math.max(bottom, c.getBoundingClientRect().bottom);
+				return [e.classList[1], (r.bottom - bottom) / r.height];
+			}).filter(([, f]) => f > 0.35));
+			check(empty.length === 0, `at ${w} px no panel is more than ` +
+				`35% empty (got ${JSON.stringify(empty)})`);
+		}
 		console.log(`# ${file}`);
 	}
-	check(t.errors.length === 0, `no console error at either size (got:\n  ` +
+	check(t.errors.length === 0, `no console error at any size (got:\n  ` +
 		t.errors.join('\n  ') + ')');
 });

@@ -3,7 +3,10 @@
 // come in the snapshot) and after (they come live), show that text
 // literally; no img element is created, no dialog opens, nothing asks for
 // /x. Markup in a symbol name and in the text fields of trades, patterns,
-// predictions, balances, system status and bot events stays text too.
+// predictions, balances, system status and bot events stays text too, and
+// so it does in the open positions, closed trades, profit, events feed
+// and toast panels (a round trip of the markup symbol with markup order
+// ids; the live critical alert's toast).
 import { run, check, waitFor, inject, load, sleep } from './lib.mjs';
 
 const PAYLOAD = '<img src=x onerror=alert(1)>';
@@ -39,7 +42,14 @@ await run('xss', async (t) => {
 	{ type: 'portfolio_update', total_value: 1, pnl: 0, pnl_pct: 0,
 		balances: { [PAYLOAD]: 1 }, ts },
 	{ type: 'bot_stopped', status: PAYLOAD, strategy: PAYLOAD,
-		reason: PAYLOAD, ts }]);
+		reason: PAYLOAD, ts },
+	// A round trip and an open position of the markup symbol.
+	{ type: 'trade_executed', order_id: PAYLOAD, symbol: SYM, side: 'buy',
+		quantity: 1, price: 1.5, fee: 0.01, ts },
+	{ type: 'trade_executed', order_id: `${PAYLOAD}2`, symbol: SYM,
+		side: 'sell', quantity: 1, price: 1.6, ts: ts + 1 },
+	{ type: 'trade_executed', order_id: `${PAYLOAD}3`, symbol: SYM,
+		side: 'buy', quantity: 2, price: 1.6, ts: ts + 2 }]);
 	await load(t); // the payload comes in the snapshot
 	await inject([evil('live')]);
 	const texts = await waitFor(t, (p) => {
@@ -62,6 +72,9 @@ await run('xss', async (t) => {
 	check(opt === SYM, 'the symbol name is kept as text');
 	// Let the chart and every panel draw it.
 	await t.page.selectOption('#symbol', SYM, { timeout: 5000 });
+	await waitFor(t, () => document.querySelector('#toasts .toast') &&
+		document.querySelector('#trips tbody tr'), null,
+	'the live critical alert\'s toast and the closed round trip');
 	await sleep(500);
 	const found = await imgs(t);
 	check(found.img.filter((s) => s === 'x').length === 0 &&
@@ -69,7 +82,8 @@ await run('xss', async (t) => {
 		`${JSON.stringify(found.img)}, [onerror]: ${found.onerror})`);
 	check(t.dialogs.length === 0, `no dialog opens (got ${t.dialogs})`);
 	// And the markup shows as text where those panels put it.
-	for (const sel of ['#patterns tbody', '#predictions tbody']) {
+	for (const sel of ['#patterns tbody', '#predictions tbody', '#trips tbody',
+		'#positions tbody', '#by-symbol tbody', '#feed tbody', '#toasts']) {
 		const text = await t.page.textContent(sel);
 		check(text.includes('<img src=x'), `${sel} shows the markup as ` +
 			`text (got "${text.slice(0, 200)}")`);

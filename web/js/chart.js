@@ -267,6 +267,8 @@ export class PriceChart {
 		if (marksChanged)
 			this.drawMarks(state, a);
 		this.drawLines(state);
+		// New prices move the price scale: the labels are placed again.
+		this.later();
 		if (this.hover === null)
 			this.drawLegend();
 	}
@@ -707,6 +709,8 @@ export class ProfitCharts {
 		};
 		const d = opts();
 		d.timeScale.timeVisible = false;
+		// A few days are bars, not blocks across the whole width.
+		d.timeScale.maxBarSpacing = 48;
 		this.daily = createChart(dailyEl, d);
 		this.bars = this.daily.addSeries(HistogramSeries, {
 			priceLineVisible: false, lastValueVisible: false,
