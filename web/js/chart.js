@@ -543,6 +543,7 @@ export class PriceChart {
 	keepNameInView(named, a) {
 		const ts = this.chart.timeScale();
 		let offset = 6;
+		this.namedObj = named;
 		this.named = named ? named.text : '';
 		this.namedTime = named ? named.time : null;
 		this.el.dataset.named = this.named;
@@ -550,7 +551,11 @@ export class PriceChart {
 			const spacing = ts.options().barSpacing;
 			const lastSec = toSec(a[a.length - 1].t);
 			const behind = Math.round((lastSec - named.time) * 1000 / this.series.period);
-			const need = Math.ceil((textWidth(named.text) / 2 + 6) / spacing) - behind;
+			// Clear of the price lines' titles too, drawn at the
+			// pane's right edge.
+			const titles = Math.max(0, ...this.lines.filter((l) => l.shown)
+				.map((l) => textWidth(l.name) + 12));
+			const need = Math.ceil((textWidth(named.text) / 2 + 6 + titles) / spacing) - behind;
 			offset = Math.max(offset, Math.min(60, need));
 		}
 		if (ts.options().rightOffset !== offset)
@@ -624,6 +629,9 @@ export class PriceChart {
 			}
 		}
 		this.el.dataset.labels = JSON.stringify(placed.map((p) => [p.name, Math.round(p.y)]));
+		// The titles shown decide the room the pattern's name needs.
+		if (this.namedObj)
+			this.keepNameInView(this.namedObj, a);
 		const note = this.el.parentElement.querySelector('.levels');
 		if (note) {
 			const d = this.decimals < 0 ? undefined : this.decimals;
