@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "sig.h"
 #include "store.h"
@@ -19,6 +21,8 @@ enum {
 	OPT_BATCH_MS,
 	OPT_DURABLE,
 	OPT_SESSION,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 };
 
 static const struct tf_option options[] = {
@@ -29,6 +33,10 @@ static const struct tf_option options[] = {
 		"TF_RECORD_BATCH_ROWS" },
 	{ "batch-ms", required_argument, OPT_BATCH_MS, "TF_RECORD_BATCH_MS" },
 	{ "durable", no_argument, OPT_DURABLE, "TF_RECORD_DURABLE" },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_RECORD_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_RECORD_METRICS_INTERVAL" },
 	{ 0 },
 };
 
@@ -39,11 +47,18 @@ struct config {
 	uint64_t batch_rows;
 	int64_t batch_ns;
 	int durable;
+	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
 struct counts {
-	uint64_t skipped;
+	uint64_t lines, skipped;	/* good and bad input lines */
+	/* For --metrics-file: batches committed and rolled back, the time
+	 * spent committing, the wall clock of the last commit. */
+	uint64_t commits, failed_batches;
+	int64_t commit_ns, committed_at;
+	struct tf_metrics *m;
+	int64_t start_ns;
 	/* Arrival of the first and the last line committed. */
 	int64_t first_ns, last_ns;
 	/* The open batch: arrival times and input line numbers. */
@@ -72,6 +87,7 @@ usage(FILE *f)
 		"      --durable        fsync every commit (synchronous=FULL)\n"
 		"      --strict         the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE  longest line accepted (default 1M)\n");
+	tf_metrics_usage(f, 23);
 	tf_options_usage(f, 23);
 	fprintf(f,
 		"\n"
@@ -111,6 +127,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_DURABLE:
 		c->durable = 1;
 		break;
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	}
 	return 0;
 }
@@ -189,6 +209,8 @@ batch_end(const struct config *c, const struct tf_store *st,
 	char msg[1024];
 
 	if (ok) {
+		n->commits++;
+		n->committed_at = tf_now_ns();
 		if (!n->first_ns)
 			n->first_ns = n->batch_first_ns;
 		n->last_ns = n->batch_last_ns;
@@ -203,6 +225,7 @@ batch_end(const struct config *c, const struct tf_store *st,
 		}
 		return;
 	}
+	n->failed_batches++;
 	k = lost - lost_before;
 	snprintf(msg, sizeof msg,
 		"%s: %s: %llu line%s lost (input lines %llu-%llu); still "
@@ -227,12 +250,103 @@ commit(const struct config *c, struct tf_store *st, struct counts *n)
 {
 	uint64_t lost_before = tf_store_lost(st, NULL);
 	char err[512];
+	int64_t t0;
 	int ok;
 
 	if (!tf_store_pending(st))
 		return;
+	t0 = tf_mono_ns();
 	ok = tf_store_commit(st, err, sizeof err) == 0;
+	n->commit_ns += tf_mono_ns() - t0;
 	batch_end(c, st, n, ok, lost_before, err);
+}
+
+/* The size of the recording on disk: the file and its WAL. */
+static uint64_t
+db_bytes(const char *db)
+{
+	char wal[4096];
+	struct stat sb;
+	uint64_t size = 0;
+
+	if (stat(db, &sb) == 0)
+		size += (uint64_t)sb.st_size;
+	snprintf(wal, sizeof wal, "%s-wal", db);
+	if (stat(wal, &sb) == 0)
+		size += (uint64_t)sb.st_size;
+	return size;
+}
+
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (which finds an
+ * unwritable path before any work), while recording, and a last time with
+ * how the run ended (exit status rc). st may be NULL (not open). Returns
+ * 0, or -1 when the write failed (reported; while running, an error the
+ * first time, then quiet until a write works again). */
+static int
+write_metrics(struct config *c, const struct tf_store *st, struct counts *n,
+	int when, int rc)
+{
+	const struct tf_metrics_common com = { "tf-record", n->start_ns,
+		n->lines + n->skipped, n->skipped };
+	struct tf_metrics *m = n->m;
+	char err[1024], every[32];
+
+	if (!m)
+		return 0;
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	tf_metrics_counter(m, "tf_record_committed_lines_total",
+		"Lines committed to the recording.",
+		st ? tf_store_committed(st) : 0);
+	tf_metrics_counter(m, "tf_record_lost_lines_total",
+		"Lines lost: their batch could not be committed.",
+		st ? tf_store_lost(st, NULL) : 0);
+	tf_metrics_gauge(m, "tf_record_pending_lines",
+		"Lines in the open batch, not committed yet.",
+		st ? (double)tf_store_pending(st) : 0);
+	tf_metrics_counter(m, "tf_record_commits_total",
+		"Batches committed.", n->commits);
+	tf_metrics_counter(m, "tf_record_failed_batches_total",
+		"Batches rolled back, their lines lost.", n->failed_batches);
+	tf_metrics_family(m, "tf_record_commit_seconds_total",
+		TF_METRIC_COUNTER, "Time spent committing batches (divided "
+		"by tf_record_commits_total: the mean commit time).");
+	tf_metrics_double(m, NULL, (double)n->commit_ns / 1e9);
+	tf_metrics_gauge(m, "tf_record_last_commit_time_seconds",
+		"When a batch was last committed, in seconds since the epoch "
+		"(0: none yet).",
+		(double)n->committed_at / 1e9);
+	tf_metrics_gauge(m, "tf_record_db_bytes",
+		"Size of the recording on disk: the file and its write-ahead "
+		"log.",
+		(double)db_bytes(c->db));
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - n->start_ns);
+	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
+	case TF_METRICS_WRITTEN:
+		return 0;
+	case TF_METRICS_RECOVERED:
+		tf_warn("--metrics-file: %s written again", c->mf.path);
+		return 0;
+	case TF_METRICS_FAILED:
+		if (when != METRICS_RUNNING) {
+			tf_error("--metrics-file: %s", err);
+			return -1;
+		}
+		tf_format_duration(c->mf.interval_ns, every, sizeof every);
+		tf_error("--metrics-file: %s; still recording, trying again "
+			 "every %s", err, every);
+		return -1;
+	case TF_METRICS_STILL_FAILING:
+		if (when != METRICS_RUNNING)
+			tf_error("--metrics-file: %s", err);
+		else
+			tf_info("--metrics-file: %s", err);
+		return -1;
+	}
+	return -1;
 }
 
 /* The string value of a well-known field, decoded, or NULL. */
@@ -285,6 +399,7 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 					(unsigned long long)l.no, why);
 				continue;
 			}
+			n->lines++;
 			now = tf_now_ns();
 			lost_before = tf_store_lost(st, NULL);
 			batch_add(n, now, l.no, !tf_store_pending(st));
@@ -302,21 +417,31 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 		}
 		if (tf_signal_stop() || tf_reader_eof(r))
 			return 0;
+		/* Once per read at most, and a clock read: cheap under load. */
+		if (tf_metrics_file_due(&c->mf, tf_mono_ns()))
+			write_metrics(c, st, n, METRICS_RUNNING, 0);
 
 		/* Batch under load: only flush and commit when input is idle
 		 * or the batch is old enough. */
 		if (poll(&pfd, 1, 0) == 0) {
+			int64_t now = tf_mono_ns(), t;
+
 			flush_output(c);
 			if (tf_store_pending(st)) {
-				timeout = deadline - tf_mono_ns();
+				timeout = deadline - now;
 				if (timeout < 0)
 					timeout = 0;
 			}
+			t = tf_metrics_file_timeout(&c->mf, now);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
 			switch (tf_signal_wait(&pfd, 1, timeout)) {
 			case -1:	/* a signal: the loop checks for stop */
 				continue;
-			case 0:		/* idle for --batch-ms */
-				commit(c, st, n);
+			case 0:		/* idle for --batch-ms, or metrics due */
+				if (tf_store_pending(st) &&
+				    tf_mono_ns() >= deadline)
+					commit(c, st, n);
 				continue;
 			}
 		} else if (tf_store_pending(st) && tf_mono_ns() >= deadline) {
@@ -333,19 +458,32 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 static int
 run(struct config *c)
 {
-	struct tf_store *st;
-	struct tf_reader *r;
+	struct tf_store *st = NULL;
+	struct tf_reader *r = NULL;
 	struct counts n = { 0 };
-	char err[512], name[64];
+	char err[1024], name[64];
 	int64_t start = tf_now_ns(), session;
-	int rc;
+	int rc = 1;
 
+	n.start_ns = start;
+	if (c->mf.path) {
+		if (!(n.m = tf_metrics_file_builder(&c->mf, "tf-record", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			return 1;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(c, NULL, &n, METRICS_START, 0) < 0) {
+			tf_metrics_destroy(n.m);
+			return 2;
+		}
+	}
 	st = tf_store_open(c->db,
 		TF_STORE_WRITE | (c->durable ? TF_STORE_DURABLE : 0), err,
 		sizeof err);
 	if (!st) {
 		tf_error("%s", err);
-		return 1;
+		goto out;
 	}
 	if (!c->session) {
 		tf_format_time(start, name, sizeof name);
@@ -356,9 +494,7 @@ run(struct config *c)
 	r = tf_reader_create(STDIN_FILENO, c->common.max_line);
 	if (session < 0 || !r) {
 		tf_error("%s: %s", c->db, r ? err : "out of memory");
-		tf_reader_destroy(r);
-		tf_store_close(st);
-		return 1;
+		goto out;
 	}
 	rc = record(c, st, r, &n);
 	flush_output(c);
@@ -375,6 +511,10 @@ run(struct config *c)
 	if (tf_store_lost(st, NULL) && !rc)
 		rc = 1;
 	summary(c, st, &n, session);
+out:
+	if (write_metrics(c, st, &n, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
+	tf_metrics_destroy(n.m);
 	tf_reader_destroy(r);
 	tf_store_close(st);
 	return rc;
@@ -389,6 +529,7 @@ main(int argc, char **argv)
 		.output = 1,
 		.batch_rows = 10000,
 		.batch_ns = 100 * 1000000LL,
+		.mf = { .interval_ns = TF_METRICS_INTERVAL_DEFAULT },
 	};
 	char err[512];
 	int first, rc;

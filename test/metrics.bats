@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# --metrics-file: what an operator relies on when the programs without a
+# port report to Prometheus through the node exporter's textfile
+# collector: the file is there from the start, replaced whole while the
+# program runs, right after a known input, valid for promtool, and says
+# how the last run ended.
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+	cd "$BATS_TEST_TMPDIR"
+	stop_pids
+}
+
+# metric FILE NAME [LABELS]: prints the value of sample NAME in FILE whose
+# labels hold LABELS (a substring: 'rule="r1"'); fails when there is none.
+metric() {
+	awk -v n="$2" -v l="${3:-}" '
+		/^#/ { next }
+		{
+			v = $NF
+			k = substr($0, 1, length($0) - length(v) - 1)
+			if ((k == n || index(k, n "{") == 1) && index(k, l)) {
+				print v
+				found = 1
+			}
+		}
+		END { exit !found }' "$1"
+}
+
+# is FILE NAME [LABELS] VALUE: the sample has that value.
+is() {
+	local want=${*: -1} got
+	got=$(metric "${@:1:$#-1}") || fail "no sample ${*:2:$#-2} in $1"
+	[ "$got" = "$want" ] || fail "${*:2:$#-2}: $got, not $want"
+}
+
+# valid FILE: promtool finds nothing to say about it.
+valid() {
+	run promtool check metrics <"$1"
+	assert_success
+	assert_output ''
+}
+
+# has_metric FILE NAME VALUE: for wait_for.
+has_metric() {
+	[ "$(metric "$1" "$2" 2>/dev/null)" = "$3" ]
+}
+
+# complete FILE: a whole exposition of tf-record as written while it runs.
+complete() {
+	local t
+	t=$(cat "$1") || return 1
+	[[ $t == "# HELP tf_build_info "* && $t == *'tf_record_db_bytes{'*' '[0-9]* ]]
+}
+
+@test "tf-record --metrics-file: the counts of a known input, promtool-clean, with how the run ended" {
+	printf '%s\n' '{"type":"a"}' 'not json' '' '{"type":"b"}' '[1]' \
+		'{"type":"c"}' >in
+	run_err tf-record -n -d r.db --metrics-file r.prom <in
+	assert_success
+	valid r.prom
+	is r.prom tf_build_info "version=\"$(cat "$TF_ROOT/VERSION")\"" 1
+	is r.prom tf_input_lines_total 5
+	is r.prom tf_bad_lines_total 2
+	is r.prom tf_record_committed_lines_total 3
+	is r.prom tf_record_lost_lines_total 0
+	is r.prom tf_record_pending_lines 0
+	is r.prom tf_record_commits_total 1
+	is r.prom tf_record_failed_batches_total 0
+	is r.prom tf_last_run_exit_status 0
+	# Every sample names its program and file; times are plausible.
+	[ "$(grep -vc '^#' r.prom)" -eq "$(grep -c '{program="tf-record",file="r.prom"' r.prom)" ]
+	now=$(date +%s)
+	start=$(metric r.prom tf_process_start_time_seconds)
+	last=$(metric r.prom tf_record_last_commit_time_seconds)
+	awk -v s="$start" -v l="$last" -v n="$now" \
+		'BEGIN { exit !(s > n - 60 && s <= n + 1 && l >= s && l <= n + 1) }'
+	awk -v d="$(metric r.prom tf_last_run_duration_seconds)" \
+		'BEGIN { exit !(d > 0 && d < 60) }'
+	[ "$(metric r.prom tf_record_db_bytes)" -gt 0 ]
+	[ ! -e r.prom.tmp ]
+}
+
+@test "tf-record --metrics-file: there at the start, rewritten while running and idle, always whole, replaced by rename" {
+	mkfifo in
+	tf-record -n -d r.db --metrics-file r.prom --metrics-interval 100ms \
+		<in 2>err &
+	echo $! >pids
+	exec 7>in
+	wait_for complete r.prom
+	is r.prom tf_input_lines_total 0
+	# Not in the file while running: how the run ended.
+	run metric r.prom tf_last_run_exit_status
+	assert_failure
+	echo '{"type":"a"}' >&7
+	wait_for has_metric r.prom tf_record_committed_lines_total 1
+	echo '{"type":"b"}' >&7
+	echo '{"type":"c"}' >&7
+	wait_for has_metric r.prom tf_record_committed_lines_total 3
+	# A reader never finds a part of a file; each write is a new file
+	# (inode) renamed over the old one.
+	inodes=()
+	for ((i = 0; i < 40; i++)); do
+		complete r.prom || fail "a partial file: $(cat r.prom)"
+		inodes+=("$(stat -c %i r.prom)")
+		sleep 0.03
+	done
+	[ "$(printf '%s\n' "${inodes[@]}" | sort -u | wc -l)" -ge 2 ]
+	valid r.prom
+	exec 7>&-
+	wait "$(cat pids)"
+	is r.prom tf_last_run_exit_status 0
+	is r.prom tf_input_lines_total 3
+	[ ! -e r.prom.tmp ]
+}
+
+@test "tf-record --metrics-file: a stop signal shows as exit status 128+N" {
+	mkfifo in
+	tf-record -n -d r.db --metrics-file r.prom <in 2>err &
+	pid=$!
+	echo $pid >pids
+	exec 7>in
+	echo '{"type":"a"}' >&7
+	wait_for complete r.prom
+	kill -TERM "$pid"
+	wait_for eval "! kill -0 $pid 2>/dev/null"
+	is r.prom tf_last_run_exit_status 143
+	is r.prom tf_record_committed_lines_total 1
+	valid r.prom
+}
+
+@test "tf-record --metrics-file: an unwritable path is an error at once (exit 2), before anything is recorded" {
+	run_err tf-record -d r.db --metrics-file nodir/r.prom <<<'{"a":1}'
+	assert_equal "$status" 2
+	assert_equal "$stderr" "tf-record: --metrics-file: cannot create nodir/r.prom.tmp: No such file or directory"
+	assert_output ''
+	[ ! -e r.db ]
+	mkdir d.prom
+	run_err tf-record -d r.db --metrics-file d.prom <<<'{"a":1}'
+	assert_equal "$status" 2
+	assert_equal "$stderr" "tf-record: --metrics-file: cannot rename d.prom.tmp to d.prom: Is a directory"
+	[ ! -e r.db ] && [ ! -e d.prom.tmp ]
+	run_err tf-record -d r.db --metrics-file '' <<<'{"a":1}'
+	assert_equal "$status" 2
+	[[ $stderr == *"--metrics-file: empty file name"* ]]
+	run_err tf-record -d r.db --metrics-file r.prom --metrics-interval 10ms <<<'{"a":1}'
+	assert_equal "$status" 2
+	[[ $stderr == *"--metrics-interval: '10ms' is not from 100ms to 1h"* ]]
+	[ ! -e r.db ] && [ ! -e r.prom ]
+}
+
+@test "tf-record --metrics-file: a write that fails later is reported once; recording goes on, and the next write that works says so" {
+	mkfifo in
+	tf-record -n -d r.db --metrics-file r.prom --metrics-interval 100ms \
+		<in 2>err &
+	echo $! >pids
+	exec 7>in
+	wait_for complete r.prom
+	# A directory in the way of the temporary file (even root cannot
+	# open that for writing).
+	mkdir r.prom.tmp
+	echo '{"type":"a"}' >&7
+	wait_for grep -q 'still recording, trying again every 100ms' err
+	sleep 0.3
+	rmdir r.prom.tmp
+	wait_for grep -q 'r.prom written again' err
+	wait_for has_metric r.prom tf_record_committed_lines_total 1
+	exec 7>&-
+	wait "$(cat pids)"
+	run grep -c 'cannot create r.prom.tmp: Is a directory' err
+	assert_output 1
+}
+
+@test "tf-record: TF_RECORD_METRICS_FILE and the config file name the metrics file" {
+	TF_RECORD_METRICS_FILE=env.prom run tf-record -n -d r.db <<<'{"a":1}'
+	assert_success
+	is env.prom tf_input_lines_total 1
+	mkdir -p config/tf
+	echo 'TF_RECORD_METRICS_FILE=conf.prom' >config/tf/tf.conf
+	run tf-record -n -d r.db <<<'{"a":1}'
+	assert_success
+	is conf.prom tf_record_committed_lines_total 1
+}
