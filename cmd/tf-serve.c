@@ -637,29 +637,6 @@ api_events(struct state *s, struct lws *wsi, struct req *rq)
 	return respond_json(wsi, rq, 202, &b);
 }
 
-/* A POST from a browser page of another site carries its Origin: refuse
- * it unless --origin allows it, or it is this server's own. */
-static int
-post_origin_ok(struct state *s, struct lws *wsi)
-{
-	char origin[256], host[256];
-	const char *o = origin;
-
-	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
-		return 1;
-	if (s->c->net.hub.origins)
-		return tf_hub_origin_allowed(s->hub, wsi);
-	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
-		return 0;
-	if (!strncmp(o, "http://", 7))
-		o += 7;
-	else if (!strncmp(o, "https://", 8))
-		o += 8;
-	else
-		return 0;
-	return !strcmp(o, host);
-}
-
 /* Gives back rq's room in --max-bodies, and its body. */
 static void
 release(struct state *s, struct req *rq)
@@ -715,11 +692,8 @@ on_request(struct state *s, struct lws *wsi, struct req *rq,
 		snprintf(rq->action, sizeof rq->action, "%s", action);
 		if (!post)
 			return not_allowed(wsi, rq, "POST");
-		if (!post_origin_ok(s, wsi)) {
-			rq->post = POST_NONE;
-			return fail(wsi, rq, HTTP_STATUS_FORBIDDEN,
-				"origin not allowed");
-		}
+		/* Host and Origin: the hub let this request in
+		 * (tf_hub_request_allowed) before any route. */
 		if (lws_hdr_copy(wsi, len, sizeof len,
 			    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 		    (cl = strtoull(len, NULL, 10)) > s->c->max_body) {

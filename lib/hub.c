@@ -1,11 +1,13 @@
 /* hub.c: the WebSocket hub: one ring of messages framed once, clients with
  * a cursor into it, batched raw writes, the tf.v1 protocol (tf(7)), late
  * joiners, slow consumers, the checks before an upgrade, and /stats. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "hub.h"
@@ -125,6 +127,7 @@ struct tf_hub {
 	unsigned char *scratch;
 	size_t scratch_cap;
 	struct stats st;
+	char why[300];		/* the last refusal's reason */
 	int64_t start_ms, last_input_ms, next_hb_ms;
 	int stale_sent, input_ended, draining, killed, attached;
 	int64_t deadline_ms;
@@ -1492,30 +1495,162 @@ authorized(struct tf_hub *h, struct lws *wsi)
 	return q && token_ok(h->cfg.token, q);
 }
 
-static int
-origin_ok(struct tf_hub *h, struct lws *wsi)
-{
-	char origin[256];
-	const char *p = h->cfg.origins;
-	size_t n;
+/* ---- who may ask ------------------------------------------------------ */
 
-	if (!p || lws_hdr_copy(wsi, origin, sizeof origin,
-		WSI_TOKEN_ORIGIN) <= 0)
-		return 1;
-	n = strlen(origin);
-	while (*p) {
+/* Whether list (a comma list; NULL: empty) holds s[0..n), case aside;
+ * "*" holds everything. */
+static int
+in_list(const char *list, const char *s, size_t n)
+{
+	const char *p = list;
+
+	while (p && *p) {
 		const char *comma = strchr(p, ',');
 		size_t k = comma ? (size_t)(comma - p) : strlen(p);
 
 		while (k && *p == ' ')
 			p++, k--;
-		if ((k == 1 && *p == '*') || (k == n && !strncmp(p, origin, n)))
+		while (k && p[k - 1] == ' ')
+			k--;
+		if ((k == 1 && *p == '*') || (k == n && !strncasecmp(p, s, n)))
 			return 1;
-		if (!comma)
-			break;
-		p = comma + 1;
+		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
+}
+
+/* The name part of a Host value: "[::1]:8080" -> "[::1]", "a:80" -> "a". */
+static size_t
+host_name_len(const char *host)
+{
+	const char *end;
+
+	if (*host == '[')
+		return (end = strchr(host, ']')) ? (size_t)(end - host) + 1 :
+			strlen(host);
+	end = strchr(host, ':');
+	return end ? (size_t)(end - host) : strlen(host);
+}
+
+/* localhost, 127.0.0.0/8 or [::1]: names that only ever mean this
+ * machine, whatever a DNS server answers. */
+static int
+loopback_name(const char *s, size_t n)
+{
+	char buf[64];
+	struct in_addr a;
+
+	if ((n == 9 && !strncasecmp(s, "localhost", 9)) ||
+	    (n == 5 && !strncmp(s, "[::1]", 5)))
+		return 1;
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1 &&
+		(ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* The Host header names this server: any name, unless it listens on a
+ * loopback address or --allow-host is given; then a loopback name or one
+ * on the list. A DNS rebinding page reaches a loopback server under its
+ * own name, and its requests carry that name. No Host (HTTP/1.0, a
+ * program) is not a browser's. */
+static int
+host_ok(struct tf_hub *h, struct lws *wsi, const char **why)
+{
+	char host[256];
+	size_t n;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+		return 1;
+	if (!h->cfg.loopback && !h->cfg.allow_hosts)
+		return 1;
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0) {
+		*why = "host not allowed";
+		return 0;
+	}
+	n = host_name_len(host);
+	if (loopback_name(host, n) || in_list(h->cfg.allow_hosts, host, n))
+		return 1;
+	snprintf(h->why, sizeof h->why, "host not allowed: %.*s", (int)n,
+		host);
+	*why = h->why;
+	return 0;
+}
+
+/* A browser says where the page that asks comes from (Origin): this
+ * server's own pages, whose origin's host:port is the Host they asked,
+ * and those --origin lists may; anything else is another site's page
+ * reading or writing on its visitor's behalf. No Origin: not a browser,
+ * or a browser's own navigation. */
+static int
+origin_ok(struct tf_hub *h, struct lws *wsi)
+{
+	char origin[256], host[256];
+	const char *o = origin;
+	int n;
+
+	n = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+	if (n <= 0)
+		return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0;
+	if (in_list(h->cfg.origins, origin, (size_t)n))
+		return 1;
+	if (!strncasecmp(o, "http://", 7))
+		o += 7;
+	else if (!strncasecmp(o, "https://", 8))
+		o += 8;
+	else
+		return 0;
+	return lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0 &&
+		!strcasecmp(o, host);
+}
+
+int
+tf_hub_request_allowed(struct tf_hub *h, struct lws *wsi, const char **why)
+{
+	if (!host_ok(h, wsi, why))
+		return 0;
+	if (!origin_ok(h, wsi)) {
+		*why = "origin not allowed";
+		return 0;
+	}
+	return 1;
+}
+
+/* Answers status with {"error":msg} and hangs up, or keeps the
+ * connection (keep) for the next request. Returns the callback's value. */
+static int
+json_error(struct lws *wsi, unsigned status, const char *msg, int keep)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+		*end = buf + sizeof buf;
+	struct tf_buf b;
+	int rc = -1;
+
+	tf_buf_init(&b);
+	tf_buf_adds(&b, "{\"error\":");
+	tf_buf_json(&b, msg, strlen(msg));
+	tf_buf_adds(&b, "}\n");
+	if (b.failed || b.len > 512 ||
+	    lws_add_http_common_headers(wsi, status, "application/json",
+		b.len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+		(unsigned char *)"no-store", 8, &p, end) ||
+	    (!keep && lws_add_http_header_by_token(wsi,
+		WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p, end)) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		goto out;
+	memcpy(p, b.p, b.len);
+	p += b.len;
+	/* Headers and body in one write: lws sends what it cannot at once
+	 * before it closes. */
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
+		goto out;
+	rc = keep && !lws_http_transaction_completed(wsi) ? 0 : -1;
+out:
+	tf_buf_finish(&b);
+	return rc;
 }
 
 /* Answers an upgrade request with an HTTP error and hangs up. Written by
@@ -1524,7 +1659,7 @@ origin_ok(struct tf_hub *h, struct lws *wsi)
 static int
 refuse(struct lws *wsi, unsigned code, const char *why)
 {
-	unsigned char buf[LWS_PRE + 512];
+	unsigned char buf[LWS_PRE + 1024];
 	const char *status = code == 400 ? "Bad Request" :
 		code == 401 ? "Unauthorized" :
 		code == 403 ? "Forbidden" : code == 404 ? "Not Found" :
@@ -1543,27 +1678,25 @@ static int
 confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 {
 	char path[512];
-	const char *topic;
+	const char *topic, *why;
 
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
 	    path_topic(path, &topic) < 0)
 		return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no such path");
-	if (!origin_ok(h, wsi)) {
+	if (!tf_hub_request_allowed(h, wsi, &why)) {
 		h->st.rejected++;
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed");
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why);
 	}
 	if (!authorized(h, wsi)) {
 		h->st.rejected++;
 		return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "token required");
 	}
 	if (url_topics(h, wsi, NULL) > h->cfg.max_subscriptions) {
-		char why[96];
-
 		h->st.rejected++;
-		snprintf(why, sizeof why, "too many topics: at most %zu a "
-			"client (--max-subscriptions)",
+		snprintf(h->why, sizeof h->why, "too many topics: at most %zu "
+			"a client (--max-subscriptions)",
 			h->cfg.max_subscriptions);
-		return refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
+		return refuse(wsi, HTTP_STATUS_BAD_REQUEST, h->why);
 	}
 	if (h->draining || (h->cfg.max_clients &&
 	    h->nclients >= h->cfg.max_clients)) {
@@ -1612,6 +1745,14 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	void *user, void *in, size_t len)
 {
 	if (reason == LWS_CALLBACK_HTTP) {
+		const char *why;
+
+		/* Every request, before any route: DNS rebinding reads
+		 * answers too, not only upgrades and POSTs. */
+		if (!tf_hub_request_allowed(h, wsi, &why)) {
+			h->st.rejected++;
+			return json_error(wsi, HTTP_STATUS_FORBIDDEN, why, 0);
+		}
 		if (!strcmp((const char *)in, "/stats")) {
 			if (authorized(h, wsi))
 				return serve_stats(h, wsi);
@@ -2058,11 +2199,6 @@ tf_hub_authorized(struct tf_hub *hub, struct lws *wsi)
 	return authorized(hub, wsi);
 }
 
-int
-tf_hub_origin_allowed(struct tf_hub *hub, struct lws *wsi)
-{
-	return origin_ok(hub, wsi);
-}
 
 const char *
 tf_hub_epoch(const struct tf_hub *hub)

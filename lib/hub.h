@@ -15,8 +15,9 @@
  *	lws_context_destroy(ctx);
  *	tf_hub_destroy(hub);
  *
- * Protocol 0 of the list serves HTTP (GET /stats, the checks before an
- * upgrade, then cfg.http for anything else: tf-serve's routes) and plain
+ * Protocol 0 of the list serves HTTP (the Host and Origin policy on every
+ * request, GET /stats, the checks before an upgrade, then cfg.http for
+ * anything else: tf-serve's routes) and plain
  * WebSocket clients; protocol 1 is "tf.v1"; protocol 2 reads adopted
  * descriptors. Everything runs on the lws event loop: no threads. */
 #ifndef TF_HUB_H
@@ -59,7 +60,10 @@ struct tf_hub_config {
 	int64_t stale_ms;	/* 0: off */
 	int ping_s, idle_timeout_s;
 	const char *token;	/* NULL: none; else <= TF_HUB_TOKEN_MAX */
-	const char *origins;	/* comma list; NULL: any Origin */
+	const char *origins;	/* comma list of Origins allowed besides the
+				 * server's own; NULL: none */
+	const char *allow_hosts;	/* comma list of Host names allowed */
+	int loopback;		/* listening on loopback: check Host */
 	size_t max_clients;	/* 0: no limit */
 	size_t max_message;	/* bytes of one client message */
 	double max_rate;	/* client messages per second; 0: no limit */
@@ -128,10 +132,20 @@ int tf_hub_done(const struct tf_hub *hub);
 char *tf_hub_stats(const struct tf_hub *hub);
 
 /* For a program's own HTTP routes (cfg.http): whether the request carries
- * the token (always, when none is set), and whether its Origin, if any, is
- * in the --origin list (always, when there is none). */
+ * the token (always, when none is set). */
 int tf_hub_authorized(struct tf_hub *hub, struct lws *wsi);
-int tf_hub_origin_allowed(struct tf_hub *hub, struct lws *wsi);
+
+/* Whether the hub's policy lets this request in: its Host, when the hub
+ * listens on a loopback address (cfg.loopback) or cfg.allow_hosts is set,
+ * must be a loopback name (localhost, 127.x.x.x, [::1], any port) or on
+ * that list; its Origin, when it has one (a browser), must be the
+ * server's own (http or https, host:port the Host header) or on
+ * cfg.origins. 1 yes; 0 no, with *why ("host not allowed: NAME", "origin
+ * not allowed"; valid until the next call) for a 403. The hub asks it of
+ * every HTTP request and upgrade before anything else: cfg.http sees only
+ * requests it let in. */
+int tf_hub_request_allowed(struct tf_hub *hub, struct lws *wsi,
+	const char **why);
 
 /* The stream's epoch and the sequence number of the last line published:
  * a tf.v1 client that resumes from them gets every line published after. */

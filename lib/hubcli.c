@@ -48,6 +48,7 @@ enum {
 	OPT_BATCH,
 	OPT_INBOUND_MAX,
 	OPT_MAX_SUBSCRIPTIONS,
+	OPT_ALLOW_HOST,
 	OPT_END
 };
 
@@ -91,6 +92,7 @@ static const struct {
 	{ "inbound-max", required_argument, OPT_INBOUND_MAX, "INBOUND_MAX" },
 	{ "max-subscriptions", required_argument, OPT_MAX_SUBSCRIPTIONS,
 		"MAX_SUBSCRIPTIONS" },
+	{ "allow-host", required_argument, OPT_ALLOW_HOST, "ALLOW_HOST" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -105,6 +107,7 @@ tf_hubcli_init(struct tf_hubcli *c, uint64_t port)
 	c->drain_ms = 5000;
 	c->inbound_max = 64 << 20;
 	tf_hub_config_init(&c->hub);
+	c->hub.loopback = 1;
 }
 
 size_t
@@ -144,7 +147,10 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --ping SECS         WebSocket ping every SECS idle (30; 0: off)\n"
 		"      --idle-timeout SECS close SECS after an unanswered ping (120)\n"
 		"      --token TOKEN       required as 'Authorization: Bearer' or ?token=\n"
-		"      --origin LIST       browser Origins allowed (comma list; default any)\n"
+		"      --origin LIST       browser Origins allowed besides the server's own\n"
+		"                          (comma list; * any)\n"
+		"      --allow-host LIST   Host names allowed besides loopback ones (comma\n"
+		"                          list; * any); checked on loopback or when given\n"
 		"      --cert FILE         TLS certificate (PEM); with --key: TLS\n"
 		"      --key FILE          TLS private key (PEM)\n"
 		"      --max-clients N     refuse more with HTTP 503 (0: no limit)\n"
@@ -206,6 +212,29 @@ field(const char *name, const char *arg, const char **out, char *err,
 	return 0;
 }
 
+/* Whether host (as --host takes it) is a loopback address, as
+ * check_bind will resolve it: the first address getaddrinfo gives. */
+static int
+is_loopback(const char *host)
+{
+	struct addrinfo hints, *ai = NULL;
+	int yes = 0;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (!*host || getaddrinfo(host, "0", &hints, &ai))
+		return 0;
+	if (ai->ai_family == AF_INET)
+		yes = ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr
+			.s_addr) >> 24 == 127;
+	else if (ai->ai_family == AF_INET6)
+		yes = IN6_IS_ADDR_LOOPBACK(
+			&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	freeaddrinfo(ai);
+	return yes;
+}
+
 int
 tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	size_t errlen)
@@ -216,6 +245,7 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	switch (val) {
 	case OPT_HOST:
 		c->host = arg;
+		c->hub.loopback = is_loopback(arg);
 		return 0;
 	case 'p':
 		return tf_parse_u64("--port", arg, 0, 65535, &c->port, err,
@@ -278,6 +308,8 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_ORIGIN:
 		h->origins = arg;
 		return 0;
+	case OPT_ALLOW_HOST:
+		return field("--allow-host", arg, &h->allow_hosts, err, errlen);
 	case OPT_CERT:
 		c->cert = arg;
 		return 0;

@@ -1124,6 +1124,101 @@ since_event() {
 	done
 }
 
+@test "without --origin a browser may open the stream only from the server's own origin; programs without Origin get in" {
+	bcast -n
+	js evil --timeout 5 --origin https://evil.example "$URL/"
+	js evil2 --timeout 5 --origin "http://127.0.0.1:$((PORT + 1))" "$URL/"
+	js null --timeout 5 --origin null "$URL/"
+	for x in evil evil2 null; do
+		finish $x
+		grep -qx '#http 403' $x.err
+	done
+	run curl -s -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+		-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+		-H 'Origin: https://evil.example' "http://127.0.0.1:$PORT/"
+	assert_output 'origin not allowed'
+	js own --count 1 --origin "http://127.0.0.1:$PORT" "$URL/"
+	py owns --count 1 --origin "https://127.0.0.1:$PORT" "$URL/"
+	js prog --count 1 "$URL/"
+	for x in own owns prog; do wait_for opened $x; done
+	feed '{"a":1}'
+	for x in own owns prog; do
+		finish $x
+		assert_equal "$(cat $x.out)" '{"a":1}'
+	done
+	stats | jq -e '.rejected == 4'
+}
+
+@test "on loopback only loopback Host names are answered (DNS rebinding); --allow-host adds names; 403 says why" {
+	bcast -n
+	# up HOST [ORIGIN]: the status of an upgrade request (101: upgraded).
+	up() { $PY -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+o = "Origin: %s\r\n" % sys.argv[3] if len(sys.argv) > 3 else ""
+s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\n%sConnection: Upgrade\r\n"
+    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % (sys.argv[2], o)).encode())
+print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
+	for h in localhost "localhost:$PORT" LocalHost 127.0.0.1 "127.0.0.9:$PORT" '[::1]' "[::1]:$PORT"; do
+		run up "$h"
+		assert_output 101
+	done
+	for h in evil.example "evil.example:$PORT" 10.0.0.1 localhost.evil.example 127.0.0.1.evil.example; do
+		run up "$h"
+		assert_output 403
+	done
+	# Host and Origin both the attacker's: still the Host rule.
+	run curl -s -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+		-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+		-H "Host: evil.example:$PORT" -H "Origin: http://evil.example:$PORT" \
+		"http://127.0.0.1:$PORT/"
+	assert_output 'host not allowed: evil.example'
+	# Every request, not only upgrades: /stats too, as JSON.
+	run curl -s -D h -H 'Host: evil.example' "http://127.0.0.1:$PORT/stats"
+	assert_output '{"error":"host not allowed: evil.example"}'
+	grep -q '^HTTP/1.1 403' h
+	grep -qi '^content-type: application/json' h
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/stats"
+	assert_output 200
+	kill "$BPID"
+
+	PORT=$(free_port)
+	URL=ws://127.0.0.1:$PORT
+	rm in
+	TF_BROADCAST_ALLOW_HOST='dash.example, other.example' bcast -n
+	run up dash.example
+	assert_output 101
+	run up "other.example:$PORT"
+	assert_output 101
+	run up localhost
+	assert_output 101
+	run up evil.example
+	assert_output 403
+	# The page of an allowed host is its own origin.
+	run up "dash.example:$PORT" "http://dash.example:$PORT"
+	assert_output 101
+	run up "dash.example:$PORT" "http://evil.example:$PORT"
+	assert_output 403
+	kill "$BPID"
+
+	# Not on loopback: any Host, unless --allow-host is given.
+	PORT=$(free_port)
+	URL=ws://127.0.0.1:$PORT
+	rm in
+	bcast -n --host 0.0.0.0
+	run up evil.example
+	assert_output 101
+	kill "$BPID"
+	PORT=$(free_port)
+	URL=ws://127.0.0.1:$PORT
+	rm in
+	bcast -n --host 0.0.0.0 --allow-host dash.example
+	run up evil.example
+	assert_output 403
+	run up dash.example
+	assert_output 101
+}
+
 @test "--cert/--key: wss:// clients that trust the certificate get the stream" {
 	bcast -n --cert "$BATS_FILE_TMPDIR/cert.pem" --key "$BATS_FILE_TMPDIR/key.pem"
 	js j --count 1 --ca "$BATS_FILE_TMPDIR/cert.pem" "wss://127.0.0.1:$PORT/"
@@ -1355,7 +1450,7 @@ since_event() {
 	assert_equal "$brc" 0
 }
 
-@test "SIGTERM and SIGINT close clients with 1001 and exit 0" {
+@test "SIGTERM and SIGINT close clients with 1001, then end tf-broadcast by that signal (143, 130)" {
 	for sig in TERM INT; do
 		PORT=$(free_port)
 		URL=ws://127.0.0.1:$PORT
@@ -1370,7 +1465,7 @@ since_event() {
 		wait_for eval '! kill -0 "$BPID" 2>/dev/null'
 		brc=0
 		wait "$BPID" || brc=$?
-		assert_equal "$brc" 0
+		assert_equal "$brc" $((128 + $(kill -l "$sig")))
 	done
 }
 
@@ -1398,7 +1493,7 @@ since_event() {
 	wait_for eval '! kill -0 "$BPID" 2>/dev/null'
 	brc=0
 	wait "$BPID" || brc=$?
-	assert_equal "$brc" 0
+	assert_equal "$brc" 143
 }
 
 # --- bad input -----------------------------------------------------------------

@@ -714,3 +714,45 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 	run jq -s -c 'map(.client) | unique | length' inbound
 	assert_output 1
 }
+
+@test "another site's page can neither read nor drive tf-serve: foreign Host and Origin get 403 on every route and the stream" {
+	serve
+	# DNS rebinding: the attacker's name for 127.0.0.1, Host and Origin alike.
+	for p in / /api/snapshot /api/metrics /stats; do
+		get "$p" -H "Host: evil.example:$PORT" >r
+		[ "$code" = 403 ] || { echo "$p: $code" >&2; false; }
+		jq -e '.error == "host not allowed: evil.example"' r
+	done
+	get /api/control/stop -X POST -H "Host: evil.example:$PORT" \
+		-H "Origin: http://evil.example:$PORT" >r
+	[ "$code" = 403 ]
+	get /api/events -X POST -H 'Host: evil.example' -H 'Origin: http://evil.example' \
+		--data-binary '{"type":"alert","message":"forged"}' >r
+	[ "$code" = 403 ]
+	[ ! -s out ]
+	# Another site's page, by the right name: the WebSocket and the API.
+	node "$TF_ROOT/test/ws/client.js" --timeout 5 --origin https://evil.example \
+		"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err || true
+	grep -qx '#http 403' c.err
+	get /api/snapshot -H 'Origin: https://evil.example' >r
+	[ "$code" = 403 ]
+	jq -e '.error == "origin not allowed"' r
+	# The page's own origin, and programs without Origin, are served.
+	node "$TF_ROOT/test/ws/client.js" --timeout 3 --origin "http://127.0.0.1:$PORT" \
+		"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err || true
+	grep -q '^#open' c.err
+	get /api/control/stop -X POST -H "Origin: http://127.0.0.1:$PORT" >r
+	[ "$code" = 202 ]
+	get /api/snapshot -H "Host: localhost:$PORT" >r
+	[ "$code" = 200 ]
+	# --allow-host adds a name.
+	kill "$SPID"
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+	rm in
+	serve --allow-host dash.example
+	get /api/metrics -H "Host: dash.example:$PORT" >r
+	[ "$code" = 200 ]
+	get /api/metrics -H "Host: evil.example:$PORT" >r
+	[ "$code" = 403 ]
+}
