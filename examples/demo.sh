@@ -55,6 +55,9 @@ sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/sim.pid" \
 # process has ended.
 until wait; do :; done
 rc=$(cat "$tmp/rc" 2>/dev/null || echo 1)
+# Stopped by Ctrl-C or SIGTERM, tf-serve ends by that signal (130, 143):
+# that is how the demo is meant to end.
+case $rc in 130 | 143) rc=0 ;; esac
 [ "$rc" -eq 0 ] || exit "$rc"
 cat >&2 <<MSG
 

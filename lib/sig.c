@@ -1,8 +1,11 @@
-/* sig.c: SIGINT/SIGTERM request a clean stop; SIGPIPE/SIGXFSZ become
- * errors on the write that caused them; SIGUSR1 asks for stats. */
+/* sig.c: SIGINT/SIGTERM request a clean stop, and the program then ends by
+ * that signal; SIGPIPE/SIGXFSZ become errors on the write that caused
+ * them; SIGUSR1 asks for stats. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sig.h"
@@ -24,11 +27,42 @@ on_usr1(int sig)
 	usr1 = 1;
 }
 
+/* Runs at exit, once main has finished the work as it does at EOF. After
+ * a stop signal the process ends by that signal, as cat does: the shell
+ * that ran it sees status 128+N and stops too (a loop, make, set -e), and
+ * systemd counts SIGTERM as a clean stop. The status main returned is
+ * dropped then; what failed was said on stderr. */
+static void
+reraise(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int sig = stop_sig;
+
+	if (!sig)
+		return;
+	/* exit() flushes stdio only after the atexit handlers. */
+	fflush(NULL);
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	sigaction(sig, &sa, NULL);
+	/* tf_signal_wait keeps the stop signals blocked outside its waits;
+	 * raise() sends to this thread, which must let it in. */
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+}
+
 void
 tf_signals_init(void)
 {
+	static int registered;
 	struct sigaction sa;
 
+	if (!registered && atexit(reraise) == 0)
+		registered = 1;
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;	/* no SA_RESTART: blocking calls return */

@@ -5,9 +5,11 @@
 #include <stdint.h>
 
 /* SIGINT/SIGTERM set a flag and interrupt blocking calls (no SA_RESTART);
- * SIGPIPE and SIGXFSZ are ignored so that writes fail with EPIPE/EFBIG
- * instead of killing the program. usr1, when not NULL, runs (outside the
- * handler, from tf_signal_poll) after each SIGUSR1. */
+ * the program finishes its work, and when it exits (returns from main or
+ * calls exit) after one of them, it ends by that signal instead (status
+ * 128+N to its shell), stdio flushed first. SIGPIPE and SIGXFSZ are
+ * ignored so that writes fail with EPIPE/EFBIG instead of killing the
+ * program. tf_signal_usr1 tells of each SIGUSR1. */
 void tf_signals_init(void);
 
 /* The number of the first SIGINT/SIGTERM received, or 0. */

@@ -396,7 +396,7 @@ for l in sys.stdin:
 	python3 -c 'import json; s=json.load(open("st.json")); assert s["rules"]["above:X=100"]["symbols"]["X"]["armed"] is True'
 }
 
-@test "SIGTERM and SIGINT save the state, flush and exit 0" {
+@test "SIGTERM and SIGINT save the state, flush, then end by that signal (143, 130)" {
 	for sig in TERM INT; do
 		rm -f st.json in out
 		mkfifo in
@@ -410,7 +410,7 @@ for l in sys.stdin:
 		wait_for eval '! kill -0 "$pid" 2>/dev/null'
 		rc=0
 		wait "$pid" || rc=$?
-		assert_equal "$rc" 0
+		assert_equal "$rc" $((128 + $(kill -l "$sig")))
 		exec 7>&-
 		grep -q '1 alert from 2 lines' err
 		python3 -c 'import json; s=json.load(open("st.json")); e=s["rules"]["above:X=100"]["symbols"]["X"]; assert e["last_fire"] == 1000 and e["armed"] is False, s'

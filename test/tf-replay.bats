@@ -227,7 +227,7 @@ teardown() {
 	assert_output $'{"n":1}\n{"n":2}'
 }
 
-@test "--speed 2 halves every wait; SIGTERM during a wait exits 0" {
+@test "--speed 2 halves every wait; SIGTERM during a wait ends it by SIGTERM (143)" {
 	gap_rec
 	bg tf-replay -v --speed 2 "$G"
 	wait_for grep -q waiting "$BATS_TEST_TMPDIR/err"
@@ -236,7 +236,7 @@ teardown() {
 	kill -TERM "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 143
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output '{"n":1}'
 
@@ -501,7 +501,7 @@ status 141"
 	kill -TERM "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 143
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output "$(lines 4 5)
 {\"n\":\"new\"}"
@@ -524,7 +524,7 @@ status 141"
 	kill -INT "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 130
 	run cat "$d/out"
 	assert_output $'{"live":1}\n{"live":2}'
 }
@@ -544,7 +544,7 @@ status 141"
 	kill -TERM "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 143
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output ""
 }
@@ -671,7 +671,7 @@ for i in range(20000):
 	assert_equal "$stderr" "tf-replay: stdout: No space left on device"
 }
 
-@test "SIGINT in the middle of a wait exits promptly with status 0, lines already flushed" {
+@test "SIGINT in the middle of a wait ends it promptly by SIGINT (130), lines already flushed" {
 	gap_rec
 	bg tf-replay "$G"
 	# The first line is out before the hour's wait begins.
@@ -679,14 +679,14 @@ for i in range(20000):
 	kill -INT "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 130
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output '{"n":1}'
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output ""
 }
 
-@test "SIGINT during a --speed max replay stops it with status 0" {
+@test "SIGINT during a --speed max replay stops it: it ends by SIGINT (130)" {
 	python3 -c '
 for i in range(20000):
     print("s\t%f\t{\"n\":%d}" % (i / 1000, i))
@@ -704,5 +704,28 @@ for i in range(20000):
 	kill -INT "$PID"
 	wait_for gone "$PID"
 	run wait "$PID"
-	assert_success
+	assert_failure 130
+}
+
+@test "Ctrl-C stops a shell loop of replays, as it stops a loop of cat" {
+	local d=$BATS_TEST_TMPDIR
+	gap_rec
+	cp "$G" "$d/gap2.db"
+	# Ctrl-C is SIGINT to the terminal's process group: the shell and
+	# tf-replay both get it. bash goes on with the loop when the program
+	# it waited for exits 0 (it took the signal as handled): the loop only
+	# stops when tf-replay ends by SIGINT, as cat does.
+	env --default-signal=INT setsid bash -c '
+		for f in "$1" "$2"; do tf-replay "$f"; done
+		echo "loop finished"' _ "$G" "$d/gap2.db" >"$d/out" 2>"$d/err" 3>&- &
+	PID=$!
+	echo "$PID" >>"$d/pids"
+	# The first line is out: it waits for the next, an hour away.
+	wait_for lines_in "$d/out" 1
+	kill -INT -- "-$PID"
+	wait_for gone "$PID"
+	run wait "$PID"
+	assert_failure 130
+	run cat "$d/out"
+	assert_output '{"n":1}'
 }

@@ -453,6 +453,27 @@ PY
 	wait_for eval "curl -s '$URL/api/trades' | jq -e '.trades | length == 3' >/dev/null"
 }
 
+@test "SIGTERM and SIGINT close the clients with 1001, then end tf-serve by that signal (143, 130)" {
+	local sig rc
+	for sig in TERM INT; do
+		PORT=$(free_port)
+		URL=http://127.0.0.1:$PORT
+		rm -f in
+		serve
+		node "$TF_ROOT/test/ws/client.js" --timeout 30 \
+			"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err 3>&- 7>&- &
+		wait_for grep -q '^#open' c.err
+		kill -s "$sig" "$SPID"
+		# It stops although its input is still open.
+		wait_for eval '! kill -0 "$SPID" 2>/dev/null'
+		rc=0
+		wait "$SPID" || rc=$?
+		assert_equal "$rc" $((128 + $(kill -l "$sig")))
+		wait_for grep -q '^#close 1001' c.err
+		exec 7>&-
+	done
+}
+
 @test "usage errors exit 2; a port in use is said plainly" {
 	run_err tf-serve --candles 0
 	[ "$status" -eq 2 ]
