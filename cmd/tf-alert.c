@@ -12,13 +12,20 @@
 #include "alert.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
+#include "scan.h"
 #include "sig.h"
 #include "vocab.h"
 
 #define RULES_MAX (16 << 20)	/* largest rules file read */
 #define STATE_MAX (256 << 20)	/* largest state file read */
 #define SAVE_EVERY_NS 1000000000LL
+/* Rules with a label of their own in the metrics; alerts of the rules
+ * after them are counted as rule="other", so that a rules file of
+ * thousands does not make thousands of series. */
+#define RULE_LABELS 100
+#define NPRIO (TF_PRIO_CRITICAL + 1)
 
 enum {
 	OPT_STATE = 256,
@@ -33,6 +40,8 @@ enum {
 	OPT_MAX_SYMBOLS,
 	OPT_MAX_POINTS,
 	OPT_CHECK,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 };
 
 static const struct tf_option options[] = {
@@ -52,6 +61,10 @@ static const struct tf_option options[] = {
 	{ "max-points", required_argument, OPT_MAX_POINTS,
 		"TF_ALERT_MAX_POINTS" },
 	{ "check", no_argument, OPT_CHECK, NULL },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_ALERT_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_ALERT_METRICS_INTERVAL" },
 	{ 0 },
 };
 
@@ -70,6 +83,7 @@ struct config {
 	int check;
 	struct flag_rule *flags;
 	size_t nflags;
+	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
@@ -80,7 +94,14 @@ struct run {
 	uint64_t lineno, lines, alerts, skipped;
 	int64_t saved_at;	/* tf_mono_ns of the last state save */
 	int save_failed;
+	uint64_t save_failures;
 	int out_failed;
+	/* --metrics-file: alerts by rule (the first RULE_LABELS rules, then
+	 * row "other") and priority: fired[row * NPRIO + priority]. */
+	struct tf_metrics *m;
+	int64_t start_ns;
+	uint64_t *fired;
+	size_t labelled, other;
 };
 
 static void
@@ -116,6 +137,7 @@ usage(FILE *f)
 		"      --check                 check the rules and exit\n"
 		"      --strict                the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE         longest line accepted (default 1M)\n");
+	tf_metrics_usage(f, 30);
 	tf_options_usage(f, 30);
 	fprintf(f,
 		"\n"
@@ -200,6 +222,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_CHECK:
 		c->check = 1;
 		break;
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	}
 	return 0;
 }
@@ -421,6 +447,7 @@ save_state(struct run *st, int final)
 		st->save_failed = 0;
 		return 0;
 	}
+	st->save_failures++;
 	if (final || !st->save_failed)
 		tf_error("%s: cannot save state: %s", path, strerror(errno));
 	unlink(tmp);
@@ -458,12 +485,44 @@ load_state(struct run *st)
 	return 0;
 }
 
+/* Counts an alert for the metrics by its "rule" and "priority". */
+static void
+count_alert(struct run *st, const char *line, size_t len)
+{
+	static struct tf_scan_keys keys;
+	struct tf_span v[2];
+	size_t row = st->other, i;
+	int p = -1;
+
+	if (!keys.n) {
+		tf_scan_keys_add(&keys, "rule");
+		tf_scan_keys_add(&keys, "priority");
+	}
+	if (tf_scan(line, len, &keys, v, NULL) != TF_SCAN_OK)
+		return;
+	for (i = 0; i < st->labelled; i++) {
+		const char *id = tf_alert_rule_id(st->a, i);
+
+		if (tf_span_eq(&v[0], id, strlen(id))) {
+			row = i;
+			break;
+		}
+	}
+	if (v[1].kind == TF_JSON_STRING)
+		p = tf_priority_parse(v[1].p, v[1].n);
+	if (p < 0)
+		p = TF_PRIO_MEDIUM;
+	st->fired[row * NPRIO + (size_t)p]++;
+}
+
 static void
 on_alert(const char *line, size_t len, void *arg)
 {
 	struct run *st = arg;
 
 	st->alerts++;
+	if (st->fired)
+		count_alert(st, line, len);
 	fwrite(line, 1, len, stdout);
 	putchar_unlocked('\n');
 }
@@ -474,6 +533,97 @@ on_warn(const char *msg, void *arg)
 	struct run *st = arg;
 
 	tf_warn("line %llu: %s", (unsigned long long)st->lineno, msg);
+}
+
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (which finds an
+ * unwritable path before any work), while running, and a last time with
+ * how the run ended (exit status rc). Returns 0, or -1 when the write
+ * failed (reported; while running, an error the first time, then quiet
+ * until a write works again). */
+static int
+write_metrics(struct run *st, int when, int rc)
+{
+	struct config *c = st->c;
+	const struct tf_metrics_common com = { "tf-alert", st->start_ns,
+		st->lines + st->skipped, st->skipped };
+	struct tf_metrics *m = st->m;
+	char err[1024], every[32];
+	size_t i;
+	int p;
+
+	if (!m)
+		return 0;
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	tf_metrics_gauge(m, "tf_alert_rules", "Rules loaded.",
+		(double)tf_alert_count(st->a));
+	/* Each labelled rule at its priority from the start, so that a rate
+	 * sees its first alert; other series once they count. */
+	tf_metrics_family(m, "tf_alert_alerts_total", TF_METRIC_COUNTER,
+		"Alerts emitted, by rule and priority (the rules after the "
+		"first 100 as rule=\"other\").");
+	for (i = 0; i <= st->labelled && st->fired; i++)
+		for (p = 0; p < NPRIO; p++) {
+			uint64_t k = st->fired[i * NPRIO + (size_t)p];
+			const char *l[] = { "rule", i < st->labelled ?
+				tf_alert_rule_id(st->a, i) : "other",
+				"priority", tf_priority_name(p), NULL };
+
+			if (k || (i < st->labelled &&
+				     p == tf_alert_rule_priority(st->a, i)))
+				tf_metrics_u64(m, l, k);
+		}
+	tf_metrics_counter(m, "tf_alert_state_save_failures_total",
+		"Saves of the --state file that failed.", st->save_failures);
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - st->start_ns);
+	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
+	case TF_METRICS_WRITTEN:
+		return 0;
+	case TF_METRICS_RECOVERED:
+		tf_warn("--metrics-file: %s written again", c->mf.path);
+		return 0;
+	case TF_METRICS_FAILED:
+		if (when != METRICS_RUNNING) {
+			tf_error("--metrics-file: %s", err);
+			return -1;
+		}
+		tf_format_duration(c->mf.interval_ns, every, sizeof every);
+		tf_error("--metrics-file: %s; still alerting, trying again "
+			 "every %s", err, every);
+		return -1;
+	case TF_METRICS_STILL_FAILING:
+		if (when != METRICS_RUNNING)
+			tf_error("--metrics-file: %s", err);
+		else
+			tf_info("--metrics-file: %s", err);
+		return -1;
+	}
+	return -1;
+}
+
+/* Sets up the alert counts for the metrics once the rules are loaded.
+ * Returns 0, or -1 when out of memory. */
+static int
+metrics_rules(struct run *st)
+{
+	size_t i;
+
+	if (!st->m)
+		return 0;
+	st->labelled = tf_alert_count(st->a);
+	if (st->labelled > RULE_LABELS)
+		st->labelled = RULE_LABELS;
+	/* A rule named "other" among them takes the others' alerts too:
+	 * two series with one label set would make the file invalid. */
+	st->other = st->labelled;
+	for (i = 0; i < st->labelled; i++)
+		if (!strcmp(tf_alert_rule_id(st->a, i), "other"))
+			st->other = i;
+	st->fired = calloc((st->labelled + 1) * NPRIO, sizeof *st->fired);
+	return st->fired ? 0 : -1;
 }
 
 static int
@@ -532,10 +682,15 @@ alert_loop(struct run *st, struct tf_reader *r)
 		}
 		if (tf_signal_stop() || tf_reader_eof(r))
 			return 0;
+		/* Once per read at most, and a clock read: cheap under load. */
+		if (tf_metrics_file_due(&c->mf, tf_mono_ns()))
+			write_metrics(st, METRICS_RUNNING, 0);
 
 		/* Batch under load: flush and save only when input is idle,
 		 * the state at most once per SAVE_EVERY_NS. */
 		if (poll(&pfd, 1, 0) == 0) {
+			int64_t t;
+
 			if (flush_output(st) < 0)
 				return 1;
 			if (c->state && tf_alert_state_dirty(st->a)) {
@@ -546,9 +701,13 @@ alert_loop(struct run *st, struct tf_reader *r)
 					timeout = -1;
 				}
 			}
+			t = tf_metrics_file_timeout(&c->mf, tf_mono_ns());
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
 			switch (tf_signal_wait(&pfd, 1, timeout)) {
 			case -1:	/* a signal: the loop checks for stop */
-			case 0:		/* time to save: the next pass does it */
+			case 0:		/* time to save or to write the
+					 * metrics: the next pass does it */
 				continue;
 			}
 		} else if (c->state && tf_alert_state_dirty(st->a) &&
@@ -566,16 +725,36 @@ alert_loop(struct run *st, struct tf_reader *r)
 static int
 run(struct config *c)
 {
-	struct run st = { .c = c };
+	struct run st = { .c = c, .start_ns = tf_now_ns() };
 	struct tf_reader *r = NULL;
+	char err[1024];
 	int rc;
 
 	if (!(st.a = tf_alert_create(&c->alert))) {
 		tf_error("out of memory");
 		return 1;
 	}
+	if (c->mf.path && !c->check) {
+		if (!(st.m = tf_metrics_file_builder(&c->mf, "tf-alert", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			tf_alert_destroy(st.a);
+			return 1;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(&st, METRICS_START, 0) < 0) {
+			tf_metrics_destroy(st.m);
+			tf_alert_destroy(st.a);
+			return 2;
+		}
+	}
 	if ((rc = load_rules(c, st.a)) != 0)
 		goto out;
+	if (metrics_rules(&st) < 0) {
+		tf_error("out of memory");
+		rc = 1;
+		goto out;
+	}
 	tf_info("%zu rule%s loaded", tf_alert_count(st.a),
 		tf_alert_count(st.a) == 1 ? "" : "s");
 	if (c->check) {
@@ -606,6 +785,10 @@ run(struct config *c)
 		(unsigned long long)st.lines, st.lines == 1 ? "" : "s",
 		(unsigned long long)st.skipped);
 out:
+	if (write_metrics(&st, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
+	tf_metrics_destroy(st.m);
+	free(st.fired);
 	tf_reader_destroy(r);
 	tf_alert_destroy(st.a);
 	return rc;
@@ -615,7 +798,10 @@ int
 main(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
-	struct config c = { .alert = { .priority = TF_PRIO_MEDIUM } };
+	struct config c = {
+		.alert = { .priority = TF_PRIO_MEDIUM },
+		.mf = { .interval_ns = TF_METRICS_INTERVAL_DEFAULT },
+	};
 	char err[512];
 	int first, rc;
 

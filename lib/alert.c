@@ -937,6 +937,18 @@ tf_alert_count(const struct tf_alert *a)
 	return a->n;
 }
 
+const char *
+tf_alert_rule_id(const struct tf_alert *a, size_t i)
+{
+	return a->rules[i]->id;
+}
+
+int
+tf_alert_rule_priority(const struct tf_alert *a, size_t i)
+{
+	return a->rules[i]->priority;
+}
+
 int
 tf_alert_add(struct tf_alert *a, const char *text, char *err, size_t errlen)
 {

@@ -42,6 +42,12 @@ int tf_alert_add(struct tf_alert *a, const char *rule, char *err,
 /* The number of rules. */
 size_t tf_alert_count(const struct tf_alert *a);
 
+/* Rule i's id (alerts carry it as "rule") and priority (enum
+ * tf_priority), for i < tf_alert_count, in the order rules were added.
+ * The id lives as long as the engine. */
+const char *tf_alert_rule_id(const struct tf_alert *a, size_t i);
+int tf_alert_rule_priority(const struct tf_alert *a, size_t i);
+
 /* What a rule set needs from the caller while it runs. emit gets each
  * alert, a JSON object line without "\n" (valid during the call); warn gets
  * non-fatal problems of the current line ("rule r1: jq: ..."). */

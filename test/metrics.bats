@@ -19,9 +19,12 @@ teardown() {
 # metric FILE NAME [LABELS]: prints the value of sample NAME in FILE whose
 # labels hold LABELS (a substring: 'rule="r1"'); fails when there is none.
 metric() {
-	awk -v n="$2" -v l="${3:-}" '
+	# Through the environment: awk -v would undo the backslashes.
+	N=$2 L=${3:-} awk '
 		/^#/ { next }
 		{
+			n = ENVIRON["N"]
+			l = ENVIRON["L"]
 			v = $NF
 			k = substr($0, 1, length($0) - length(v) - 1)
 			if ((k == n || index(k, n "{") == 1) && index(k, l)) {
@@ -121,12 +124,13 @@ complete() {
 
 @test "tf-record --metrics-file: a stop signal shows as exit status 128+N" {
 	mkfifo in
-	tf-record -n -d r.db --metrics-file r.prom <in 2>err &
+	tf-record -n -d r.db --metrics-file r.prom --metrics-interval 100ms \
+		<in 2>err &
 	pid=$!
 	echo $pid >pids
 	exec 7>in
 	echo '{"type":"a"}' >&7
-	wait_for complete r.prom
+	wait_for has_metric r.prom tf_input_lines_total 1
 	kill -TERM "$pid"
 	wait_for eval "! kill -0 $pid 2>/dev/null"
 	is r.prom tf_last_run_exit_status 143
@@ -185,4 +189,76 @@ complete() {
 	run tf-record -n -d r.db <<<'{"a":1}'
 	assert_success
 	is conf.prom tf_record_committed_lines_total 1
+}
+
+@test "tf-alert --metrics-file: alerts by rule and priority, every rule from the start, promtool-clean" {
+	cat >rules.json <<'J'
+[{"id":"btc-high","kind":"cross","symbol":"BTC","above":70000,"priority":"high"},
+ {"id":"btc-low","kind":"cross","symbol":"BTC","below":60000,"priority":"critical"},
+ {"id":"any \"odd\" \\ name","kind":"jq","when":".type == \"ping\"","priority":"low"}]
+J
+	printf '%s\n' '{"type":"price_update","symbol":"BTC","price":65000}' \
+		'{"type":"price_update","symbol":"BTC","price":71000}' 'oops' \
+		'{"type":"price_update","symbol":"BTC","price":65000}' \
+		'{"type":"price_update","symbol":"BTC","price":72000}' \
+		'{"type":"ping"}' >in
+	run_err tf-alert --metrics-file a.prom rules.json <in
+	assert_success
+	assert_equal "$(grep -c '"type":"alert"' <<<"$output")" 3
+	valid a.prom
+	is a.prom tf_input_lines_total 6
+	is a.prom tf_bad_lines_total 1
+	is a.prom tf_alert_rules 3
+	is a.prom tf_alert_alerts_total 'rule="btc-high",priority="high"' 2
+	is a.prom tf_alert_alerts_total 'rule="btc-low",priority="critical"' 0
+	is a.prom tf_alert_alerts_total 'rule="any \"odd\" \\ name",priority="low"' 1
+	[ "$(grep -c '^tf_alert_alerts_total{' a.prom)" -eq 3 ]
+	is a.prom tf_last_run_exit_status 0
+}
+
+@test "tf-alert --metrics-file: past 100 rules, alerts count as rule=\"other\" (a rule named other included)" {
+	jq -nc '[range(102) | {id: "r\(.)", kind: "jq", when: "true",
+		priority: "high"}]' >rules.json
+	run tf-alert --metrics-file a.prom rules.json <<<'{"type":"x"}'
+	assert_success
+	valid a.prom
+	[ "$(grep -c '^tf_alert_alerts_total{' a.prom)" -eq 101 ]
+	is a.prom tf_alert_alerts_total 'rule="r99",priority="high"' 1
+	is a.prom tf_alert_alerts_total 'rule="other",priority="high"' 2
+	run metric a.prom tf_alert_alerts_total 'rule="r100"'
+	assert_failure
+	# A rule of that name takes the others' alerts: one series.
+	jq -nc '[range(102) | {id: (if . == 3 then "other" else "r\(.)" end),
+		kind: "jq", when: "true", priority: "high"}]' >rules.json
+	run tf-alert --metrics-file a.prom rules.json <<<'{"type":"x"}'
+	assert_success
+	valid a.prom
+	[ "$(grep -c '^tf_alert_alerts_total{' a.prom)" -eq 100 ]
+	is a.prom tf_alert_alerts_total 'rule="other",priority="high"' 3
+}
+
+@test "tf-alert --metrics-file: rewritten while running; a bad rules file and an unwritable path show" {
+	mkfifo in
+	tf-alert --above BTC=70000 --metrics-file a.prom \
+		--metrics-interval 100ms <in >out 2>err &
+	echo $! >pids
+	exec 7>in
+	wait_for has_metric a.prom tf_alert_rules 1
+	echo '{"type":"price_update","symbol":"BTC","price":69000}' >&7
+	echo '{"type":"price_update","symbol":"BTC","price":71000}' >&7
+	wait_for has_metric a.prom tf_alert_alerts_total 1
+	exec 7>&-
+	wait "$(cat pids)"
+	is a.prom tf_last_run_exit_status 0
+	# A usage error after the file was found writable: exit 2, written.
+	echo '[{"id":"x","kind":"nope"}]' >bad.json
+	run tf-alert --metrics-file a.prom bad.json </dev/null
+	assert_equal "$status" 2
+	is a.prom tf_last_run_exit_status 2
+	run_err tf-alert --above BTC=1 --metrics-file nodir/a.prom </dev/null
+	assert_equal "$status" 2
+	assert_equal "$stderr" "tf-alert: --metrics-file: cannot create nodir/a.prom.tmp: No such file or directory"
+	# --check only checks the rules: no metrics.
+	run tf-alert --check --above BTC=1 --metrics-file nodir/a.prom
+	assert_success
 }
