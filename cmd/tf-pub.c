@@ -1,0 +1,933 @@
+/* tf-pub: publish every good line of stdin, byte for byte, to a NATS
+ * JetStream stream on subject PREFIX.TOPIC, each acknowledged by the
+ * stream within a bounded window, and pass it on to stdout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "line.h"
+#include "log.h"
+#include "opts.h"
+#include "sig.h"
+#include "vocab.h"
+
+enum {
+	OPT_CREATE = 256,
+	OPT_MAX_AGE,
+	OPT_MAX_BYTES,
+	OPT_MAX_MSGS,
+	OPT_REPLICAS,
+	OPT_MAX_PENDING,
+	OPT_MAX_PENDING_BYTES,
+	OPT_ACK_TIMEOUT,
+	OPT_DEADLINE,
+	OPT_ID,
+};
+
+/* The bus options (lib/bus.c), then ours, then the end. */
+static struct tf_option options[] = {
+	[TF_BUS_NOPTS] = { "create", no_argument, OPT_CREATE, "TF_PUB_CREATE" },
+	{ "max-age", required_argument, OPT_MAX_AGE, "TF_PUB_MAX_AGE" },
+	{ "max-bytes", required_argument, OPT_MAX_BYTES, "TF_PUB_MAX_BYTES" },
+	{ "max-msgs", required_argument, OPT_MAX_MSGS, "TF_PUB_MAX_MSGS" },
+	{ "replicas", required_argument, OPT_REPLICAS, "TF_PUB_REPLICAS" },
+	{ "max-pending", required_argument, OPT_MAX_PENDING,
+		"TF_PUB_MAX_PENDING" },
+	{ "max-pending-bytes", required_argument, OPT_MAX_PENDING_BYTES,
+		"TF_PUB_MAX_PENDING_BYTES" },
+	{ "ack-timeout", required_argument, OPT_ACK_TIMEOUT,
+		"TF_PUB_ACK_TIMEOUT" },
+	{ "deadline", required_argument, OPT_DEADLINE, "TF_PUB_DEADLINE" },
+	{ "id", required_argument, OPT_ID, "TF_PUB_ID" },
+	{ "no-output", no_argument, 'n', NULL },
+	{ NULL, 0, 0, NULL },
+};
+
+#define ID_MAX 64
+#define RETRY_MIN_NS (100 * 1000000LL)	/* reconnect and resend backoff, */
+#define RETRY_MAX_NS (2000 * 1000000LL)	/* doubling up to this */
+#define WARN_EVERY_NS (10 * 1000000000LL)	/* repeated warnings */
+
+struct config {
+	struct tf_bus_config bus;
+	int create, limits_given, output;
+	struct tf_bus_limits limits;
+	uint64_t max_pending, max_pending_bytes;
+	int64_t ack_timeout_ns, deadline_ns;
+	const char *id;
+	struct tf_common common;
+};
+
+/* One line in the window, oldest first. Its message belongs to nats.c
+ * while SENT (and the ack handler hands it back on failure), to us while
+ * FAILED. */
+enum { E_SENT, E_ACKED, E_FAILED };
+
+struct entry {
+	uint64_t no;		/* input line number */
+	natsMsg *msg;		/* FAILED: ours, to send again */
+	size_t len;
+	int state;
+};
+
+struct pub {
+	struct config *c;
+	struct tf_bus *bus;
+	struct tf_reader *r;
+	struct tf_bus_stream st;
+	char id[ID_MAX + 1];
+	int efd;		/* eventfd: the ack handler wakes the loop */
+	int output;		/* still writing stdout */
+
+	/* Shared with nats.c's threads, under mu. */
+	pthread_mutex_t mu;
+	struct entry *win;
+	size_t head, n;		/* ring of c->max_pending entries */
+	size_t bytes;
+	int woken, lost;
+	natsStatus why;		/* the first failure since the last resend */
+	char why_text[160];
+	uint64_t dups, seq_first, seq_last;
+
+	/* The loop's own. */
+	int reading, strict_stop;
+	int64_t retry_at, retry_ns, deadline;
+	/* Sending again: episodes in a row without an acknowledgement
+	 * between them wait longer each time (a cluster electing a leader
+	 * answers "no responders" at once, for seconds). */
+	unsigned streak;
+	uint64_t confirmed_then;
+	int64_t resend_at, warned_at;
+	uint64_t published, confirmed, skipped, too_big, resent, episodes;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tf-pub [-s URLS] [--stream NAME] [options]\n"
+		"Publish every line of stdin (NDJSON events), byte for byte, to a\n"
+		"NATS JetStream stream on subject PREFIX.TOPIC, and pass it on to\n"
+		"stdout. Each line waits in a bounded window until the stream\n"
+		"acknowledges it; lines that are not acknowledged are sent again, in\n"
+		"order, with the same message id.\n"
+		"\n");
+	tf_bus_usage(f);
+	fprintf(f,
+		"      --create         make the stream if it is missing, with:\n"
+		"      --max-age DUR    drop messages older than DUR (30s, 5m, 2h, 7d)\n"
+		"      --max-bytes SIZE keep at most SIZE of messages (64M, 10G)\n"
+		"      --max-msgs N     keep at most N messages\n"
+		"      --replicas N     copies in a JetStream cluster (1 to 5)\n"
+		"      --max-pending N  lines sent but not yet acknowledged (4096);\n"
+		"                       while full, stdin is not read\n"
+		"      --max-pending-bytes SIZE  and at most SIZE of them (64M)\n"
+		"      --ack-timeout DUR  send again a line unacknowledged after DUR (5s)\n"
+		"      --deadline DUR   at end of input, wait this long for the last\n"
+		"                       acknowledgements (30s)\n"
+		"      --id ID          publisher id in message ids (default: random)\n"
+		"  -n, --no-output      publish only; write nothing to stdout\n"
+		"      --strict         the first bad line is fatal (exit 65)\n"
+		"      --max-line SIZE  longest line accepted (default 1M)\n");
+	tf_options_usage(f, 23);
+	fprintf(f,
+		"\n"
+		"Environment: TF_NATS_URL, TF_NATS_STREAM, TF_NATS_CREDS,\n"
+		"TF_NATS_TLS_CA; secrets only there or in the config file:\n"
+		"TF_NATS_TOKEN, or TF_NATS_USER and TF_NATS_PASSWORD.\n"
+		"Exit status: 0 every line acknowledged, 1 some were not (counted on\n"
+		"stderr) or the stream cannot be reached, 2 usage, 65 bad line under\n"
+		"--strict. Read the stream with tf-sub(1).\n");
+}
+
+static int
+set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
+{
+	struct config *c = ctx;
+	uint64_t v;
+	int rc;
+
+	switch (val) {
+	case OPT_CREATE:
+		c->create = 1;
+		return 0;
+	case OPT_MAX_AGE:
+		c->limits_given = 1;
+		if (tf_parse_duration("--max-age", arg, &c->limits.max_age_ns,
+			    err, errlen) < 0)
+			return -1;
+		if (c->limits.max_age_ns < 1000000000LL) {
+			tf_seterr(err, errlen, "--max-age: at least 1s");
+			return -1;
+		}
+		return 0;
+	case OPT_MAX_BYTES:
+		c->limits_given = 1;
+		if (tf_parse_size("--max-bytes", arg, 1024, (uint64_t)1 << 50,
+			    &v, err, errlen) < 0)
+			return -1;
+		c->limits.max_bytes = (int64_t)v;
+		return 0;
+	case OPT_MAX_MSGS:
+		c->limits_given = 1;
+		if (tf_parse_u64("--max-msgs", arg, 1, (uint64_t)1 << 53, &v,
+			    err, errlen) < 0)
+			return -1;
+		c->limits.max_msgs = (int64_t)v;
+		return 0;
+	case OPT_REPLICAS:
+		c->limits_given = 1;
+		if (tf_parse_u64("--replicas", arg, 1, 5, &v, err, errlen) < 0)
+			return -1;
+		c->limits.replicas = (int64_t)v;
+		return 0;
+	case OPT_MAX_PENDING:
+		return tf_parse_u64("--max-pending", arg, 1, 1000000,
+			&c->max_pending, err, errlen);
+	case OPT_MAX_PENDING_BYTES:
+		return tf_parse_size("--max-pending-bytes", arg, 1024,
+			(uint64_t)1 << 34, &c->max_pending_bytes, err, errlen);
+	case OPT_ACK_TIMEOUT:
+		if (tf_parse_duration("--ack-timeout", arg, &c->ack_timeout_ns,
+			    err, errlen) < 0)
+			return -1;
+		if (c->ack_timeout_ns < 10000000LL) {
+			tf_seterr(err, errlen, "--ack-timeout: at least 10ms");
+			return -1;
+		}
+		return 0;
+	case OPT_DEADLINE:
+		return tf_parse_duration("--deadline", arg, &c->deadline_ns, err,
+			errlen);
+	case OPT_ID:
+		if (!*arg || strlen(arg) > ID_MAX ||
+		    arg[strcspn(arg, " \t\r\n")]) {
+			tf_seterr(err, errlen, "--id: 1 to %d bytes, no spaces",
+				ID_MAX);
+			return -1;
+		}
+		c->id = arg;
+		return 0;
+	case 'n':
+		c->output = 0;
+		return 0;
+	}
+	rc = tf_bus_set(&c->bus, val, arg, err, errlen);
+	return rc > 0 ? 0 : rc;
+}
+
+/* ---- the window ------------------------------------------------------ */
+
+static struct entry *
+at(struct pub *p, size_t i)
+{
+	return &p->win[(p->head + i) % p->c->max_pending];
+}
+
+/* The entry of line no, or NULL. Line numbers rise through the window. */
+static struct entry *
+find(struct pub *p, uint64_t no)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct entry *e = at(p, mid);
+
+		if (e->no == no)
+			return e;
+		if (e->no < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+wake(struct pub *p)
+{
+	uint64_t one = 1;
+
+	if (p->woken)
+		return;
+	p->woken = 1;
+	if (write(p->efd, &one, sizeof one) < 0) {
+		/* The counter cannot overflow at one write per wake-up. */
+	}
+}
+
+/* The line number in a message id "ID-NO", or 0. */
+static uint64_t
+msg_line(natsMsg *m)
+{
+	const char *id = NULL, *dash;
+
+	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id ||
+	    !(dash = strrchr(id, '-')))
+		return 0;
+	return strtoull(dash + 1, NULL, 10);
+}
+
+/* nats.c's thread, for every acknowledgement or failure: mark the entry,
+ * keep a failed message to send again, wake the loop. No nats.c calls
+ * that could wait here (a request from its own thread deadlocks). */
+static void
+on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
+{
+	struct pub *p = arg;
+	uint64_t no = msg_line(m);
+	struct entry *e;
+
+	(void)js;
+	pthread_mutex_lock(&p->mu);
+	e = no ? find(p, no) : NULL;
+	if (!e || e->state != E_SENT) {
+		pthread_mutex_unlock(&p->mu);
+		natsMsg_Destroy(m);
+		return;
+	}
+	if (pa) {
+		e->state = E_ACKED;
+		if (pa->Duplicate)
+			p->dups++;
+		if (!p->seq_first || pa->Sequence < p->seq_first)
+			p->seq_first = pa->Sequence;
+		if (pa->Sequence > p->seq_last)
+			p->seq_last = pa->Sequence;
+		natsMsg_Destroy(m);
+	} else {
+		e->state = E_FAILED;
+		e->msg = m;
+		if (p->why == NATS_OK) {
+			p->why = pae ? pae->Err : NATS_ERR;
+			snprintf(p->why_text, sizeof p->why_text, "%s",
+				pae && pae->ErrText ? pae->ErrText :
+						      "failed");
+		}
+	}
+	wake(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+on_event(enum tf_bus_event ev, void *arg)
+{
+	struct pub *p = arg;
+
+	if (ev != TF_BUS_CLOSED)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->lost = 1;
+	wake(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Pops the acknowledged lines off the front of the window; counts what is
+ * left in flight and failed. */
+static void
+settle(struct pub *p, size_t *inflight, size_t *failed)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->n && at(p, 0)->state == E_ACKED) {
+		p->bytes -= at(p, 0)->len;
+		p->head = (p->head + 1) % p->c->max_pending;
+		p->n--;
+		p->confirmed++;
+	}
+	*inflight = *failed = 0;
+	for (i = 0; i < p->n; i++) {
+		if (at(p, i)->state == E_SENT)
+			(*inflight)++;
+		else if (at(p, i)->state == E_FAILED)
+			(*failed)++;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+msg_id(struct pub *p, uint64_t no, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%llu", p->id, (unsigned long long)no);
+}
+
+/* ---- the connection -------------------------------------------------- */
+
+/* Connects and finds (or makes) the stream. Returns 0, or -1 with err. */
+static int
+open_bus(struct pub *p, char *err, size_t errlen)
+{
+	struct config *c = p->c;
+	jsOptions jo;
+	int rc;
+
+	jsOptions_Init(&jo);
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = p;
+	/* Our window is the bound; nats.c must never stall a publish. */
+	jo.PublishAsync.MaxPending = (int64_t)c->max_pending + 1;
+	p->bus = tf_bus_connect(&c->bus, "tf-pub", 0, &jo, on_event, p, err,
+		errlen);
+	if (!p->bus)
+		return -1;
+	rc = tf_bus_stream_info(p->bus, c->bus.stream, c->bus.prefix, &p->st,
+		err, errlen);
+	if (rc == TF_BUS_NOT_FOUND && c->create)
+		rc = tf_bus_stream_create(p->bus, c->bus.stream, c->bus.prefix,
+			&c->limits, &p->st, err, errlen);
+	else if (rc == TF_BUS_NOT_FOUND)
+		tf_seterr(err, errlen, "stream %s not found on %s (make it "
+			"with --create, or name another with --stream)",
+			c->bus.stream, tf_bus_url(p->bus));
+	if (rc == 0 && !p->st.covers) {
+		tf_seterr(err, errlen, "stream %s does not take subjects "
+			"%s.* (its subjects do not cover --subject-prefix %s)",
+			c->bus.stream, c->bus.prefix, c->bus.prefix);
+		rc = -1;
+	}
+	if (rc != 0) {
+		tf_bus_destroy(p->bus);
+		p->bus = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection closed: take back from nats.c every message still
+ * waiting for its acknowledgement (to send again) and drop the
+ * connection. */
+static void
+lose_bus(struct pub *p)
+{
+	natsMsgList l = { 0 };
+	int i;
+
+	if (js_PublishAsyncGetPendingList(&l, tf_bus_js(p->bus)) == NATS_OK) {
+		pthread_mutex_lock(&p->mu);
+		for (i = 0; i < l.Count; i++) {
+			uint64_t no = msg_line(l.Msgs[i]);
+			struct entry *e = no ? find(p, no) : NULL;
+
+			if (e && e->state == E_SENT) {
+				e->state = E_FAILED;
+				e->msg = l.Msgs[i];
+				l.Msgs[i] = NULL;
+			}
+		}
+		if (p->why == NATS_OK) {
+			p->why = NATS_CONNECTION_CLOSED;
+			snprintf(p->why_text, sizeof p->why_text,
+				"connection to %s lost", tf_bus_url(p->bus));
+		}
+		pthread_mutex_unlock(&p->mu);
+		natsMsgList_Destroy(&l);
+	}
+	tf_warn("connection to %s lost; reconnecting", tf_bus_url(p->bus));
+	tf_bus_destroy(p->bus);
+	p->bus = NULL;
+	p->retry_at = tf_mono_ns();
+	p->retry_ns = RETRY_MIN_NS;
+}
+
+static void
+try_reconnect(struct pub *p)
+{
+	char err[512];
+
+	if (tf_mono_ns() < p->retry_at)
+		return;
+	if (open_bus(p, err, sizeof err) == 0) {
+		tf_warn("connected to %s", tf_bus_url(p->bus));
+		return;
+	}
+	/* Say it once per doubling, not once per attempt. */
+	if (p->retry_ns < RETRY_MAX_NS)
+		tf_warn("%s (retrying)", err);
+	p->retry_at = tf_mono_ns() + p->retry_ns;
+	if (p->retry_ns < RETRY_MAX_NS)
+		p->retry_ns *= 2;
+}
+
+/* ---- publishing ------------------------------------------------------ */
+
+static natsStatus
+send_msg(struct pub *p, natsMsg **m, uint64_t no)
+{
+	jsPubOptions po;
+	char id[ID_MAX + 32];
+
+	msg_id(p, no, id, sizeof id);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = p->c->ack_timeout_ns / 1000000;
+	return js_PublishMsgAsync(tf_bus_js(p->bus), m, &po);
+}
+
+/* Sends every failed line again, oldest first, once nothing is in flight
+ * (so that they keep their order among themselves). */
+static void
+resend(struct pub *p)
+{
+	size_t i, count = 0, limit;
+	uint64_t first = 0;
+	natsStatus why;
+	char text[160];
+	int64_t now, delay;
+
+	pthread_mutex_lock(&p->mu);
+	why = p->why;
+	snprintf(text, sizeof text, "%s", p->why_text);
+	for (i = 0; i < p->n; i++)
+		if (at(p, i)->state == E_FAILED) {
+			if (!count++)
+				first = at(p, i)->no;
+		}
+	p->why = NATS_OK;
+	pthread_mutex_unlock(&p->mu);
+	if (!count)
+		return;
+	now = tf_mono_ns();
+	if (p->episodes && p->confirmed == p->confirmed_then)
+		p->streak++;
+	else
+		p->streak = 0;
+	p->episodes++;
+	p->confirmed_then = p->confirmed;
+	delay = p->streak ? RETRY_MIN_NS << (p->streak < 5 ? p->streak - 1 : 4) :
+			    0;
+	p->resend_at = now + (delay < RETRY_MAX_NS ? delay : RETRY_MAX_NS);
+	if (!p->streak || now - p->warned_at >= WARN_EVERY_NS) {
+		p->warned_at = now;
+		tf_warn("line %llu: %s; sending %zu line%s again from line "
+			"%llu",
+			(unsigned long long)first,
+			why == NATS_TIMEOUT ?
+				"no acknowledgement within --ack-timeout" :
+				text,
+			count, count == 1 ? "" : "s",
+			(unsigned long long)first);
+	}
+	/* After a failed round, one line first: the rest follow once the
+	 * stream takes it, rather than thousands of lines per try while a
+	 * cluster has no leader. */
+	limit = p->streak ? 1 : count;
+	for (i = 0; i < p->n && limit; i++) {
+		struct entry *e;
+		natsMsg *m;
+		uint64_t no;
+		natsStatus s;
+
+		pthread_mutex_lock(&p->mu);
+		e = at(p, i);
+		if (e->state != E_FAILED) {
+			pthread_mutex_unlock(&p->mu);
+			continue;
+		}
+		m = e->msg;
+		no = e->no;
+		e->msg = NULL;
+		e->state = E_SENT;
+		pthread_mutex_unlock(&p->mu);
+		s = send_msg(p, &m, no);
+		if (s != NATS_OK) {
+			/* The connection went (or is going): the next round
+			 * takes it from here. */
+			pthread_mutex_lock(&p->mu);
+			e = find(p, no);
+			e->state = E_FAILED;
+			e->msg = m;
+			if (p->why == NATS_OK) {
+				p->why = s;
+				snprintf(p->why_text, sizeof p->why_text, "%s",
+					natsStatus_GetText(s));
+			}
+			pthread_mutex_unlock(&p->mu);
+			return;
+		}
+		p->resent++;
+		limit--;
+	}
+}
+
+static void
+forward(struct pub *p, const char *line, size_t len)
+{
+	if (!p->output)
+		return;
+	fwrite(line, 1, len, stdout);
+	putchar_unlocked('\n');
+}
+
+static void
+flush_output(struct pub *p)
+{
+	if (!p->output)
+		return;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tf_warn("stdout: %s: the reader went away; still publishing",
+			strerror(errno));
+		p->output = 0;
+	}
+}
+
+/* Publishes one good line. Returns 0, or -1 when the line cannot be
+ * published at all (larger than the server takes). */
+static int
+publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
+{
+	char tbuf[TF_BUS_TOPIC_MAX + 1], subject[TF_BUS_SUBJECT_MAX];
+	const char *topic = tf_event_topic(ev, tbuf, sizeof tbuf);
+	natsMsg *m = NULL;
+	struct entry *e;
+	natsStatus s;
+
+	tf_bus_subject(p->c->bus.prefix, topic, strlen(topic), subject,
+		sizeof subject);
+	if (natsMsg_Create(&m, subject, NULL, l->data, (int)l->len) !=
+	    NATS_OK) {
+		tf_error("out of memory");
+		exit(1);
+	}
+	/* In the window before it is sent: its acknowledgement may come
+	 * before js_PublishMsgAsync returns. */
+	pthread_mutex_lock(&p->mu);
+	e = at(p, p->n++);
+	e->no = l->no;
+	e->msg = NULL;
+	e->len = l->len;
+	e->state = E_SENT;
+	p->bytes += l->len;
+	pthread_mutex_unlock(&p->mu);
+	s = send_msg(p, &m, l->no);
+	if (s == NATS_OK) {
+		p->published++;
+		return 0;
+	}
+	pthread_mutex_lock(&p->mu);
+	e = find(p, l->no);
+	if (s == NATS_MAX_PAYLOAD) {
+		/* Still the newest entry: nothing was sent after it. */
+		p->n--;
+		p->bytes -= l->len;
+		pthread_mutex_unlock(&p->mu);
+		natsMsg_Destroy(m);
+		tf_error("line %llu: %zu bytes, more than the server takes "
+			 "(max_payload %lld with headers; not published)",
+			(unsigned long long)l->no, l->len,
+			(long long)natsConnection_GetMaxPayload(
+				tf_bus_nc(p->bus)));
+		p->too_big++;
+		return -1;
+	}
+	e->state = E_FAILED;
+	e->msg = m;
+	if (p->why == NATS_OK) {
+		p->why = s;
+		snprintf(p->why_text, sizeof p->why_text, "%s",
+			natsStatus_GetText(s));
+	}
+	pthread_mutex_unlock(&p->mu);
+	p->published++;
+	return 0;
+}
+
+static int
+room(struct pub *p)
+{
+	return p->n < p->c->max_pending && p->bytes < p->c->max_pending_bytes;
+}
+
+/* Takes lines from the reader while the window has room. Returns 1 when
+ * more input is wanted, 0 when the window is full or reading is over. */
+static int
+take_lines(struct pub *p)
+{
+	struct tf_line l;
+	struct tf_event ev;
+	char why[256];
+
+	while (p->reading && room(p)) {
+		int k;
+
+		if (!tf_reader_next(p->r, &l)) {
+			if (tf_reader_eof(p->r)) {
+				p->reading = 0;
+				return 0;
+			}
+			return 1;
+		}
+		k = tf_event_check(&l, &ev, why, sizeof why);
+		if (k == 1)
+			continue;
+		if (k < 0) {
+			p->skipped++;
+			if (p->c->common.strict) {
+				tf_error("line %llu: %s",
+					(unsigned long long)l.no, why);
+				p->strict_stop = 1;
+				p->reading = 0;
+				return 0;
+			}
+			tf_warn("line %llu: %s (skipped)",
+				(unsigned long long)l.no, why);
+			continue;
+		}
+		if (publish(p, &l, &ev) == 0)
+			forward(p, l.data, l.len);
+	}
+	return 0;
+}
+
+static void
+summary(struct pub *p, size_t left)
+{
+	char seqs[64] = "";
+
+	if (p->seq_last)
+		snprintf(seqs, sizeof seqs, " (seq %llu to %llu)",
+			(unsigned long long)p->seq_first,
+			(unsigned long long)p->seq_last);
+	tf_warn("published %llu line%s to stream %s%s: %llu acknowledged, "
+		"%zu not, %llu skipped, %llu sent again",
+		(unsigned long long)p->published,
+		p->published == 1 ? "" : "s", p->c->bus.stream, seqs,
+		(unsigned long long)p->confirmed, left,
+		(unsigned long long)p->skipped,
+		(unsigned long long)p->resent);
+}
+
+/* Reports the lines the deadline left unacknowledged; returns how many. */
+static size_t
+unconfirmed(struct pub *p)
+{
+	size_t left;
+	uint64_t first = 0, last = 0;
+
+	pthread_mutex_lock(&p->mu);
+	left = p->n;
+	if (left) {
+		first = at(p, 0)->no;
+		last = at(p, left - 1)->no;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (left)
+		tf_error("%zu line%s not acknowledged by stream %s within "
+			 "--deadline (lines %llu to %llu); they may or may "
+			 "not be stored",
+			left, left == 1 ? "" : "s", p->c->bus.stream,
+			(unsigned long long)first, (unsigned long long)last);
+	return left;
+}
+
+static int
+loop(struct pub *p)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = p->efd, .events = POLLIN },
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+	};
+
+	for (;;) {
+		size_t inflight, failed;
+		int want_input = 0, lost;
+		int64_t now, wake_at = 0, timeout = -1;
+		uint64_t junk;
+
+		pthread_mutex_lock(&p->mu);
+		lost = p->lost;
+		p->lost = 0;
+		pthread_mutex_unlock(&p->mu);
+		if (lost && p->bus)
+			lose_bus(p);
+		if (!p->bus)
+			try_reconnect(p);
+		settle(p, &inflight, &failed);
+		if (p->bus && failed && !inflight &&
+		    tf_mono_ns() >= p->resend_at) {
+			resend(p);
+			settle(p, &inflight, &failed);
+		}
+		/* New lines only while nothing waits to be sent again:
+		 * those go first. */
+		if (p->bus && !failed)
+			want_input = take_lines(p);
+		if (p->reading && tf_signal_stop())
+			p->reading = 0;
+		if (!p->reading && !p->deadline)
+			p->deadline = tf_mono_ns() + p->c->deadline_ns;
+		settle(p, &inflight, &failed);
+		if (!p->reading && !p->n)
+			return 0;
+		now = tf_mono_ns();
+		if (!p->reading && now >= p->deadline)
+			return unconfirmed(p) ? 1 : 0;
+
+		/* Wake for the next reconnect attempt, the next resend or
+		 * the deadline. */
+		if (!p->bus)
+			wake_at = p->retry_at;
+		else if (failed && !inflight)
+			wake_at = p->resend_at;
+		if (!p->reading && (!wake_at || p->deadline < wake_at))
+			wake_at = p->deadline;
+		if (wake_at)
+			timeout = wake_at > now ? wake_at - now : 0;
+		flush_output(p);
+		pfd[1].fd = want_input && p->reading ? STDIN_FILENO : -1;
+		if (tf_signal_wait(pfd, 2, timeout) <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			/* Empty the eventfd before clearing woken: a handler
+			 * in between either finds woken set (and its change
+			 * is seen by the next settle) or writes again. */
+			if (read(p->efd, &junk, sizeof junk) < 0 &&
+			    errno != EAGAIN) {
+				tf_error("eventfd: %s", strerror(errno));
+				return 1;
+			}
+			pthread_mutex_lock(&p->mu);
+			p->woken = 0;
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t got = tf_reader_fill(p->r);
+
+			if (got < 0 && errno != EINTR && errno != EAGAIN) {
+				tf_error("stdin: %s", strerror(errno));
+				p->reading = 0;
+			}
+		}
+	}
+}
+
+static void
+random_id(char *buf, size_t size)
+{
+	unsigned char r[8];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	size_t i;
+
+	if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
+		uint64_t x = (uint64_t)tf_now_ns() ^ ((uint64_t)getpid() << 32);
+
+		memcpy(r, &x, sizeof r);
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < sizeof r && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
+static int
+run(struct config *c)
+{
+	struct pub p = { .c = c, .output = c->output, .reading = 1 };
+	char err[512];
+	size_t i;
+	int rc;
+
+	if (c->id)
+		snprintf(p.id, sizeof p.id, "%s", c->id);
+	else
+		random_id(p.id, sizeof p.id);
+	pthread_mutex_init(&p.mu, NULL);
+	p.win = calloc(c->max_pending, sizeof *p.win);
+	p.r = tf_reader_create(STDIN_FILENO, c->common.max_line);
+	p.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!p.win || !p.r || p.efd < 0) {
+		tf_error("%s", p.efd < 0 ? strerror(errno) : "out of memory");
+		rc = 1;
+		goto out;
+	}
+	if (open_bus(&p, err, sizeof err) < 0) {
+		tf_error("%s", err);
+		rc = 1;
+		goto out;
+	}
+	tf_info("publishing to stream %s (epoch %s) on %s as %s",
+		c->bus.stream, p.st.epoch, tf_bus_url(p.bus), p.id);
+	rc = loop(&p);
+	flush_output(&p);
+	if (p.strict_stop && rc == 0)
+		rc = 65;
+	if (p.too_big && rc == 0)
+		rc = 1;
+	summary(&p, p.n);
+out:
+	tf_bus_destroy(p.bus);
+	/* What is left in the window after the deadline: our messages. */
+	for (i = 0; p.win && i < p.n; i++)
+		natsMsg_Destroy(at(&p, i)->msg);
+	free(p.win);
+	tf_reader_destroy(p.r);
+	if (p.efd >= 0)
+		close(p.efd);
+	pthread_mutex_destroy(&p.mu);
+	tf_bus_shutdown();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char outbuf[1 << 16];
+	struct config c = {
+		.output = 1,
+		.max_pending = 4096,
+		.max_pending_bytes = 64 << 20,
+		.ack_timeout_ns = 5000000000LL,
+		.deadline_ns = 30000000000LL,
+	};
+	char err[512];
+	int first, rc;
+
+	tf_log_init(argv[0]);
+	tf_bus_config_init(&c.bus);
+	tf_bus_options(options);
+	if (tf_options_parse(argc, argv, options, set_option, &c, &c.common,
+		    &first, err, sizeof err) < 0) {
+		tf_options_free();
+		return tf_usage_error(err);
+	}
+	if (tf_options_answer(&c.common, usage)) {
+		tf_options_free();
+		return 0;
+	}
+	if (first < argc) {
+		snprintf(err, sizeof err, "unexpected argument '%s' (the "
+			"input is stdin)", argv[first]);
+		tf_options_free();
+		return tf_usage_error(err);
+	}
+	if (c.limits_given && !c.create) {
+		tf_options_free();
+		return tf_usage_error("--max-age, --max-bytes, --max-msgs and "
+				      "--replicas shape a new stream: they "
+				      "need --create");
+	}
+	if (tf_bus_check(&c.bus, argc, argv, err, sizeof err) < 0) {
+		tf_options_free();
+		return tf_usage_error(err);
+	}
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	tf_signals_init();
+	/* From here the stop signals reach this thread only inside
+	 * tf_signal_wait, and never nats.c's threads, made after it. */
+	tf_signal_wait(NULL, 0, 0);
+	rc = run(&c);
+	if (c.output && fclose(stdout) != 0 && rc == 0 && errno != EPIPE) {
+		tf_error("stdout: %s", strerror(errno));
+		rc = 1;
+	}
+	tf_options_free();
+	return rc;
+}
