@@ -114,25 +114,31 @@ asan: deps
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) --no-print-directory check B=build-asan
 
+# Where Debian's shells look for completions: bash-completion and fish in
+# $(DATADIR) (the XDG data directories: /usr/local/share and /usr/share);
+# zsh's fpath has /usr/share/zsh/vendor-completions for packages and
+# /usr/local/share/zsh/site-functions for local installs.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions \
-		$(DESTDIR)$(DATADIR)/zsh/site-functions \
-		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
 	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
-	for c in completions/bash/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/bash-completion/completions/; done
-	for c in completions/zsh/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/zsh/site-functions/; done
-	for c in completions/fish/*; do install -m 644 $$c $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/; done
+	for c in completions/bash/*; do install -m 644 $$c $(DESTDIR)$(BASHCOMPDIR)/; done
+	for c in completions/zsh/*; do install -m 644 $$c $(DESTDIR)$(ZSHCOMPDIR)/; done
+	for c in completions/fish/*; do install -m 644 $$c $(DESTDIR)$(FISHCOMPDIR)/; done
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m##*/}; done
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$${m##*/}; done
-	for c in completions/bash/*; do rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$${c##*/}; done
-	for c in completions/zsh/*; do rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/$${c##*/}; done
-	for c in completions/fish/*; do rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$${c##*/}; done
+	for c in completions/bash/*; do rm -f $(DESTDIR)$(BASHCOMPDIR)/$${c##*/}; done
+	for c in completions/zsh/*; do rm -f $(DESTDIR)$(ZSHCOMPDIR)/$${c##*/}; done
+	for c in completions/fish/*; do rm -f $(DESTDIR)$(FISHCOMPDIR)/$${c##*/}; done
 
 format:
 	clang-format -i lib/*.c lib/*.h cmd/*.c test/c/*.c bench/*.c
