@@ -15,6 +15,7 @@
 
 #include "filter.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "sig.h"
 #include "store.h"
@@ -31,6 +32,8 @@ enum {
 	OPT_LOOP,
 	OPT_JSON,
 	OPT_PROGRESS,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 };
 
 /* Selections (ranges, sessions, filters) take no environment variable: one
@@ -50,6 +53,10 @@ static const struct tf_option options[] = {
 	{ "list", no_argument, 'l', NULL },
 	{ "json", no_argument, OPT_JSON, NULL },
 	{ "progress", no_argument, OPT_PROGRESS, "TF_REPLAY_PROGRESS" },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_REPLAY_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_REPLAY_METRICS_INTERVAL" },
 	{ 0 },
 };
 
@@ -62,6 +69,8 @@ static const struct tf_option options[] = {
 /* --follow with --to ends once the clock is this far past --to and no row
  * came: tf-record commits rows well within it. */
 #define FOLLOW_GRACE_NS (2 * 1000000000LL)
+/* Distinct sessions counted for the metrics; past it, no more are. */
+#define MAX_SESSIONS_SEEN 100000
 
 /* A --from or --to: absolute, or an offset from the first selected event. */
 struct bound {
@@ -79,6 +88,7 @@ struct config {
 	int64_t max_gap;		/* ns of recorded time; -1: no cap */
 	uint64_t loops;			/* passes; 0: forever */
 	int looping, follow, list, json, progress;
+	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
@@ -104,12 +114,19 @@ struct replay {
 				 * the end of a scan that found no more */
 	int64_t scan_end;		/* --follow: the end before this scan */
 	uint64_t read, written, skipped;
+	uint64_t read_all, passes;	/* read over every pass; passes begun */
 	char *hold;			/* a line kept across a sleep */
 	size_t hold_cap;
 	/* --progress */
 	int bar;
 	uint64_t pass, total;
 	int64_t shown_mono, shown_ts;
+	/* --metrics-file */
+	struct tf_metrics *m;
+	int64_t start_ns;
+	int64_t *seen;			/* sessions played, sorted */
+	size_t nseen, seen_cap;
+	int64_t last_session;
 };
 
 static void
@@ -141,6 +158,7 @@ usage(FILE *f)
 		"      --progress       a progress bar on stderr, if it is a terminal\n"
 		"      --strict         a bad event is fatal (exit 65)\n"
 		"      --max-line SIZE  skip recorded lines longer than SIZE (1M)\n");
+	tf_metrics_usage(f, 23);
 	tf_options_usage(f, 23);
 	fprintf(f,
 		"\n"
@@ -241,6 +259,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_PROGRESS:
 		c->progress = 1;
 		break;
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	}
 	return 0;
 }
@@ -295,6 +317,110 @@ check_config(struct config *c, int argc, char **argv, int first, char *err,
 	return 0;
 }
 
+/* --- metrics --- */
+
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (which finds an
+ * unwritable path before any work), while playing, and a last time with
+ * how the run ended (exit status rc). Returns 0, or -1 when the write
+ * failed (reported; while playing, an error the first time, then quiet
+ * until a write works again). */
+static int
+write_metrics(struct replay *r, int when, int rc)
+{
+	struct config *c = r->c;
+	const struct tf_metrics_common com = { "tf-replay", r->start_ns,
+		r->read_all, r->skipped };
+	struct tf_metrics *m = r->m;
+	char err[1024], every[32];
+
+	if (!m)
+		return 0;
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	tf_metrics_counter(m, "tf_replay_events_total",
+		"Events played (written to standard output).", r->written);
+	tf_metrics_counter(m, "tf_replay_passes_total",
+		"Passes over the selection begun (--loop).", r->passes);
+	tf_metrics_gauge(m, "tf_replay_sessions",
+		"Recording sessions whose events were played.",
+		(double)r->nseen);
+	tf_metrics_gauge(m, "tf_replay_last_event_time_seconds",
+		"When the last event played was recorded, in seconds since "
+		"the epoch (0: none yet).",
+		(double)r->shown_ts / 1e9);
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - r->start_ns);
+	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
+	case TF_METRICS_WRITTEN:
+		return 0;
+	case TF_METRICS_RECOVERED:
+		tf_warn("--metrics-file: %s written again", c->mf.path);
+		return 0;
+	case TF_METRICS_FAILED:
+		if (when != METRICS_RUNNING) {
+			tf_error("--metrics-file: %s", err);
+			return -1;
+		}
+		tf_format_duration(c->mf.interval_ns, every, sizeof every);
+		tf_error("--metrics-file: %s; still playing, trying again "
+			 "every %s", err, every);
+		return -1;
+	case TF_METRICS_STILL_FAILING:
+		if (when != METRICS_RUNNING)
+			tf_error("--metrics-file: %s", err);
+		else
+			tf_info("--metrics-file: %s", err);
+		return -1;
+	}
+	return -1;
+}
+
+/* Writes the metrics file if it is due. */
+static void
+metrics_tick(struct replay *r)
+{
+	if (tf_metrics_file_due(&r->c->mf, tf_mono_ns()))
+		write_metrics(r, METRICS_RUNNING, 0);
+}
+
+/* Notes that an event of session id was played. Rows come in id order,
+ * mostly a session at a time: only a change looks in the set. */
+static void
+saw_session(struct replay *r, int64_t id)
+{
+	size_t lo = 0, hi = r->nseen, mid;
+
+	if (!r->m || id == r->last_session)
+		return;
+	r->last_session = id;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (r->seen[mid] == id)
+			return;
+		if (r->seen[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (r->nseen == MAX_SESSIONS_SEEN)
+		return;
+	if (r->nseen == r->seen_cap) {
+		size_t cap = r->seen_cap ? r->seen_cap * 2 : 16;
+		int64_t *p = realloc(r->seen, cap * sizeof *p);
+
+		if (!p)
+			return;
+		r->seen = p;
+		r->seen_cap = cap;
+	}
+	memmove(r->seen + lo + 1, r->seen + lo,
+		(r->nseen - lo) * sizeof *r->seen);
+	r->seen[lo] = id;
+	r->nseen++;
+}
+
 /* --- output --- */
 
 static void
@@ -313,6 +439,8 @@ out_failed(struct replay *r)
 
 	bar_clear(r);
 	if (e == EPIPE) {
+		/* The last word of a run that SIGPIPE ends. */
+		write_metrics(r, METRICS_FINAL, 128 + SIGPIPE);
 		signal(SIGPIPE, SIG_DFL);
 		raise(SIGPIPE);
 	}
@@ -434,10 +562,13 @@ sleep_until(struct replay *r, int64_t deadline)
 	int64_t now, until;
 
 	while (!tf_signal_stop()) {
+		metrics_tick(r);
 		now = tf_mono_ns();
 		if (now >= deadline)
 			return 0;
 		until = deadline - now > NAP_NS ? now + NAP_NS : deadline;
+		if (r->c->mf.path && r->c->mf.due > now && r->c->mf.due < until)
+			until = r->c->mf.due;
 		ts.tv_sec = (time_t)(until / 1000000000);
 		ts.tv_nsec = (long)(until % 1000000000);
 		/* EINTR: loop to look at the stop flag. */
@@ -803,7 +934,11 @@ play(struct replay *r)
 			continue;
 		}
 		r->read++;
+		r->read_all++;
 		r->last_id = row.id;
+		/* A clock read every 1024 rows: cheap at full speed. */
+		if ((r->read_all & 1023) == 0)
+			metrics_tick(r);
 		if ((k = wanted(r, &row)) != 1) {
 			if (k)
 				return k;
@@ -840,6 +975,7 @@ play(struct replay *r)
 		if (out_line(line, row.len) < 0)
 			return out_failed(r);
 		r->written++;
+		saw_session(r, row.session);
 		r->shown_ts = row.ts_ns;
 		if (r->bar)
 			progress(r, 0);
@@ -862,6 +998,7 @@ play_all(struct replay *r)
 			return 1;
 		}
 		r->read = 0;
+		r->passes++;
 		if ((rc = play(r)) || tf_signal_stop())
 			break;
 		/* An endless loop over nothing would spin. */
@@ -885,18 +1022,32 @@ play_all(struct replay *r)
 static int
 run(struct config *c)
 {
-	struct replay r = { .c = c };
+	struct replay r = { .c = c, .start_ns = tf_now_ns() };
 	struct tf_session *list = NULL;
 	size_t n = 0;
-	char err[512];
+	char err[1024];
 	int rc = 1, k;
 
+	/* --list is a question, not a run: no metrics for it. */
+	if (c->mf.path && !c->list) {
+		if (!(r.m = tf_metrics_file_builder(&c->mf, "tf-replay", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			return 1;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(&r, METRICS_START, 0) < 0) {
+			tf_metrics_destroy(r.m);
+			return 2;
+		}
+	}
 	if (c->filter &&
 	    !(r.flt = tf_filter_create(c->filter, err, sizeof err))) {
-		char what[600];
+		char what[1100];
 
 		snprintf(what, sizeof what, "--filter: %s", err);
-		return tf_usage_error(what);
+		rc = tf_usage_error(what);
+		goto out;
 	}
 	if (!(r.st = tf_store_open(c->path, TF_STORE_READ, err, sizeof err))) {
 		tf_error("%s", err);
@@ -946,6 +1097,10 @@ out:
 	/* Lines played before an error or a stop still go out. */
 	if (out_flush() < 0 && !rc)
 		rc = out_failed(&r);
+	if (write_metrics(&r, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
+	tf_metrics_destroy(r.m);
+	free(r.seen);
 	tf_cursor_close(r.cur);
 	tf_filter_destroy(r.flt);
 	tf_store_close(r.st);
@@ -1008,7 +1163,12 @@ join_loop_count(int *argcp, char **argv, char ***joined)
 int
 main(int argc, char **argv)
 {
-	struct config c = { .speed = 1, .max_gap = -1, .loops = 1 };
+	struct config c = {
+		.speed = 1,
+		.max_gap = -1,
+		.loops = 1,
+		.mf = { .interval_ns = TF_METRICS_INTERVAL_DEFAULT },
+	};
 	char err[512], **words, **joined;
 	int first, rc = 0;
 

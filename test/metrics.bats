@@ -262,3 +262,68 @@ J
 	run tf-alert --check --above BTC=1 --metrics-file nodir/a.prom
 	assert_success
 }
+
+# recording DB N...: records one session of N events for each N.
+recording() {
+	local db=$1 n
+	shift
+	for n in "$@"; do
+		seq "$n" | sed 's/.*/{"type":"price_update","n":&}/' |
+			tf-record -q -n -d "$db"
+	done
+}
+
+@test "tf-replay --metrics-file: events played, bad ones, sessions and passes, promtool-clean" {
+	recording r.db 2 3
+	# A long event: skipped as bad under a small --max-line.
+	echo '{"type":"price_update","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}' |
+		tf-record -q -n -d r.db
+	run_err tf-replay -s max --max-line 40 --metrics-file p.prom r.db
+	assert_success
+	assert_equal "$(wc -l <<<"$output")" 5
+	valid p.prom
+	is p.prom tf_input_lines_total 6
+	is p.prom tf_bad_lines_total 1
+	is p.prom tf_replay_events_total 5
+	is p.prom tf_replay_passes_total 1
+	is p.prom tf_replay_sessions 2
+	is p.prom tf_last_run_exit_status 0
+	last=$(sqlite3 r.db 'select max(ts_ns) from events where session = 2')
+	awk -v a="$(metric p.prom tf_replay_last_event_time_seconds)" -v b="$last" \
+		'BEGIN { d = a - b / 1e9; exit !(d < 0.001 && d > -0.001) }'
+	run tf-replay -s max --loop 3 --session 2 --metrics-file p.prom r.db
+	assert_success
+	is p.prom tf_replay_events_total 9
+	is p.prom tf_replay_passes_total 3
+	is p.prom tf_replay_sessions 1
+	# --list is a question, not a run: no file.
+	run tf-replay --list --metrics-file l.prom r.db
+	assert_success
+	[ ! -e l.prom ]
+}
+
+@test "tf-replay --metrics-file: rewritten while following; a stop signal and a reader gone show as 128+N" {
+	recording r.db 2
+	tf-replay -f -s max --metrics-file p.prom --metrics-interval 100ms \
+		r.db >out 2>err &
+	pid=$!
+	echo $pid >pids
+	wait_for has_metric p.prom tf_replay_events_total 2
+	recording r.db 3
+	wait_for has_metric p.prom tf_replay_events_total 5
+	is p.prom tf_replay_sessions 2
+	kill -INT "$pid"
+	wait_for eval "! kill -0 $pid 2>/dev/null"
+	is p.prom tf_last_run_exit_status 130
+	valid p.prom
+	# The reader goes away: tf-replay ends by SIGPIPE, and says so.
+	recording big.db 200000
+	run bash -c 'tf-replay -s max --metrics-file p.prom big.db | head -1'
+	assert_success
+	is p.prom tf_last_run_exit_status 141
+	# An unwritable path: exit 2 at once, nothing played.
+	run_err tf-replay --metrics-file nodir/p.prom r.db
+	assert_equal "$status" 2
+	assert_output ''
+	assert_equal "$stderr" "tf-replay: --metrics-file: cannot create nodir/p.prom.tmp: No such file or directory"
+}
