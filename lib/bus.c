@@ -1,8 +1,9 @@
 /* bus.c: the NATS side tf-pub and tf-sub share: their connection options,
  * the connection and its events, the stream, subjects and epochs. */
-#include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus.h"
 #include "log.h"
@@ -228,6 +229,12 @@ struct tf_bus {
 	tf_bus_event_fn *fn;
 	void *arg;
 	char url[512];
+	/* nats.c runs the closed callback on its own thread after
+	 * natsConnection_Close returns: destroy waits for it, the last
+	 * callback of a connection, before freeing what it uses. */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int closed;
 };
 
 void
@@ -274,6 +281,10 @@ on_closed(natsConnection *nc, void *closure)
 	(void)nc;
 	if (b->fn)
 		b->fn(TF_BUS_CLOSED, b->arg);
+	pthread_mutex_lock(&b->mu);
+	b->closed = 1;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->mu);
 }
 
 static void
@@ -336,6 +347,8 @@ tf_bus_connect(const struct tf_bus_config *c, const char *name,
 		tf_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cond, NULL);
 	b->fn = fn;
 	b->arg = arg;
 	n = split_servers(c->servers, list, sizeof list, urls);
@@ -442,14 +455,26 @@ fail:
 void
 tf_bus_destroy(struct tf_bus *b)
 {
+	struct timespec until;
+
 	if (!b)
 		return;
 	jsCtx_Destroy(b->js);
 	if (b->nc) {
 		natsConnection_Close(b->nc);
+		/* At most 5 s: the callback thread is nats.c's, not ours. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		pthread_mutex_lock(&b->mu);
+		while (!b->closed &&
+		    pthread_cond_timedwait(&b->cond, &b->mu, &until) == 0)
+			;
+		pthread_mutex_unlock(&b->mu);
 		natsConnection_Destroy(b->nc);
 	}
 	natsOptions_Destroy(b->opts);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
 
