@@ -33,18 +33,34 @@ static const struct tf_option common_opts[] = {
  * tf_options_free. */
 struct setting {
 	char *name, *value;
+	unsigned line;		/* in config_path, for messages */
 };
 static struct setting *settings;
 static size_t n_settings;
 static char *config_text;
+static char *config_path;
+
+/* The TF_* name spaces of the toolkit's programs (TF_ and the word after
+ * it). One config file serves them all: a program leaves alone a name in
+ * another program's space (that one checks it), and warns of an unknown
+ * name in its own spaces or in none (a typo such as TF_RECROD_DB). A
+ * program's own spaces are those of its names, listed here or not. */
+static const char *const name_spaces[] = {
+	"TF_ALERT_", "TF_BROADCAST_", "TF_DISCORD_", "TF_EMAIL_", "TF_NATS_",
+	"TF_NOTIFY_", "TF_PUB_", "TF_RECORD_", "TF_REPLAY_", "TF_SERVE_",
+	"TF_SIM_", "TF_SLACK_", "TF_SMS_", "TF_SMTP_", "TF_SUB_",
+	"TF_TELEGRAM_", "TF_TWILIO_", "TF_WEBHOOK_", NULL,
+};
 
 void
 tf_options_free(void)
 {
 	free(settings);
 	free(config_text);
+	free(config_path);
 	settings = NULL;
 	config_text = NULL;
+	config_path = NULL;
 	n_settings = 0;
 }
 
@@ -93,6 +109,10 @@ load_config(const char *path, int must_exist, char *err, size_t errlen)
 	}
 	fclose(f);
 	config_text[size] = '\0';
+	if (!(config_path = strdup(path))) {
+		tf_seterr(err, errlen, "out of memory");
+		return -1;
+	}
 	for (line = config_text; line; line = next) {
 		char *eq, *name, *value;
 		size_t vn;
@@ -123,24 +143,144 @@ load_config(const char *path, int must_exist, char *err, size_t errlen)
 		}
 		settings[n_settings].name = name;
 		settings[n_settings].value = value;
+		settings[n_settings].line = lineno;
 		n_settings++;
 	}
 	return 0;
 }
 
-/* The environment first, then the config file (last setting wins). */
+/* The environment first, then the config file (last setting wins); *from
+ * is the config file's setting, or NULL. */
 static const char *
-lookup(const char *name)
+lookup(const char *name, const struct setting **from)
 {
 	const char *v = getenv(name);
 	size_t i;
 
+	*from = NULL;
 	if (v)
 		return v;
 	for (i = n_settings; i-- > 0;)
-		if (!strcmp(settings[i].name, name))
+		if (!strcmp(settings[i].name, name)) {
+			*from = &settings[i];
 			return settings[i].value;
+		}
 	return NULL;
+}
+
+/* How far typed is from meant, in edits: a swap of neighbours or a
+ * letter left out costs 1, a wrong or an extra letter 2 (a name typed
+ * short, TF_RECORD_BACH, is nearer TF_RECORD_BATCH_MS than TF_RECORD_DB).
+ * A large number for words longer than 63. */
+static size_t
+distance(const char *typed, const char *meant)
+{
+	size_t d[64][64], n = strlen(typed), m = strlen(meant), i, j, x;
+
+	if (n > 63 || m > 63)
+		return (size_t)-1 / 2;
+	for (i = 0; i <= n; i++)
+		d[i][0] = 2 * i;
+	for (j = 0; j <= m; j++)
+		d[0][j] = j;
+	for (i = 1; i <= n; i++)
+		for (j = 1; j <= m; j++) {
+			x = d[i - 1][j - 1] +
+				2 * (typed[i - 1] != meant[j - 1]);
+			if (d[i - 1][j] + 2 < x)
+				x = d[i - 1][j] + 2;
+			if (d[i][j - 1] + 1 < x)
+				x = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && typed[i - 1] == meant[j - 2] &&
+			    typed[i - 2] == meant[j - 1] &&
+			    d[i - 2][j - 2] + 1 < x)
+				x = d[i - 2][j - 2] + 1;
+			d[i][j] = x;
+		}
+	return d[n][m];
+}
+
+/* The word of words[0..n) nearest to w, or NULL when none is near enough
+ * to be what was meant (at most a quarter of w's length, and 2, away). */
+static const char *
+closest(const char *w, const char *const *words, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, bd = strlen(w) / 4 + 3;
+
+	for (i = 0; i < n; i++)
+		if (words[i] && (d = distance(w, words[i])) < bd) {
+			bd = d;
+			best = words[i];
+		}
+	return best;
+}
+
+/* The length of name's space: "TF_" and the word after it with its '_'
+ * (TF_RECORD_ of TF_RECORD_DB), or 0. */
+static size_t
+space_len(const char *name)
+{
+	const char *u;
+
+	if (strncmp(name, "TF_", 3) || !(u = strchr(name + 3, '_')))
+		return 0;
+	return (size_t)(u + 1 - name);
+}
+
+/* Warns of each TF_* name of the config file that is not one of names
+ * (the program's, n of them) and not in another program's space: "prog:
+ * FILE:LINE: unknown NAME (did you mean NAME2?)". Printed here, like
+ * tf_usage_error's message: every program says it the same way. */
+static void
+warn_unknown(const char *const *names, size_t n)
+{
+	size_t i, j, k, len;
+	const char *near;
+	int mine, known;
+
+	for (i = 0; i < n_settings; i++) {
+		const char *name = settings[i].name;
+
+		if (strncmp(name, "TF_", 3))
+			continue;
+		for (j = 0; j < n; j++)
+			if (names[j] && !strcmp(names[j], name))
+				break;
+		if (j < n)
+			continue;
+		len = space_len(name);
+		mine = known = 0;
+		for (k = 0; len && name_spaces[k]; k++)
+			if (strlen(name_spaces[k]) == len &&
+			    !strncmp(name_spaces[k], name, len))
+				known = 1;
+		for (j = 0; len && j < n; j++)
+			if (names[j] && space_len(names[j]) == len &&
+			    !strncmp(names[j], name, len))
+				mine = 1;
+		if (known && !mine)
+			continue;
+		if ((near = closest(name, names, n)))
+			tf_warn("%s:%u: unknown %s (did you mean %s?)",
+				config_path, settings[i].line, name, near);
+		else
+			tf_warn("%s:%u: unknown %s", config_path,
+				settings[i].line, name);
+	}
+}
+
+/* what without the flag that set_option functions put first ("--speed:
+ * 'x' is not a number"): a setting has no flag. */
+static const char *
+without_flag(const char *what)
+{
+	size_t n;
+
+	if (strncmp(what, "--", 2))
+		return what;
+	n = 2 + strspn(what + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	return n > 2 && !strncmp(what + n, ": ", 2) ? what + n + 2 : what;
 }
 
 static int
@@ -308,11 +448,26 @@ tf_options_parse(int argc, char **argv, const struct tf_option *opts,
 			goto out;
 	}
 
+	if (n_settings) {
+		const char **names = calloc(n, sizeof *names);
+
+		if (!names) {
+			tf_seterr(err, errlen, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			names[i] = all[i]->env;
+		warn_unknown(names, n);
+		free(names);
+	}
+
 	for (i = 0; i < n; i++) {
+		const struct setting *from;
 		const char *v;
 		char what[300];
 
-		if (seen[i] || !all[i]->env || !(v = lookup(all[i]->env)))
+		if (seen[i] || !all[i]->env ||
+		    !(v = lookup(all[i]->env, &from)))
 			continue;
 		if (all[i]->has_arg == no_argument) {
 			if (falsy(v))
@@ -325,7 +480,14 @@ tf_options_parse(int argc, char **argv, const struct tf_option *opts,
 		else
 			c = fn(all[i]->val, v, ctx, what, sizeof what);
 		if (c < 0) {
-			tf_seterr(err, errlen, "%s: %s", all[i]->env, what);
+			/* Where the value is, not a flag nobody gave. */
+			if (from)
+				tf_seterr(err, errlen, "%s:%u: %s: %s",
+					config_path, from->line, all[i]->env,
+					without_flag(what));
+			else
+				tf_seterr(err, errlen, "%s: %s", all[i]->env,
+					without_flag(what));
 			goto out;
 		}
 	}

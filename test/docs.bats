@@ -74,3 +74,14 @@ long_opts() {
 	[ "$n" -ge 13 ]
 	[ "$(grep -cE '^[a-z_]+ Ta [a-z_]+$' "$TF_ROOT/man/tf.7")" -eq "$n" ]
 }
+
+@test "every program's TF_* names are in a name space lib/opts.c knows, so that a shared config file warns of none of them" {
+	local ns missing=()
+	for ns in $(grep -ohE '"TF_[A-Z0-9]+_[A-Z0-9_]*"' "$TF_ROOT"/cmd/*.c "$TF_ROOT"/lib/*.c |
+		sed -E 's/^"(TF_[A-Z0-9]+_).*/\1/' | sort -u); do
+		# TF_MAX_LINE is every program's.
+		[ "$ns" = TF_MAX_ ] && continue
+		grep -qF "\"$ns\"" "$TF_ROOT/lib/opts.c" || missing+=("$ns")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "not in lib/opts.c's name_spaces: ${missing[*]}"
+}

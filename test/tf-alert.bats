@@ -648,7 +648,7 @@ assert len(a["message"].encode()) == 4095 and a["message"].startswith("a\u00e9")
 	[ -f from-conf.json ]
 	TF_ALERT_COOLDOWN=soon run_err tf-alert --above X=100 </dev/null
 	assert_failure 2
-	[[ $stderr == *"TF_ALERT_COOLDOWN: --cooldown: 'soon' is not a duration"* ]]
+	[[ $stderr == *"tf-alert: TF_ALERT_COOLDOWN: 'soon' is not a duration"* ]]
 }
 
 @test "end to end: tf-sim prices through tf-alert give valid alerts" {

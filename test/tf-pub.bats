@@ -135,7 +135,7 @@ stored() {
 	[[ $stderr == *"--server: 'http': the scheme must be nats:// or tls://"* ]]
 	TF_NATS_URL=nats://a:1,, run_err tf-pub </dev/null
 	assert_failure 2
-	[[ $stderr == *"TF_NATS_URL: --server: an empty URL"* ]]
+	[[ $stderr == *"tf-pub: TF_NATS_URL: an empty URL"* ]]
 }
 
 @test "credentials come from the environment or the config file, and are never shown" {

@@ -382,10 +382,10 @@ fill_then_free() {
 	run_err tf-record --config bad.conf </dev/null
 	assert_failure 2
 	[[ $stderr == *"bad.conf:1: expected NAME=value"* ]]
-	echo 'TF_RECORD_BATCH_ROWS=lots' >bad.conf
+	printf '# rows\nTF_RECORD_BATCH_ROWS=lots\n' >bad.conf
 	run_err tf-record --config bad.conf </dev/null
 	assert_failure 2
-	[[ $stderr == *"TF_RECORD_BATCH_ROWS: --batch-rows: 'lots' is not a whole number"* ]]
+	[[ $stderr == "tf-record: bad.conf:2: TF_RECORD_BATCH_ROWS: 'lots' is not a whole number"* ]]
 	head -c 1100000 /dev/zero | tr '\0' '#' >big.conf
 	run_err tf-record --config big.conf </dev/null
 	assert_failure 2
@@ -423,4 +423,41 @@ fill_then_free() {
 	assert_output 2
 	run q r.db "pragma journal_mode"
 	assert_output wal
+}
+
+@test "the config file: an unknown TF_* name is a warning with its file, line and the nearest name; other programs' names are left to them" {
+	cat >tf.conf <<-'CONF'
+	# one file for every program
+	TF_RECORD_SESSION=s
+	TF_RECORD_BACH_ROWS=5
+	TF_RECROD_DB=x.db
+	TF_NOTHING_LIKE_IT=1
+	TF_SERVE_PORT=9
+	TF_SLACK_WEBHOOK_URL=https://hooks.slack.invalid/x
+	TF_NATS_URL=nats://127.0.0.1:4222
+	PATH_OF_SOMETHING_ELSE=1
+	CONF
+	run_err tf-record -n --config tf.conf -d r.db <<<'{"a":1}'
+	assert_success
+	assert_equal "${stderr_lines[0]}" "tf-record: tf.conf:3: unknown TF_RECORD_BACH_ROWS (did you mean TF_RECORD_BATCH_ROWS?)"
+	assert_equal "${stderr_lines[1]}" "tf-record: tf.conf:4: unknown TF_RECROD_DB (did you mean TF_RECORD_DB?)"
+	assert_equal "${stderr_lines[2]}" "tf-record: tf.conf:5: unknown TF_NOTHING_LIKE_IT"
+	[[ ${stderr_lines[3]} == "tf-record: recorded 1 line to r.db (session 1)"* ]]
+	[ "${#stderr_lines[@]}" -eq 4 ]
+	run q r.db "select name from sessions"
+	assert_output s
+	# -q: errors only.
+	run_err tf-record -q -n --config tf.conf -d r.db </dev/null
+	assert_success
+	assert_equal "$stderr" ""
+	# The other programs say nothing of tf-record's names.
+	run_err tf-sim -n 1 --config tf.conf
+	assert_success
+	[[ $stderr != *TF_RECORD_SESSION* && $stderr == *"tf.conf:4: unknown TF_RECROD_DB"* ]]
+}
+
+@test "a bad value in the environment names the variable, not a flag nobody gave" {
+	TF_RECORD_BATCH_ROWS=lots run_err tf-record -n -d r.db </dev/null
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "tf-record: TF_RECORD_BATCH_ROWS: 'lots' is not a whole number"
 }

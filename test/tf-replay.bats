@@ -273,7 +273,10 @@ teardown() {
 	echo 'TF_REPLAY_SPEED=fast' >"$XDG_CONFIG_HOME/tf/tf.conf"
 	run_err tf-replay "$G"
 	assert_failure 2
-	assert_equal "${stderr_lines[0]}" "tf-replay: TF_REPLAY_SPEED: --speed: 'fast' is not a number"
+	assert_equal "${stderr_lines[0]}" "tf-replay: $XDG_CONFIG_HOME/tf/tf.conf:1: TF_REPLAY_SPEED: 'fast' is not a number"
+	TF_REPLAY_SPEED=fast run_err tf-replay "$G"
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "tf-replay: TF_REPLAY_SPEED: 'fast' is not a number"
 }
 
 @test "--max-gap caps hour-long gaps at the cap, and still waits the cap" {
