@@ -336,6 +336,53 @@ common_apply(int val, const char *arg, struct tf_common *c, char *err,
 	return 0;
 }
 
+/* The message for a long option getopt_long refused ("--ma", "--jsn",
+ * "--json=1"): it says "unknown or ambiguous" alone; this names the
+ * options an abbreviation could be, or the one nearest a typo. */
+static void
+bad_long(const char *arg, const struct option *lo, size_t n, char *err,
+	size_t errlen)
+{
+	char word[64], list[400];
+	const char *names[256];
+	size_t len = strcspn(arg + 2, "="), i, k = 0, used = 0;
+	const struct option *exact = NULL, *one = NULL;
+
+	snprintf(word, sizeof word, "%.*s", (int)len, arg + 2);
+	list[0] = '\0';
+	for (i = 0; i < n && i < 256; i++) {
+		/* "=name" entries are settings without a flag. */
+		names[i] = lo[i].name[0] == '=' ? NULL : lo[i].name;
+		if (!names[i] || strncmp(names[i], word, len))
+			continue;
+		if (strlen(names[i]) == len)
+			exact = &lo[i];
+		one = &lo[i];
+		if (used < sizeof list)
+			used += (size_t)snprintf(list + used, sizeof list - used,
+				"%s--%s", k ? ", " : "", names[i]);
+		k++;
+	}
+	if (exact || k == 1) {
+		exact = exact ? exact : one;
+		tf_seterr(err, errlen, "option --%s %s", exact->name,
+			exact->has_arg == no_argument ? "takes no value" :
+							"needs a value");
+	} else if (k > 1) {
+		tf_seterr(err, errlen, "ambiguous option --%s: could be %s", word,
+			list);
+	} else {
+		const char *near = closest(word, names, i);
+
+		if (near)
+			tf_seterr(err, errlen,
+				"unknown option --%s (did you mean --%s?)", word,
+				near);
+		else
+			tf_seterr(err, errlen, "unknown option --%s", word);
+	}
+}
+
 static int
 is_common(int val)
 {
@@ -403,6 +450,8 @@ tf_options_parse(int argc, char **argv, const struct tf_option *opts,
 					c == ':' ? "missing argument for" :
 						   "unknown",
 					optopt);
+			else if (c == '?' && bad && !strncmp(bad, "--", 2))
+				bad_long(bad, lo, n, err, errlen);
 			else
 				tf_seterr(err, errlen, "%s option %s",
 					c == ':' ? "missing argument for" :

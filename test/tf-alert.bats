@@ -693,5 +693,5 @@ assert len(a["message"].encode()) == 4095 and a["message"].startswith("a\u00e9")
 	assert_output "tf-alert $(cat "$TF_ROOT/VERSION")"
 	run_err tf-alert --bogus
 	assert_failure 2
-	[[ $stderr == *"unknown or ambiguous option --bogus"* ]]
+	[[ $stderr == *"unknown option --bogus"* ]]
 }

@@ -301,7 +301,7 @@ second() {
 @test "usage errors exit 2 with a hint" {
 	run_err tf-broadcast --bogus
 	assert_failure 2
-	[[ $stderr == *"tf-broadcast: unknown or ambiguous option --bogus"* ]]
+	[[ $stderr == *"tf-broadcast: unknown option --bogus"* ]]
 	[[ $stderr == *"Try 'tf-broadcast --help'."* ]]
 	run_err tf-broadcast --slow sometimes
 	assert_failure 2

@@ -88,7 +88,7 @@ alert='{"type":"alert","priority":"high","title":"BTC-USD above 70,000","message
 @test "secrets are not taken from the command line" {
 	run_err tf-notify --telegram-bot-token 1:X --channel telegram <<<"$alert"
 	assert_equal "$status" 2
-	[[ $stderr == *"unknown or ambiguous option --telegram-bot-token"* ]]
+	[[ $stderr == *"unknown option --telegram-bot-token"* ]]
 }
 
 @test "slack: Block Kit header and section in a priority-coloured attachment, text fallback" {

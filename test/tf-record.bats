@@ -395,7 +395,7 @@ fill_then_free() {
 @test "usage errors exit 2 with a hint" {
 	run_err tf-record --bogus
 	assert_failure 2
-	[[ $stderr == *"tf-record: unknown or ambiguous option --bogus"* ]]
+	[[ $stderr == *"tf-record: unknown option --bogus"* ]]
 	[[ $stderr == *"Try 'tf-record --help'."* ]]
 	run_err tf-record --batch-rows 0
 	assert_failure 2

@@ -640,7 +640,10 @@ status 141"
 	}
 	msg="missing FILE (a recording made by tf-record)" check
 	msg="unexpected argument 'extra' (one FILE at a time)" check "$R" extra
-	msg="unknown or ambiguous option --nope" check --nope "$R"
+	msg="unknown option --nope" check --nope "$R"
+	msg="unknown option --jsn (did you mean --json?)" check --jsn --list "$R"
+	msg="ambiguous option --ma: could be --max-line, --max-gap" check --ma 5 "$R"
+	msg="option --list takes no value" check --list=yes "$R"
 	msg="missing argument for option --speed" check --speed
 	msg="--speed: 'fast' is not a number" check --speed fast "$R"
 	msg="--speed: -1 is out of range (0 to 1e+09)" check --speed -1 "$R"
