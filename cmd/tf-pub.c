@@ -91,6 +91,7 @@ struct pub {
 	struct entry *win;
 	size_t head, n;		/* ring of c->max_pending entries */
 	size_t bytes;
+	size_t nsent, nfailed;	/* entries in those states */
 	int woken, lost;
 	natsStatus why;		/* the first failure since the last resend */
 	char why_text[160];
@@ -251,6 +252,21 @@ find(struct pub *p, uint64_t no)
 	return NULL;
 }
 
+/* Moves an entry to another state, keeping the counts; under mu. */
+static void
+set_state(struct pub *p, struct entry *e, int state)
+{
+	if (e->state == E_SENT)
+		p->nsent--;
+	else if (e->state == E_FAILED)
+		p->nfailed--;
+	e->state = state;
+	if (state == E_SENT)
+		p->nsent++;
+	else if (state == E_FAILED)
+		p->nfailed++;
+}
+
 static void
 wake(struct pub *p)
 {
@@ -295,7 +311,7 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 		return;
 	}
 	if (pa) {
-		e->state = E_ACKED;
+		set_state(p, e, E_ACKED);
 		if (pa->Duplicate)
 			p->dups++;
 		if (!p->seq_first || pa->Sequence < p->seq_first)
@@ -304,7 +320,7 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 			p->seq_last = pa->Sequence;
 		natsMsg_Destroy(m);
 	} else {
-		e->state = E_FAILED;
+		set_state(p, e, E_FAILED);
 		e->msg = m;
 		if (p->why == NATS_OK) {
 			p->why = pae ? pae->Err : NATS_ERR;
@@ -330,13 +346,11 @@ on_event(enum tf_bus_event ev, void *arg)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Pops the acknowledged lines off the front of the window; counts what is
- * left in flight and failed. */
+/* Pops the acknowledged lines off the front of the window; says how many
+ * are left in flight and failed. */
 static void
 settle(struct pub *p, size_t *inflight, size_t *failed)
 {
-	size_t i;
-
 	pthread_mutex_lock(&p->mu);
 	while (p->n && at(p, 0)->state == E_ACKED) {
 		p->bytes -= at(p, 0)->len;
@@ -344,13 +358,8 @@ settle(struct pub *p, size_t *inflight, size_t *failed)
 		p->n--;
 		p->confirmed++;
 	}
-	*inflight = *failed = 0;
-	for (i = 0; i < p->n; i++) {
-		if (at(p, i)->state == E_SENT)
-			(*inflight)++;
-		else if (at(p, i)->state == E_FAILED)
-			(*failed)++;
-	}
+	*inflight = p->nsent;
+	*failed = p->nfailed;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -418,7 +427,7 @@ lose_bus(struct pub *p)
 			struct entry *e = no ? find(p, no) : NULL;
 
 			if (e && e->state == E_SENT) {
-				e->state = E_FAILED;
+				set_state(p, e, E_FAILED);
 				e->msg = l.Msgs[i];
 				l.Msgs[i] = NULL;
 			}
@@ -535,7 +544,7 @@ resend(struct pub *p)
 		m = e->msg;
 		no = e->no;
 		e->msg = NULL;
-		e->state = E_SENT;
+		set_state(p, e, E_SENT);
 		pthread_mutex_unlock(&p->mu);
 		s = send_msg(p, &m, no);
 		if (s != NATS_OK) {
@@ -543,7 +552,7 @@ resend(struct pub *p)
 			 * takes it from here. */
 			pthread_mutex_lock(&p->mu);
 			e = find(p, no);
-			e->state = E_FAILED;
+			set_state(p, e, E_FAILED);
 			e->msg = m;
 			if (p->why == NATS_OK) {
 				p->why = s;
@@ -604,7 +613,8 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	e->no = l->no;
 	e->msg = NULL;
 	e->len = l->len;
-	e->state = E_SENT;
+	e->state = E_ACKED;	/* no state yet: counted by the next */
+	set_state(p, e, E_SENT);
 	p->bytes += l->len;
 	pthread_mutex_unlock(&p->mu);
 	s = send_msg(p, &m, l->no);
@@ -616,6 +626,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	e = find(p, l->no);
 	if (s == NATS_MAX_PAYLOAD) {
 		/* Still the newest entry: nothing was sent after it. */
+		set_state(p, e, E_ACKED);
 		p->n--;
 		p->bytes -= l->len;
 		pthread_mutex_unlock(&p->mu);
@@ -628,7 +639,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 		p->too_big++;
 		return -1;
 	}
-	e->state = E_FAILED;
+	set_state(p, e, E_FAILED);
 	e->msg = m;
 	if (p->why == NATS_OK) {
 		p->why = s;
