@@ -22,9 +22,17 @@
 #define KEY_MAX 256		/* bytes of a snapshot key */
 #define CTRL_MAX (1024 * 1024)	/* control bytes queued for one client */
 #define TICK_MS 200
-#define HEADER_BUF 16384	/* bytes of one request's headers, in lws */
-_Static_assert(HEADER_BUF >= 2 * TF_HUB_TOKEN_MAX + 4096,
-	"a request can carry the longest token in a header and the URL");
+#define URL_MAX 8192		/* bytes of a request's path and query: 414 */
+#define FIELD_MAX 8192		/* bytes of one header field: 431 */
+/* lws keeps a request's URL and header fields in one buffer of this many
+ * bytes (4 KiB by default), and drops a request that overflows it
+ * without an answer: room for the longest URL and field, and more. */
+#define HEADER_BUF (3 * 8192)
+_Static_assert(URL_MAX >= TF_HUB_TOKEN_MAX + 64 &&
+	FIELD_MAX >= TF_HUB_TOKEN_MAX + 64,
+	"a request can carry the longest token in a header or the URL");
+_Static_assert(HEADER_BUF >= URL_MAX + FIELD_MAX + 4096,
+	"the buffer holds a URL and a field cut at their limits, and more");
 /* A tf.v1 client gets no events until its first message or HOLD_MS after
  * joining, so that a resume sent on connecting comes before live data. */
 #define HOLD_MS 250
@@ -128,6 +136,7 @@ struct tf_hub {
 	size_t scratch_cap;
 	struct stats st;
 	char why[300];		/* the last refusal's reason */
+	struct lws_token_limits limits;	/* for lws: see too_long */
 	int64_t start_ms, last_input_ms, next_hb_ms;
 	int stale_sent, input_ended, draining, killed, attached;
 	int64_t deadline_ms;
@@ -1618,6 +1627,61 @@ tf_hub_request_allowed(struct tf_hub *h, struct lws *wsi, const char **why)
 	return 1;
 }
 
+/* ---- request size ----------------------------------------------------- */
+
+/* The tokens that hold a request's URL (per method) and query. */
+static int
+is_url_token(int t)
+{
+	switch (t) {
+	case WSI_TOKEN_GET_URI:
+	case WSI_TOKEN_POST_URI:
+	case WSI_TOKEN_OPTIONS_URI:
+	case WSI_TOKEN_PUT_URI:
+	case WSI_TOKEN_PATCH_URI:
+	case WSI_TOKEN_DELETE_URI:
+	case WSI_TOKEN_CONNECT:
+	case WSI_TOKEN_HEAD_URI:
+	case WSI_TOKEN_HTTP_COLON_PATH:
+	case WSI_TOKEN_HTTP_URI_ARGS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* lws cuts a URL or a header field one byte past our limit (token_limits)
+ * and reads on, so that an over-long one is still answered: 414 for a URL
+ * (path and query) over URL_MAX, 431 for a header field over FIELD_MAX.
+ * Returns the status, with *why, or 0. */
+static unsigned
+too_long(struct tf_hub *h, struct lws *wsi, const char **why)
+{
+	size_t url = 0;
+	int t, n;
+
+	for (t = 0; t < WSI_TOKEN_COUNT; t++) {
+		if ((n = lws_hdr_total_length(wsi, (enum lws_token_indexes)t))
+		    <= 0)
+			continue;
+		if (is_url_token(t)) {
+			url += (size_t)n;
+		} else if ((size_t)n > FIELD_MAX) {
+			snprintf(h->why, sizeof h->why, "header field too "
+				"large: at most %d bytes", FIELD_MAX);
+			*why = h->why;
+			return 431;
+		}
+	}
+	if (url > URL_MAX) {
+		snprintf(h->why, sizeof h->why, "URL too long: at most %d "
+			"bytes", URL_MAX);
+		*why = h->why;
+		return 414;
+	}
+	return 0;
+}
+
 /* Answers status with {"error":msg} and hangs up, or keeps the
  * connection (keep) for the next request. Returns the callback's value. */
 static int
@@ -1661,6 +1725,8 @@ refuse(struct lws *wsi, unsigned code, const char *why)
 {
 	unsigned char buf[LWS_PRE + 1024];
 	const char *status = code == 400 ? "Bad Request" :
+		code == 414 ? "URI Too Long" :
+		code == 431 ? "Request Header Fields Too Large" :
 		code == 401 ? "Unauthorized" :
 		code == 403 ? "Forbidden" : code == 404 ? "Not Found" :
 		"Service Unavailable";
@@ -1679,7 +1745,12 @@ confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 {
 	char path[512];
 	const char *topic, *why;
+	unsigned status;
 
+	if ((status = too_long(h, wsi, &why))) {
+		h->st.rejected++;
+		return refuse(wsi, status, why);
+	}
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
 	    path_topic(path, &topic) < 0)
 		return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no such path");
@@ -1746,7 +1817,12 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 {
 	if (reason == LWS_CALLBACK_HTTP) {
 		const char *why;
+		unsigned status;
 
+		if ((status = too_long(h, wsi, &why))) {
+			h->st.rejected++;
+			return json_error(wsi, status, why, 0);
+		}
 		/* Every request, before any route: DNS rebinding reads
 		 * answers too, not only upgrades and POSTs. */
 		if (!tf_hub_request_allowed(h, wsi, &why)) {
@@ -1756,17 +1832,14 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 		if (!strcmp((const char *)in, "/stats")) {
 			if (authorized(h, wsi))
 				return serve_stats(h, wsi);
-			if (lws_return_http_status(wsi,
-				HTTP_STATUS_UNAUTHORIZED, "token required"))
-				return -1;
-			return lws_http_transaction_completed(wsi) ? -1 : 0;
+			return json_error(wsi, HTTP_STATUS_UNAUTHORIZED,
+				"token required (Authorization: Bearer TOKEN "
+				"or ?token=TOKEN)", 1);
 		}
-		if (!h->cfg.http) {
-			if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
-				NULL))
-				return -1;
-			return lws_http_transaction_completed(wsi) ? -1 : 0;
-		}
+		if (!h->cfg.http)
+			return json_error(wsi, HTTP_STATUS_NOT_FOUND,
+				"not found: /stats, or a WebSocket upgrade of "
+				"/, /ws or /ws/TOPIC", 1);
 	}
 	if (h->cfg.http)
 		return h->cfg.http(wsi, reason, user, in, len, h->cfg.http_arg);
@@ -1883,7 +1956,7 @@ struct tf_hub *
 tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 {
 	struct tf_hub *h = calloc(1, sizeof *h);
-	size_t frame_max;
+	size_t frame_max, i;
 
 	if (!h)
 		goto nomem;
@@ -1921,6 +1994,9 @@ tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 	h->k_snap = h->cfg.snapshot_key ?
 		tf_scan_keys_add(&h->keys, h->cfg.snapshot_key) : -1;
 	topic_find(h, "other", 5, 1);
+	for (i = 0; i < WSI_TOKEN_COUNT; i++)
+		h->limits.token_limit[i] = is_url_token((int)i) ?
+			URL_MAX + 1 : FIELD_MAX + 1;
 	frame_max = h->cfg.max_line + 6 * TOPIC_MAX + 256;
 	h->scratch_cap = LWS_PRE + (frame_max > h->cfg.batch ? frame_max :
 		h->cfg.batch);
@@ -2002,10 +2078,8 @@ tf_hub_context_info(struct tf_hub *h, struct lws_context_creation_info *info)
 	 * from clients must be UTF-8 (else 1007). */
 	info->extensions = NULL;
 	info->options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
-	/* lws keeps a request's headers in one buffer (4 KiB by default) and
-	 * drops a request that overflows it: make room for the longest token
-	 * in both its places (header and URL) and the usual headers. */
 	info->max_http_header_data = HEADER_BUF;
+	info->token_limits = &h->limits;
 }
 
 static void

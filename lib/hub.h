@@ -89,9 +89,11 @@ struct tf_hub *tf_hub_create(const struct tf_hub_config *cfg, char *err,
 /* Frees the hub; call after lws_context_destroy. NULL is fine. */
 void tf_hub_destroy(struct tf_hub *hub);
 
-/* Sets info's protocols (owned by the hub), ping/idle policy and the
- * options the hub needs (UTF-8 validation; no extensions, so no
- * permessage-deflate); the caller sets the rest (port, iface, TLS). */
+/* Sets info's protocols and token limits (owned by the hub), ping/idle
+ * policy, header buffer (24 KiB: URLs and header fields up to 8 KiB are
+ * read, longer ones answered 414/431) and the options the hub needs
+ * (UTF-8 validation; no extensions, so no permessage-deflate); the caller
+ * sets the rest (port, iface, TLS). */
 void tf_hub_context_info(struct tf_hub *hub,
 	struct lws_context_creation_info *info);
 

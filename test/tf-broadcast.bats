@@ -1399,6 +1399,56 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	assert_output 1
 }
 
+@test "HTTP answers are JSON with a status: /stats without the token 401, an unknown path 404" {
+	bcast -n --token s3cret
+	run curl -s -D h "http://127.0.0.1:$PORT/stats"
+	assert_output '{"error":"token required (Authorization: Bearer TOKEN or ?token=TOKEN)"}'
+	grep -q '^HTTP/1.1 401' h
+	grep -qi '^content-type: application/json' h
+	run curl -s -D h "http://127.0.0.1:$PORT/nope?token=s3cret"
+	jq -e '.error | startswith("not found")' <<<"$output"
+	grep -q '^HTTP/1.1 404' h
+	grep -qi '^content-type: application/json' h
+}
+
+@test "an over-long URL gets 414 and an over-long header field 431, from curl and a raw socket, upgrades too; the server goes on" {
+	bcast -n
+	long=$(printf 'a%.0s' $(seq 1 9000))
+	run curl -s -D h "http://127.0.0.1:$PORT/stats?x=$long"
+	assert_output '{"error":"URL too long: at most 8192 bytes"}'
+	# The URL cut, lws no longer sees the version: HTTP/1.0 then.
+	grep -Eq '^HTTP/1.[01] 414' h
+	run curl -s -D h -H "Cookie: $long" "http://127.0.0.1:$PORT/stats"
+	assert_output '{"error":"header field too large: at most 8192 bytes"}'
+	grep -q '^HTTP/1.1 431' h
+	# Just under the limits: served.
+	run curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${long:0:8000}" \
+		"http://127.0.0.1:$PORT/stats?x=${long:0:8000}"
+	assert_output 200
+	# A bare socket, an upgrade: the status line and the reason.
+	raw_req() { $PY -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: Upgrade\r\n"
+    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % (sys.argv[2], sys.argv[3])).encode())
+a = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    a += d
+head, _, body = a.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), body.decode().strip())' "$PORT" "$@"; }
+	run raw_req "/?topics=$long" ''
+	assert_output 'HTTP/1.1 414 URI Too Long URL too long: at most 8192 bytes'
+	run raw_req "/ws/$long" ''
+	assert_output --partial 'HTTP/1.1 414 URI Too Long'
+	run raw_req / "User-Agent: $long"$'\r\n'
+	assert_output 'HTTP/1.1 431 Request Header Fields Too Large header field too large: at most 8192 bytes'
+	stats | jq -e '.rejected == 5'
+	still_serving 1
+}
+
 @test "SIGUSR1 prints the stats JSON on stderr and the server carries on" {
 	bcast -n
 	js a --count 1 --timeout 30 "$URL/"

@@ -777,3 +777,22 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 	get /api/metrics -H "Host: evil.example:$PORT" >r
 	[ "$code" = 403 ]
 }
+
+@test "over-long URLs get 414 and over-long header fields 431, as JSON; /stats without the token is a JSON 401" {
+	serve --token s3cret
+	long=$(printf 'a%.0s' $(seq 1 9000))
+	get "/api/snapshot?token=s3cret&x=$long" >r
+	[ "$code" = 414 ]
+	jq -e '.error == "URL too long: at most 8192 bytes"' r
+	get "/$long" >r
+	[ "$code" = 414 ]
+	get /api/metrics -H "Authorization: Bearer s3cret" -H "Cookie: $long" >r
+	[ "$code" = 431 ]
+	jq -e '.error == "header field too large: at most 8192 bytes"' r
+	get /stats -D h >r
+	[ "$code" = 401 ]
+	jq -e '.error | startswith("token required")' r
+	grep -qi '^content-type: application/json' h
+	get /api/metrics -H "Authorization: Bearer s3cret" >r
+	[ "$code" = 200 ]
+}
