@@ -1,9 +1,11 @@
 /* bus.c: the NATS side tf-pub and tf-sub share: their connection options,
  * the connection and its events, the stream, subjects and epochs. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "log.h"
@@ -384,6 +386,17 @@ tf_bus_connect(const struct tf_bus_config *c, const char *name,
 		s = natsOptions_SetErrorHandler(b->opts, on_error, b);
 	if (s != NATS_OK) {
 		tf_bus_error(err, errlen, "NATS options", s);
+		goto fail;
+	}
+	/* nats.c says "(null)" for a file it cannot open. */
+	if (c->tls_ca && access(c->tls_ca, R_OK) < 0) {
+		tf_seterr(err, errlen, "--tls-ca %s: %s", c->tls_ca,
+			strerror(errno));
+		goto fail;
+	}
+	if (c->creds && access(c->creds, R_OK) < 0) {
+		tf_seterr(err, errlen, "--creds %s: %s", c->creds,
+			strerror(errno));
 		goto fail;
 	}
 	if (c->tls_ca || any_tls(urls, n)) {

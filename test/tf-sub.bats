@@ -325,6 +325,32 @@ for i in range(1, 40001): print(json.dumps({"type": "price_update", "i": i, "pad
 	[[ $stderr != *SECRET* ]]
 }
 
+@test "TLS: --tls-ca verifies the server's certificate; one it does not vouch for is refused" {
+	for n in good other; do
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+			-addext subjectAltName=IP:127.0.0.1 \
+			-keyout $n.key -out $n.pem 2>/dev/null
+	done
+	nats_start t --tls --tlscert good.pem --tlskey good.key
+	url=tls://127.0.0.1:$t_PORT
+	lines 3 | pub -s "$url" --tls-ca good.pem --create
+	run_err sub -s "$url" --tls-ca good.pem --all --until-end
+	assert_success
+	assert_output "$(lines 3)"
+	# nats:// with --tls-ca is TLS too.
+	run_err sub -s "nats://127.0.0.1:$t_PORT" --tls-ca good.pem --all --until-end
+	assert_output "$(lines 3)"
+	run_err sub -s "$url" --tls-ca other.pem --all --until-end
+	assert_failure 1
+	[[ $stderr == *"cannot connect to $url: "* ]]
+	run_err sub -s "$url" --tls-ca missing.pem --all
+	assert_failure 1
+	[[ $stderr == *"--tls-ca missing.pem: No such file or directory"* ]]
+	run_err sub -s "$url" --tls-ca good.pem --creds missing.creds --all
+	assert_failure 1
+	[[ $stderr == *"--creds missing.creds: No such file or directory"* ]]
+}
+
 @test "SIGTERM and SIGINT: a summary, then the end by that signal, even with a reader that takes nothing" {
 	lines 3 | pub --create
 	for sig in TERM INT; do
