@@ -482,6 +482,7 @@ run(struct config *c)
 		TF_STORE_WRITE | (c->durable ? TF_STORE_DURABLE : 0), err,
 		sizeof err);
 	if (!st) {
+		tf_store_explain(c->db, err, sizeof err);
 		tf_error("%s", err);
 		goto out;
 	}
@@ -492,6 +493,10 @@ run(struct config *c)
 	session = tf_store_session_begin(st, c->session, start, err,
 		sizeof err);
 	r = tf_reader_create(STDIN_FILENO, c->common.max_line);
+	if (session < 0 && tf_store_explain(c->db, err, sizeof err)) {
+		tf_error("%s", err);
+		goto out;
+	}
 	if (session < 0 || !r) {
 		tf_error("%s: %s", c->db, r ? err : "out of memory");
 		goto out;

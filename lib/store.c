@@ -1,9 +1,11 @@
 /* store.c: recordings in SQLite (WAL): a sessions table and an events
  * table of raw lines with their arrival time and indexed fields. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -151,6 +153,69 @@ fail:
 	sqlite3_close(st->db);
 	free(st);
 	return NULL;
+}
+
+/* SQLite says "unable to open database file" or "attempt to write a
+ * readonly database" whatever the cause; access(2) tells which (for root
+ * too, on a read-only file system). */
+int
+tf_store_explain(const char *path, char *err, size_t errlen)
+{
+	char dir[4096], wal[4160];
+	const char *slash = strrchr(path, '/'), *name;
+	struct stat sb;
+	int i, why;
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	name = slash ? slash + 1 : path;
+	if (stat(dir, &sb) < 0) {
+		tf_seterr(err, errlen, "%s: cannot create it: %s: %s", path,
+			dir, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		tf_seterr(err, errlen, "%s: cannot create it: %s is not a "
+			"directory", path, dir);
+		return 1;
+	}
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT || access(dir, W_OK) == 0)
+			return 0;
+		tf_seterr(err, errlen, "%s: cannot create it: the directory %s "
+			"is not writable (%s)", path, dir, strerror(errno));
+		return 1;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		tf_seterr(err, errlen, "%s: is a directory; the recording is a "
+			"file (such as %s/tf.db)", path, path);
+		return 1;
+	}
+	if (access(path, W_OK) < 0) {
+		tf_seterr(err, errlen, "%s: the file is not writable (%s)", path,
+			strerror(errno));
+		return 1;
+	}
+	if (access(dir, W_OK) == 0)
+		return 0;
+	why = errno;
+	/* With both beside it, writable, SQLite needs the directory no more:
+	 * then the cause is another. */
+	for (i = 0; i < 2; i++) {
+		snprintf(wal, sizeof wal, "%s%s", path, i ? "-shm" : "-wal");
+		if (access(wal, W_OK) < 0)
+			break;
+	}
+	if (i == 2)
+		return 0;
+	tf_seterr(err, errlen, "%s: the directory %s is not writable (%s), and "
+		"SQLite's WAL mode needs %s-wal and %s-shm there", path, dir,
+		strerror(why), name, name);
+	return 1;
 }
 
 void

@@ -20,6 +20,14 @@ enum {
  * err filled: missing file, not a tf recording, not writable, ... */
 struct tf_store *tf_store_open(const char *path, int flags, char *err,
 	size_t errlen);
+/* After opening path for WRITE or its first write failed: replaces err
+ * with what the file system refuses and what a recording needs, and
+ * returns 1: "PATH: cannot create it: the directory DIR is not writable
+ * (Permission denied)", "PATH: the file is not writable (...)", "PATH:
+ * the directory DIR is not writable (...), and SQLite's WAL mode needs
+ * NAME-wal and NAME-shm there". Returns 0, err untouched, when it finds
+ * no such cause. */
+int tf_store_explain(const char *path, char *err, size_t errlen);
 /* Commits an open batch (ignoring errors: call tf_store_commit first to see
  * them) and closes. NULL does nothing. */
 void tf_store_close(struct tf_store *st);

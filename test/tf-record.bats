@@ -13,6 +13,11 @@ teardown() {
 	if mountpoint -q disk 2>/dev/null; then
 		umount disk || umount -l disk
 	fi
+	# A directory outside the test's, for another user (see as_other).
+	if [ -s other_dir ]; then
+		chmod -R u+rwx "$(cat other_dir)"
+		rm -rf "$(cat other_dir)"
+	fi
 }
 
 q() {
@@ -39,14 +44,15 @@ summary_counts() {
 # (writes now fail), sends 2000 lines, runs FREE PID, sends 50 more. Checks
 # that tf-record went on through the failure, recorded again once writes
 # worked, passed every line on, exited 1, and claimed exactly what the file
-# holds; REASON is SQLite's word for the failure.
+# holds, in its summary and in --metrics-file; REASON is SQLite's word for
+# the failure.
 fill_then_free() {
 	local fill=$1 free=$2 reason=$3 pid cat rc=0 got lost
 	mkfifo in o
 	# stdout to a pipe: a file size limit must not hit the passthrough.
 	cat o >out &
 	cat=$!
-	tf-record --batch-ms 20 -d "$db" <in >o 2>err &
+	tf-record --batch-ms 20 -d "$db" --metrics-file m.prom <in >o 2>err &
 	pid=$!
 	echo "$cat $pid" >pids
 	exec 7>in
@@ -81,6 +87,10 @@ fill_then_free() {
 	grep -Eq "^tf-record: $db: recording again from input line [0-9]+; $lost lines? lost since input line 5[0-9]$" err
 	run q "$db" "select count(*) from events where line like '{\"before\":%' or line like '{\"after\":%'"
 	assert_output 100
+	# --metrics-file tells the same.
+	grep -Eq "^tf_record_committed_lines_total\{[^}]*\} $got\$" m.prom
+	grep -Eq "^tf_record_lost_lines_total\{[^}]*\} $lost\$" m.prom
+	grep -Eq "^tf_last_run_exit_status\{[^}]*\} 1\$" m.prom
 }
 
 @test "records every good line and passes it on byte for byte" {
@@ -324,18 +334,68 @@ fill_then_free() {
 	db=r.db fill_then_free fill free "disk I/O error"
 }
 
-@test "a file that cannot be written is a clear error with exit 1" {
-	run_err tf-record -d no/such/dir/r.db </dev/null
-	assert_failure 1
-	assert_equal "$stderr" "tf-record: no/such/dir/r.db: unable to open database file"
-	chmod 444 . 2>/dev/null
-	mkdir ro && echo '{"a":1}' | tf-record -q -n -d ro/r.db && chmod 444 ro/r.db ro
-	if ! touch ro/r.db 2>/dev/null; then
-		run_err tf-record -d ro/r.db < <(echo '{"a":2}')
-		assert_failure 1
-		[[ $stderr == *"ro/r.db: "*"readonly"* ]]
+# as_other: sets $d, a directory, and as CMD..., which runs CMD as a user
+# whom file modes bind: this one, or nobody when this one is root (whom
+# they do not bind). nobody cannot enter the test's directory: $d is then
+# one in /tmp. teardown removes it, whatever modes the test left.
+as_other() {
+	if [ "$(id -u)" != 0 ]; then
+		d=$PWD/other
+		mkdir "$d"
+		echo "$d" >other_dir
+		as() { "$@"; }
+		return
 	fi
-	chmod 755 . ro
+	command -v setpriv >/dev/null ||
+		skip "root passes file modes, and setpriv (util-linux) is not installed to run as nobody"
+	d=$(mktemp -d /tmp/tf-record-test.XXXXXX)
+	echo "$d" >other_dir
+	chmod 755 "$d"
+	as() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env XDG_CONFIG_HOME="$d" "$@"
+	}
+	as test -x "$TF_BUILD/tf-record" ||
+		skip "nobody cannot run $TF_BUILD/tf-record"
+}
+
+@test "a recording that cannot be written is named with what it needs: exit 1" {
+	echo '{"a":1}' >in
+	run_err tf-record -d no/such/dir/r.db <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: no/such/dir/r.db: cannot create it: no/such/dir: No such file or directory"
+	touch file
+	run_err tf-record -d file/r.db <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: file/r.db: cannot create it: file is not a directory"
+	mkdir dir
+	run_err tf-record -d dir <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: dir: is a directory; the recording is a file (such as dir/tf.db)"
+
+	as_other
+	mkdir "$d/ro" "$d/rw" "$d/wal"
+	chmod 777 "$d/rw" "$d/wal"
+	as tf-record -q -n -d "$d/rw/r.db" <in
+	cp "$d/rw/r.db" "$d/ro/r.db"
+	as tf-record -q -n -d "$d/wal/r.db" <in
+	touch "$d/wal/r.db-wal" "$d/wal/r.db-shm"
+	chmod 666 "$d/ro/r.db" "$d/wal"/r.db*
+	chmod 444 "$d/rw/r.db"
+	chmod 555 "$d/ro" "$d/wal"
+	run_err as tf-record -d "$d/ro/new.db" <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: $d/ro/new.db: cannot create it: the directory $d/ro is not writable (Permission denied)"
+	run_err as tf-record -d "$d/ro/r.db" <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: $d/ro/r.db: the directory $d/ro is not writable (Permission denied), and SQLite's WAL mode needs r.db-wal and r.db-shm there"
+	run_err as tf-record -d "$d/rw/r.db" <in
+	assert_failure 1
+	assert_equal "$stderr" "tf-record: $d/rw/r.db: the file is not writable (Permission denied)"
+	# With its -wal and -shm there and writable, a read-only directory
+	# is no obstacle.
+	run_err as tf-record -q -n -d "$d/wal/r.db" <in
+	assert_success
 }
 
 @test "a file that is not a tf recording is refused" {
