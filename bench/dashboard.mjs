@@ -17,6 +17,8 @@
 //       JSHeapUsedSize) sampled every 5 s, at start and end after a
 //       full garbage collection -> secs= fps= fps_min= frames_drawn=
 //       events= events_per_s= heap_start_mib= heap_mid_mib= heap_end_mib= heap_max_mib=
+//       fetches_per_s= (GET /api/trading and /api/metrics pairs the page
+//       made again after fills) dom_nodes= (the page's elements at the end)
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 
@@ -188,7 +190,9 @@ async function soak(secs) {
 	await sleep(2000); // past the start: the charts are up
 	const look = () => page.evaluate(() => ({ t: performance.now(),
 		rafs: window.__rafs, frames: window.tfDash.frames,
-		events: window.tfDash.events, rendered: window.tfDash.rendered }));
+		events: window.tfDash.events, rendered: window.tfDash.rendered,
+		fetches: window.tfDash.tradingFetches || 0,
+		nodes: document.getElementsByTagName('*').length }));
 	// Start and end are read after a full garbage collection, so they
 	// compare what the page holds, not where the collector happens to be.
 	const gcHeap = async () => {
@@ -228,6 +232,8 @@ async function soak(secs) {
 		events: s1.events - s0.events,
 		events_per_s: (s1.events - s0.events) / dt,
 		rendered_per_s: (s1.rendered - s0.rendered) / dt,
+		fetches_per_s: (s1.fetches - s0.fetches) / dt,
+		dom_nodes: s1.nodes,
 		// Main-thread seconds per second of run, by kind (CDP).
 		busy_script: (m1.ScriptDuration - m0.ScriptDuration) / dt,
 		busy_layout: (m1.LayoutDuration - m0.LayoutDuration) / dt,

@@ -6,11 +6,16 @@
 # browser context; 2) GET /api/snapshot latency with a full state (tf-sim
 # -n EVENTS unpaced into tf-serve --keep-open), N requests one after the
 # other on a keep-alive connection; 3) the page live for DURATION s at
-# 1,000 events/s: animation frames per second and JS heap at start and end.
+# 1,000 events/s: animation frames per second and JS heap at start and end;
+# 4) with BASE=REF, scenario 3 again with the page of git revision REF
+# (served by the same tf-serve from --web-root), to show what the page's
+# newer panels cost: BASE=e410683 is the page before issue 11 (positions,
+# round trips, profit, events feed, alert center).
 #
 # env: B (build dir), DURATION (60: seconds of scenario 3), RUNS (10: page
 #      loads of scenario 1), RATE1 (200), EVENTS (200000), N (200),
-#      RATE3 (1000), KEEP=1 (keep the run directory and print its name)
+#      RATE3 (1000), BASE (a git revision: scenario 4), KEEP=1 (keep the
+#      run directory and print its name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -131,6 +136,19 @@ serve_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
 	echo "?")
 stop
 
+# 4) the same with the page of $BASE
+if [ -n "${BASE:-}" ]; then
+	mkdir "$tmp/base"
+	git archive "$BASE" web | tar -x -C "$tmp/base"
+	start base --web-root "$tmp/base/web" -- --rate "$RATE3"
+	node bench/dashboard.mjs soak "http://127.0.0.1:$port/" "$DURATION" \
+		>"$tmp/base.soak" 2>"$tmp/base.err" || {
+		echo "dashboard.sh: soak of $BASE's page: failed" >&2
+		cat "$tmp/base.err" >&2
+	}
+	stop
+fi
+
 row() {
 	[ -s "$1" ] || { printf '  %-44s (no figures: the run failed)\n' "$2"; return 0; }
 	tr ' ' '\n' <"$1" | awk -v what="$2" -v kind="$3" -F= '
@@ -153,9 +171,9 @@ row() {
 				printf "  %-44s %5.1f fps (worst 5 s: %4.1f)   events/s %.0f received, %.0f rendered   JS heap %5.1f -> %5.1f (half-way) -> %5.1f MiB (max %5.1f)\n",
 					what, v["fps"], v["fps_min"], v["events_per_s"], v["rendered_per_s"],
 					v["heap_start_mib"], v["heap_mid_mib"], v["heap_end_mib"], v["heap_max_mib"]
-				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%)\n",
+				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%); %d elements; %.1f re-fetches of /api/trading a second\n",
 					100 * v["busy_task"], 100 * v["busy_script"], 100 * v["busy_layout"],
-					100 * v["busy_style"]
+					100 * v["busy_style"], v["dom_nodes"], v["fetches_per_s"]
 			}
 		}'
 }
@@ -167,6 +185,7 @@ echo "    (fed at $RATE1 events/s; each first load in a fresh context, empty cac
 row "$tmp/snap" "GET /api/snapshot, $N requests" snap
 echo "    (state of $(fig "$tmp/snap" applied) events; tf-serve RSS $((${rss:-0} / 1024)) MiB; one keep-alive connection)"
 row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
+[ -n "${BASE:-}" ] && row "$tmp/base.soak" "the same, the page of $BASE" soak
 echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
 echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC)"
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"

@@ -179,7 +179,7 @@ reconnect_after() {
 	still_serving 1
 }
 
-@test "the page keeps at most 200 alerts and 200 trades however many arrive" {
+@test "the page keeps at most 200 rows of alerts, fills and closed trades however many arrive" {
 	serve 1
 	browser bounded
 	still_serving 1

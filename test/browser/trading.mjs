@@ -151,7 +151,7 @@ await run('trading', async (t) => {
 
 	// CSV: a real download of what is shown.
 	const [dl] = await Promise.all([t.page.waitForEvent('download',
-		{ timeout: 5000 }), t.page.click('#trips-csv')]);
+		{ timeout: 10000 }), t.page.click('#trips-csv')]);
 	check(/^tf-closed-trades-\d{8}-\d{6}\.csv$/.test(dl.suggestedFilename()),
 		`the file is named tf-closed-trades-DATE-TIME.csv (got ` +
 		`${dl.suggestedFilename()})`);

@@ -6,7 +6,7 @@
 
 import {
 	h, setText, isNum, tsMs, fmtPrice, priceDecimals, fmtMoney, fmtPnl, fmtPct, fmtQty,
-	fmtCount, fmtTime, fmtDateTime, fmtDuration, signClass, str, drawNote,
+	fmtCount, fmtTime, fmtDateTime, fmtDuration, signClass, str, drawNote, ROWS,
 } from './util.js';
 import { livePosition } from './state.js';
 
@@ -162,8 +162,8 @@ export class TripsView {
 		this.key = key;
 		this.drawSymbols(all);
 		const rows = this.rows(state);
-		this.shown = rows;
-		this.tbody.replaceChildren(...rows.map((t) => this.row(state, t)));
+		this.shown = rows;	// the CSV has them all
+		this.tbody.replaceChildren(...rows.slice(0, ROWS).map((t) => this.row(state, t)));
 		for (const th of this.table.tHead.rows[0].cells)
 			if (th.dataset.key === this.sort.key)
 				th.setAttribute('aria-sort', this.sort.dir > 0 ? 'ascending' : 'descending');
@@ -175,8 +175,10 @@ export class TripsView {
 			note.dataset.state = all.length && !rows.length ? 'nomatch' : '';
 			drawNote(note);
 		}
-		setText($('trips-shown'), all.length ?
-			`${fmtCount(rows.length)} of ${fmtCount(all.length)} closed trades shown` : '');
+		setText($('trips-shown'), !all.length ? '' : rows.length > ROWS ?
+			`${fmtCount(ROWS)} rows of ${fmtCount(rows.length)} closed trades ` +
+			`(${fmtCount(all.length)} kept); the CSV has all ${fmtCount(rows.length)}` :
+			`${fmtCount(rows.length)} of ${fmtCount(all.length)} closed trades shown`);
 	}
 
 	drawSymbols(all) {
