@@ -3,6 +3,7 @@
  * stdin the same way. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hubcli.h"
@@ -486,6 +488,30 @@ lws_log(int level, const char *line)
 		fprintf(stderr, "%s: lws: %s", tf_prog(), line);
 }
 
+/* libwebsockets tells only that the context failed when it cannot read a
+ * certificate or key: name the file (opt is "--cert" or "--key"). Returns
+ * 0 when it is a file that can be read, else -1 with err filled. */
+static int
+tls_file_readable(const char *opt, const char *path, char *err,
+	size_t errlen)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		tf_seterr(err, errlen, "%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		close(fd);
+		tf_seterr(err, errlen, "%s %s: is a directory, not a PEM file",
+			opt, path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	struct lws_context **ctx, int *port, char *addr, size_t addrlen,
@@ -496,6 +522,9 @@ tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	const char *iface;
 
 	*ctx = NULL;
+	if (c->cert && (tls_file_readable("--cert", c->cert, err, errlen) < 0 ||
+		tls_file_readable("--key", c->key, err, errlen) < 0))
+		return -1;
 	if (check_bind(c->host, (unsigned)c->port, addr, addrlen, &iface,
 		    err, errlen) < 0)
 		return -1;

@@ -1220,6 +1220,30 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	assert_output 101
 }
 
+@test "a --cert or --key file that cannot be read is named: exit 1" {
+	local cert=$BATS_FILE_TMPDIR/cert.pem key=$BATS_FILE_TMPDIR/key.pem
+	run_err tf-broadcast --port 0 --cert nope.pem --key "$key" </dev/null
+	assert_failure 1
+	assert_equal "$stderr" "tf-broadcast: --cert nope.pem: No such file or directory"
+	run_err tf-broadcast --port 0 --cert "$cert" --key . </dev/null
+	assert_failure 1
+	assert_equal "$stderr" "tf-broadcast: --key .: is a directory, not a PEM file"
+	# A key its user may not read: root reads any, so as root the test
+	# runs tf-broadcast as nobody, who may not enter the test's directory.
+	cp "$key" k.pem
+	chmod 000 k.pem
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+		run_err setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env XDG_CONFIG_HOME=/nonexistent \
+			"$TF_BUILD/tf-broadcast" --port 0 --cert "$cert" --key "$PWD/k.pem" </dev/null
+	else
+		run_err tf-broadcast --port 0 --cert "$cert" --key "$PWD/k.pem" </dev/null
+	fi
+	assert_failure 1
+	[[ $stderr == *"--"*"pem: Permission denied" ]]
+}
+
 @test "--cert/--key: wss:// clients that trust the certificate get the stream" {
 	bcast -n --cert "$BATS_FILE_TMPDIR/cert.pem" --key "$BATS_FILE_TMPDIR/key.pem"
 	js j --count 1 --ca "$BATS_FILE_TMPDIR/cert.pem" "wss://127.0.0.1:$PORT/"
