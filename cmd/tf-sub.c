@@ -282,6 +282,10 @@ out_flush(void)
 			 * cannot block. */
 			if (chunk > PIPE_BUF)
 				chunk = PIPE_BUF;
+		} else {
+			/* A file never waits; let a stop signal in all the
+			 * same, or a long catch-up would not hear it. */
+			tf_signal_wait(NULL, 0, 0);
 		}
 		n = write(STDOUT_FILENO, out.buf + off, chunk);
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
@@ -456,6 +460,12 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	}
 	if (rc < 0)
 		return -1;
+	if (!st.covers) {
+		tf_seterr(err, errlen, "stream %s does not take subjects %s.* "
+			"(see --subject-prefix)", c->bus.stream, c->bus.prefix);
+		*fatal = 1;
+		return -1;
+	}
 	if (!s->created_ns) {
 		/* The first time: the stream's identity, and where to
 		 * start. */

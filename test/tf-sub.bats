@@ -306,6 +306,24 @@ for i in range(1, 40001): print(json.dumps({"type": "price_update", "i": i, "pad
 	done
 }
 
+@test "the stream deleted while it follows, or one without its subjects: clear errors, exit 1" {
+	lines 3 | pub --create
+	tf-sub --all >out 2>err &
+	pid=$!
+	echo $pid >>pids
+	wait_for eval '[ "$(wc -l <out)" -eq 3 ]'
+	nats_raw "$TF_NATS_URL" 'req $JS.API.STREAM.DELETE.TF {}' >/dev/null
+	wait_for eval '! kill -0 "$pid" 2>/dev/null'
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 1
+	grep -q "stream TF not found on nats://127.0.0.1:$s_PORT" err
+	tf-pub --create --subject-prefix other </dev/null
+	run_err sub --all
+	assert_failure 1
+	[[ $stderr == *"stream TF does not take subjects tf.* (see --subject-prefix)"* ]]
+}
+
 @test "missing stream, wrong server, bad credentials: clear errors, exit 1" {
 	run_err sub --all
 	assert_failure 1
