@@ -165,9 +165,23 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_DB:
 		c->db = arg;
 		return 0;
-	case OPT_WEB_ROOT:
+	case OPT_WEB_ROOT: {
+		struct stat sb;
+
+		/* Else every file would be a 404, and the page blank. */
+		if (stat(arg, &sb) < 0) {
+			tf_seterr(err, errlen, "--web-root: %s: %s", arg,
+				strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			tf_seterr(err, errlen, "--web-root: %s: not a directory",
+				arg);
+			return -1;
+		}
 		c->web_root = arg;
 		return 0;
+	}
 	case OPT_CANDLES:
 		return limit("--candles", arg, &d->candles, err, errlen);
 	case OPT_TRADES:

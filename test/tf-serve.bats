@@ -485,6 +485,13 @@ PY
 	[[ $stderr == *"unexpected argument 'extra'"* ]]
 	run_err tf-serve --cert x.pem
 	[ "$status" -eq 2 ]
+	run_err tf-serve --web-root nope </dev/null
+	[ "$status" -eq 2 ]
+	assert_equal "${stderr_lines[0]}" "tf-serve: --web-root: nope: No such file or directory"
+	touch afile
+	run_err tf-serve --web-root afile </dev/null
+	[ "$status" -eq 2 ]
+	assert_equal "${stderr_lines[0]}" "tf-serve: --web-root: afile: not a directory"
 	python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(20)' "$PORT" &
 	echo $! >>pids
 	wait_for accepting
