@@ -227,17 +227,24 @@ EOF
 for i in range(1, 40001): print(json.dumps({"type": "price_update", "i": i, "pad": "x" * 1000}))' |
 		pub --create
 	mkfifo o
+	# The reader opens the pipe at once, then takes nothing for 4 s
+	# while 40 MB wait in the stream.
+	python3 -c 'import sys, time
+time.sleep(4)
+sys.stdout.buffer.write(sys.stdin.buffer.read())' <o >out &
+	reader=$!
+	echo $reader >>pids
 	tf-sub --all --until-end --max-buffer 2M -v >o 2>err &
 	pid=$!
 	echo $pid >>pids
-	# The reader takes nothing for 3 s while 40 MB wait in the stream.
-	(sleep 3; cat o >out) &
-	echo $! >>pids
-	sleep 2.5
+	sleep 3
+	# Running, and blocked on the pipe.
+	grep -q 'wrote\|stream TF (epoch' err
+	[ "$(wc -c <out)" -eq 0 ]
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-	[ "$hwm" -lt 40000 ] || fail "peak RSS $hwm kB"
+	[ "$hwm" -lt 30000 ] || fail "peak RSS $hwm kB"
 	wait "$pid"
-	wait_for eval '[ "$(wc -l <out)" -eq 40000 ]'
+	wait "$reader"
 	exactly 40000 out
 	# The pitfall: nats.c dropped messages past --max-buffer; tf-sub saw
 	# the consumer sequence jump and read again from where it began.
