@@ -395,9 +395,10 @@ gap(struct sub *s, uint64_t from, uint64_t to, const char *why)
 /* Frees the subscriptions given up, once it is safe: nats.c 3.4's reader
  * thread takes a message's subscription without holding a reference, so
  * freeing one while a message for it is being read is a use after free
- * (fixed in nats.c 3.6). A round trip to the server is the barrier: once
- * its answer is read, so is everything sent before it. Returns 0, or -1
- * when the round trip failed (try again later). */
+ * (fixed upstream after 3.5, nats.c pull request 638). A round trip to the
+ * server is the barrier: once its answer is read, so is everything sent
+ * before it. Returns 0, or -1 when the round trip failed (try again
+ * later). */
 static int
 reap(struct sub *s)
 {
