@@ -308,7 +308,10 @@ serve_file(struct state *s, struct lws *wsi, struct req *rq, const char *path)
 {
 	const struct tf_webasset *a;
 	unsigned char *data;
+	char gz_etag[64];
+	const char *etag;
 	size_t len;
+	int gz;
 
 	if (!strcmp(path, "/"))
 		path = "/index.html";
@@ -323,14 +326,22 @@ serve_file(struct state *s, struct lws *wsi, struct req *rq, const char *path)
 			break;
 	if (!a->path)
 		return fail(wsi, rq, HTTP_STATUS_NOT_FOUND, "no such file");
-	if (tf_http_etag_matches(wsi, a->etag))
+	/* The compressed body is another representation: a strong ETag of
+	 * its own ("crc-size-gzip"), so that a cache never takes one body
+	 * for the other. */
+	gz = tf_http_accepts_gzip(wsi);
+	if (gz)
+		snprintf(gz_etag, sizeof gz_etag, "%.*s-gzip\"",
+			(int)strlen(a->etag) - 1, a->etag);
+	etag = gz ? gz_etag : a->etag;
+	if (tf_http_etag_matches(wsi, etag))
 		return respond_file(wsi, rq, HTTP_STATUS_NOT_MODIFIED, path,
-			NULL, 0, NULL, 0, a->etag);
-	if (tf_http_accepts_gzip(wsi))
+			NULL, 0, NULL, 0, etag);
+	if (gz)
 		return respond_file(wsi, rq, HTTP_STATUS_OK, path, a->gz,
-			a->gz_len, NULL, 1, a->etag);
+			a->gz_len, NULL, 1, etag);
 	return respond_file(wsi, rq, HTTP_STATUS_OK, path, a->raw, a->raw_len,
-		NULL, 0, a->etag);
+		NULL, 0, etag);
 }
 
 /* ---- REST ------------------------------------------------------------ */

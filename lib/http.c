@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,13 +112,85 @@ tf_http_out_finish(struct tf_http_out *o)
 	o->len = o->off = 0;
 }
 
+/* An Accept-Encoding longer than this is taken as absent: no gzip. */
+#define ACCEPT_ENCODING_MAX 1024
+
 int
 tf_http_accepts_gzip(struct lws *wsi)
 {
-	char buf[256];
+	char buf[ACCEPT_ENCODING_MAX];
 
-	return lws_hdr_copy(wsi, buf, sizeof buf,
-		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 && strstr(buf, "gzip");
+	if (lws_hdr_copy(wsi, buf, sizeof buf,
+		    WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
+		return 0;
+	/* lws gives an empty string for a header that is not there. */
+	return tf_http_gzip_wanted(lws_hdr_total_length(wsi,
+		WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 ? buf : "");
+}
+
+/* The q-value of one Accept-Encoding element's parameters (";q=0.5"),
+ * 1 without one, -1 when it is not a q-value (the element is ignored). */
+static double
+qvalue(const char *p, const char *end)
+{
+	char num[8];
+	double q = 1;
+	size_t n;
+	char *e;
+
+	while (p < end) {
+		p += strspn(p, " \t;");
+		if (p >= end)
+			break;
+		n = strcspn(p, ";");
+		if (p + n > end)
+			n = (size_t)(end - p);
+		if ((*p == 'q' || *p == 'Q') && p[1] == '=') {
+			if (n - 2 >= sizeof num)
+				return -1;
+			memcpy(num, p + 2, n - 2);
+			num[n - 2] = '\0';
+			num[strcspn(num, " \t")] = '\0';
+			q = strtod(num, &e);
+			if (e == num || *e || q < 0 || q > 1)
+				return -1;
+		}
+		p += n;
+	}
+	return q;
+}
+
+int
+tf_http_gzip_wanted(const char *ae)
+{
+	double gzip = -1, identity = -1, star = -1, g, i, q;
+	const char *p = ae, *end;
+	size_t n;
+
+	if (!ae)
+		return 0;
+	while (*p) {
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		end = p + strcspn(p, ",");
+		n = strcspn(p, " \t;,");
+		if ((q = qvalue(p + n, end)) >= 0) {
+			if ((n == 4 && !strncasecmp(p, "gzip", 4)) ||
+			    (n == 6 && !strncasecmp(p, "x-gzip", 6)))
+				gzip = q > gzip ? q : gzip;
+			else if (n == 8 && !strncasecmp(p, "identity", 8))
+				identity = q;
+			else if (n == 1 && *p == '*')
+				star = q;
+		}
+		p = end;
+	}
+	g = gzip >= 0 ? gzip : star >= 0 ? star : 0;
+	i = identity >= 0 ? identity : star;
+	/* identity not named (nor "*") has no rank of its own: gzip named
+	 * is what the client asks for. */
+	return g > 0 && (i < 0 || g >= i);
 }
 
 int
@@ -310,8 +383,38 @@ tf_http_read_file(const char *dir, const char *path, size_t max, size_t *len)
 int
 tf_http_etag_matches(struct lws *wsi, const char *etag)
 {
-	char tag[128];
+	char list[1024];
 
-	return lws_hdr_copy(wsi, tag, sizeof tag,
-		WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 && strstr(tag, etag);
+	/* A longer list is taken as no match: the whole answer goes. */
+	return lws_hdr_copy(wsi, list, sizeof list,
+		WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
+		tf_http_etag_listed(list, etag);
+}
+
+int
+tf_http_etag_listed(const char *list, const char *etag)
+{
+	size_t len = strlen(etag), n;
+	const char *p = list, *q;
+
+	if (!list)
+		return 0;
+	while (*p) {
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		if (*p == '*' && !p[1 + strspn(p + 1, " \t")])
+			return 1;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		/* An entity-tag is quoted and holds no quote: the next
+		 * quote ends it, commas included. */
+		if (*p != '"' || !(q = strchr(p + 1, '"')))
+			return 0;
+		n = (size_t)(q + 1 - p);
+		if (n == len && !memcmp(p, etag, len))
+			return 1;
+		p = q + 1;
+	}
+	return 0;
 }

@@ -54,8 +54,17 @@ int tf_http_write_more(struct lws *wsi, struct tf_http_out *o);
 /* Frees what o still owns (an answer cut short by a close). */
 void tf_http_out_finish(struct tf_http_out *o);
 
-/* Whether the request's Accept-Encoding names gzip. */
+/* Whether an answer to the request should go gzip-compressed: by its
+ * Accept-Encoding, as tf_http_gzip_wanted reads it. */
 int tf_http_accepts_gzip(struct lws *wsi);
+
+/* Whether an Accept-Encoding value (NULL: none) asks for gzip rather than
+ * no coding, by RFC 9110 12.5.3: gzip (or x-gzip, or else "*") with a
+ * q-value above 0, and not below identity's when identity (or "*") has
+ * one ("gzip;q=0.5, identity" keeps identity). No header, an empty one,
+ * "identity" and "gzip;q=0" are 0; "gzip", "*" and "identity;q=0, gzip"
+ * are 1. */
+int tf_http_gzip_wanted(const char *accept_encoding);
 
 /* Answers b's bytes and a "\n" as application/json with
  * Cache-Control: no-store, gzip-compressed when TF_HTTP_GZIP_MIN or
@@ -102,7 +111,12 @@ int tf_http_safe_path(const char *path);
 unsigned char *tf_http_read_file(const char *dir, const char *path,
 	size_t max, size_t *len);
 
-/* Whether the request's If-None-Match names etag (a quoted ETag). */
+/* Whether the request's If-None-Match names etag (a quoted ETag), as
+ * tf_http_etag_listed reads it. */
 int tf_http_etag_matches(struct lws *wsi, const char *etag);
+
+/* Whether an If-None-Match value lists etag, by the weak comparison RFC
+ * 9110 13.1.2 asks for (W/"x" matches "x"), or is "*". */
+int tf_http_etag_listed(const char *if_none_match, const char *etag);
 
 #endif

@@ -803,3 +803,69 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 	get /api/metrics -H "Authorization: Bearer s3cret" >r
 	[ "$code" = 200 ]
 }
+
+# issue 13: HTTP encodings
+
+# encoding PATH ACCEPT-ENCODING: the Content-Encoding of PATH's answer to a
+# request with that Accept-Encoding ("-": none sent), "identity" when
+# none; fails unless the answer says Vary: Accept-Encoding.
+encoding() {
+	local h=(-H "Accept-Encoding: $2")
+	[ "$2" = - ] && h=(-H 'Accept-Encoding:')
+	curl -s -D hdr -o /dev/null "${h[@]}" "$URL$1"
+	grep -qi '^vary: Accept-Encoding' hdr || { echo "$1: no Vary" >&2; return 1; }
+	tr -d '\r' <hdr | sed -n 's/^content-encoding: //Ip' | grep . || echo identity
+}
+
+@test "Accept-Encoding is honoured with its q-values: gzip;q=0 and identity get no gzip, * does" {
+	serve
+	feed "$events"
+	settled 1 19
+	local path ae want
+	for path in / /js/main.js /api/snapshot; do
+		while IFS='|' read -r ae want; do
+			run encoding "$path" "$ae"
+			assert_success
+			assert_output "$want" || fail "$path, Accept-Encoding: $ae"
+		done <<-'CASES'
+		-|identity
+		gzip|gzip
+		gzip, deflate, br|gzip
+		gzip;q=0|identity
+		gzip;q=0, *|identity
+		identity|identity
+		br|identity
+		*|gzip
+		*;q=0|identity
+		gzip;q=0.5, identity|identity
+		identity;q=0, gzip;q=0.2|gzip
+		CASES
+	done
+	# What goes compressed is the same body.
+	curl -s -H 'Accept-Encoding: *' "$URL/js/main.js" | gzip -dc >main.gz.js
+	curl -s -H 'Accept-Encoding: identity' "$URL/js/main.js" >main.js
+	cmp main.js main.gz.js
+}
+
+@test "the gzip and the plain page have distinct ETags; If-None-Match gets 304 only for the one it names" {
+	serve
+	local plain gz
+	plain=$(curl -s -D - -o /dev/null "$URL/" | tr -d '\r' | sed -n 's/^etag: //Ip')
+	gz=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$URL/" | tr -d '\r' | sed -n 's/^etag: //Ip')
+	[[ $plain == '"'*'"' && $gz == '"'*'"' ]]
+	[ "$plain" != "$gz" ]
+	status() { curl -s -o /dev/null -D hdr -w '%{http_code}' "$@" "$URL/"; }
+	assert_equal "$(status -H "If-None-Match: $plain")" 304
+	grep -qi "^etag: $plain" hdr
+	grep -qi '^vary: Accept-Encoding' hdr
+	assert_equal "$(status -H "If-None-Match: $gz" -H 'Accept-Encoding: gzip')" 304
+	grep -qi "^etag: $gz" hdr
+	# Weak comparison, and a list.
+	assert_equal "$(status -H "If-None-Match: W/$gz" -H 'Accept-Encoding: gzip')" 304
+	assert_equal "$(status -H "If-None-Match: \"other\", $plain")" 304
+	# The tag of the other body is no match: the whole answer comes.
+	assert_equal "$(status -H "If-None-Match: $plain" -H 'Accept-Encoding: gzip')" 200
+	grep -qi '^content-encoding: gzip' hdr
+	assert_equal "$(status -H "If-None-Match: $gz")" 200
+	! grep -qi '^content-encoding' hdr
+}

@@ -1,6 +1,6 @@
 /* http_test.c: the parts of lib/http that need no connection: raw-socket
- * answers, reason phrases, content types, which paths may name a file, and
- * reading files from a directory. */
+ * answers, reason phrases, content types, which paths may name a file,
+ * reading files from a directory, Accept-Encoding and If-None-Match. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,12 +157,81 @@ test_read_file(void)
 	rmdir(dir);
 }
 
+static void
+test_accept_encoding(void)
+{
+	static const struct {
+		const char *ae;
+		int gzip;
+	} cases[] = {
+		{ NULL, 0 },			/* no header: no coding */
+		{ "", 0 },
+		{ "gzip", 1 },
+		{ "gzip, deflate, br", 1 },
+		{ "br, GZip", 1 },
+		{ "x-gzip", 1 },
+		{ "deflate, br", 0 },
+		{ "gzip;q=0", 0 },		/* not acceptable */
+		{ "gzip; q=0.000", 0 },
+		{ "gzip;Q=0, *", 0 },		/* named beats "*" */
+		{ "gzip;q=0.001", 1 },
+		{ "gzip ; q=1.0", 1 },
+		{ "identity", 0 },
+		{ "identity, gzip", 1 },
+		{ "identity;q=0, gzip", 1 },
+		{ "gzip;q=0.5, identity", 0 },	/* identity ranked higher */
+		{ "gzip;q=0.5, identity;q=0.5", 1 },
+		{ "*", 1 },
+		{ "*;q=0", 0 },
+		{ "*;q=0, identity", 0 },
+		{ "*;q=0.5, identity", 0 },
+		{ "*, identity;q=0.1", 1 },
+		{ "gzip;q=2", 0 },		/* not a q-value: ignored */
+		{ "gzip;q=x", 0 },
+		{ "gzip;q=0.5;level=1", 1 },
+		{ ",, gzip ,", 1 },
+		{ "gzipper", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK(tf_http_gzip_wanted(cases[i].ae) == cases[i].gzip,
+			"Accept-Encoding: %s: gzip %d, want %d",
+			cases[i].ae ? cases[i].ae : "(none)",
+			tf_http_gzip_wanted(cases[i].ae), cases[i].gzip);
+}
+
+static void
+test_if_none_match(void)
+{
+	const char *tag = "\"1a2b-99\"", *gz = "\"1a2b-99-gzip\"";
+
+	CHECK(tf_http_etag_listed("\"1a2b-99\"", tag), "the tag");
+	CHECK(tf_http_etag_listed("W/\"1a2b-99\"", tag), "weak matches");
+	CHECK(tf_http_etag_listed("\"x\", \"1a2b-99\"", tag), "in a list");
+	CHECK(tf_http_etag_listed("\"a,b\",W/\"1a2b-99\"", tag),
+		"after a tag holding a comma");
+	CHECK(tf_http_etag_listed("*", tag), "*");
+	CHECK(!tf_http_etag_listed("\"1a2b-99\"", gz),
+		"the plain tag is not the gzip one");
+	CHECK(!tf_http_etag_listed("\"1a2b-99-gzip\"", tag),
+		"the gzip tag is not the plain one");
+	CHECK(!tf_http_etag_listed("1a2b-99", tag), "unquoted");
+	CHECK(!tf_http_etag_listed("\"1a2b-9\"", tag), "a prefix");
+	CHECK(!tf_http_etag_listed("\"1a2b-999\"", tag), "longer");
+	CHECK(!tf_http_etag_listed("", tag), "empty");
+	CHECK(!tf_http_etag_listed(NULL, tag), "none");
+	CHECK(!tf_http_etag_listed("*, \"x\"", tag), "* is alone or not *");
+}
+
 int
 main(void)
 {
 	test_raw_error();
 	test_paths();
 	test_read_file();
+	test_accept_encoding();
+	test_if_none_match();
 	if (failures)
 		fprintf(stderr, "http_test: %d failures\n", failures);
 	else
