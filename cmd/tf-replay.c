@@ -119,6 +119,8 @@ struct replay {
 	size_t hold_cap;
 	/* --progress */
 	int bar;
+	int dumb;			/* TERM=dumb or none: no escapes */
+	size_t shown_len;		/* of the line the bar drew last */
 	uint64_t pass, total;
 	int64_t shown_mono, shown_ts;
 	/* --metrics-file */
@@ -423,11 +425,19 @@ saw_session(struct replay *r, int64_t id)
 
 /* --- output --- */
 
+/* Puts the cursor at the start of the bar's line, the line cleared: by
+ * "\033[K", or on a terminal that knows no escapes (TERM=dumb, an Emacs
+ * shell buffer) by spaces over what the bar wrote, as git does. */
 static void
 bar_clear(struct replay *r)
 {
-	if (r->bar)
+	if (!r->bar)
+		return;
+	if (r->dumb)
+		fprintf(stderr, "\r%*s\r", (int)r->shown_len, "");
+	else
 		fputs("\r\033[K", stderr);
+	r->shown_len = 0;
 }
 
 /* Reports a failed write to stdout and returns 1; when the reader has gone
@@ -514,9 +524,9 @@ out_line(const char *line, size_t len)
 static void
 progress(struct replay *r, int force)
 {
-	char when[64] = "", bar[32];
+	char when[64] = "", bar[32], line[256];
 	int64_t now;
-	size_t i, fill;
+	size_t i, fill, n;
 	double done;
 
 	if (!r->bar)
@@ -528,29 +538,41 @@ progress(struct replay *r, int force)
 	if (r->shown_ts)
 		tf_format_time(r->shown_ts, when, sizeof when);
 	if (r->c->follow) {
-		fprintf(stderr, "\r\033[K%s: following: %llu events  %s",
-			tf_prog(), (unsigned long long)r->read, when);
-		return;
+		n = (size_t)snprintf(line, sizeof line,
+			"%s: following: %llu events  %s", tf_prog(),
+			(unsigned long long)r->read, when);
+	} else {
+		done = r->total ? (double)r->read / (double)r->total : 1;
+		if (done > 1)
+			done = 1;
+		fill = (size_t)(done * 20);
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '#' : '-';
+		bar[20] = '\0';
+		n = (size_t)snprintf(line, sizeof line,
+			"%s: [%s] %3d%% %llu/%llu  %s", tf_prog(), bar,
+			(int)(done * 100), (unsigned long long)r->read,
+			(unsigned long long)r->total, when);
+		if (r->c->looping && n < sizeof line)
+			n += (size_t)(r->c->loops ?
+				snprintf(line + n, sizeof line - n,
+					"  pass %llu/%llu",
+					(unsigned long long)r->pass,
+					(unsigned long long)r->c->loops) :
+				snprintf(line + n, sizeof line - n,
+					"  pass %llu",
+					(unsigned long long)r->pass));
 	}
-	done = r->total ? (double)r->read / (double)r->total : 1;
-	if (done > 1)
-		done = 1;
-	fill = (size_t)(done * 20);
-	for (i = 0; i < 20; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[20] = '\0';
-	fprintf(stderr, "\r\033[K%s: [%s] %3d%% %llu/%llu  %s", tf_prog(), bar,
-		(int)(done * 100), (unsigned long long)r->read,
-		(unsigned long long)r->total, when);
-	if (r->c->looping) {
-		if (r->c->loops)
-			fprintf(stderr, "  pass %llu/%llu",
-				(unsigned long long)r->pass,
-				(unsigned long long)r->c->loops);
-		else
-			fprintf(stderr, "  pass %llu",
-				(unsigned long long)r->pass);
-	}
+	if (n >= sizeof line)
+		n = sizeof line - 1;
+	/* Over the last line: a dumb terminal's is overwritten, a shorter
+	 * one padded with spaces. */
+	if (r->dumb)
+		fprintf(stderr, "\r%s%*s", line,
+			r->shown_len > n ? (int)(r->shown_len - n) : 0, "");
+	else
+		fprintf(stderr, "\r\033[K%s", line);
+	r->shown_len = n > r->shown_len ? n : r->shown_len;
 }
 
 /* Sleeps until deadline on the monotonic clock, in naps short enough to
@@ -1024,6 +1046,7 @@ run(struct config *c)
 {
 	struct replay r = { .c = c, .start_ns = tf_now_ns() };
 	struct tf_session *list = NULL;
+	const char *term;
 	size_t n = 0;
 	char err[1024];
 	int rc = 1, k;
@@ -1090,6 +1113,8 @@ run(struct config *c)
 		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 #endif
 	r.bar = c->progress && isatty(STDERR_FILENO);
+	term = getenv("TERM");
+	r.dumb = !term || !*term || !strcmp(term, "dumb");
 	if (r.bar && !c->follow)
 		r.total = (uint64_t)tf_cursor_count(r.cur, err, sizeof err);
 	rc = play_all(&r);

@@ -610,6 +610,21 @@ status 141"
 	[[ $output == *$'\r\e[K' ]]
 }
 
+@test "--progress under TERM=dumb, or no TERM, writes no escape sequence: spaces clear the bar" {
+	command -v script >/dev/null || skip "no script(1)"
+	std_rec
+	local t
+	for t in TERM=dumb -uTERM; do
+		run env "$t" script -qec "tf-replay --progress --speed max $R >/dev/null" /dev/null
+		assert_success
+		assert_output --partial "[####################] 100% 5/5  2025-11-21T09:30:11.000Z"
+		[[ $output != *$'\e'* ]] || fail "env $t: an escape sequence"
+		# The last line drawn, then as many spaces, then back.
+		[[ $output =~ $'\r'(tf-replay: [^$'\r']*)$'\r'( +)$'\r'$ ]]
+		[ "${#BASH_REMATCH[2]}" -ge "${#BASH_REMATCH[1]}" ]
+	done
+}
+
 @test "a missing file, a text file and another program's SQLite file are errors" {
 	local d=$BATS_TEST_TMPDIR
 	run_err tf-replay "$d/nope.db"
