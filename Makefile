@@ -121,16 +121,23 @@ asan: deps
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+# The units of examples/systemd, with @BINDIR@ made $(BINDIR); systemd
+# reads /usr/local/lib/systemd/system and /usr/lib/systemd/system.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
 	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
 	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
 	for c in completions/bash/*; do install -m 644 $$c $(DESTDIR)$(BASHCOMPDIR)/; done
 	for c in completions/zsh/*; do install -m 644 $$c $(DESTDIR)$(ZSHCOMPDIR)/; done
 	for c in completions/fish/*; do install -m 644 $$c $(DESTDIR)$(FISHCOMPDIR)/; done
+	for u in examples/systemd/*; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
@@ -139,6 +146,7 @@ uninstall:
 	for c in completions/bash/*; do rm -f $(DESTDIR)$(BASHCOMPDIR)/$${c##*/}; done
 	for c in completions/zsh/*; do rm -f $(DESTDIR)$(ZSHCOMPDIR)/$${c##*/}; done
 	for c in completions/fish/*; do rm -f $(DESTDIR)$(FISHCOMPDIR)/$${c##*/}; done
+	for u in examples/systemd/*; do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done
 
 format:
 	clang-format -i lib/*.c lib/*.h cmd/*.c test/c/*.c bench/*.c

@@ -266,7 +266,7 @@ fake_webhook() {
 	for u in "$TF_ROOT"/examples/systemd/*; do
 		# Each unit says what it is for in a comment at its top.
 		head -n 1 "$u" | grep -q "^# ${u##*/}: "
-		sed "s|/usr/local/bin/|$TF_BUILD/|g" "$u" >"units/${u##*/}"
+		sed "s|@BINDIR@|$TF_BUILD|g" "$u" >"units/${u##*/}"
 		units+=("units/${u##*/}")
 	done
 	[ ${#units[@]} -ge 4 ]
@@ -279,8 +279,8 @@ fake_webhook() {
 		"$TF_BUILD/$prog" --help | grep -q -- "$opt\\b" ||
 			fail "$prog has no $opt"
 	done < <(grep -h '^ExecStart=' "$TF_ROOT"/examples/systemd/*.service |
-		grep -oE 'bin/tf-[a-z]+[^|]*' |
-		awk '{ sub("bin/", "", $1); for (i = 2; i <= NF; i++) if ($i ~ /^--?[a-z]/) print $1, $i }')
+		grep -oE '@BINDIR@/tf-[a-z]+[^|]*' |
+		awk '{ sub("@BINDIR@/", "", $1); for (i = 2; i <= NF; i++) if ($i ~ /^--?[a-z]/) print $1, $i }')
 	grep -q '^ExecStart=.*tf-record ' "$TF_ROOT/examples/systemd/tf-record.service"
 	grep -q '^ExecStart=.*tf-serve ' "$TF_ROOT/examples/systemd/tf-serve.service"
 }
@@ -289,7 +289,7 @@ fake_webhook() {
 	local unit=$TF_ROOT/examples/systemd/tf-serve.service cmd
 	cmd=$(sed -n "s|^ExecStart=/bin/sh -c '\(.*\)'\$|\1|p" "$unit")
 	[ -n "$cmd" ]
-	cmd=${cmd//\/usr\/local\/bin\//$TF_BUILD/}
+	cmd=${cmd//@BINDIR@/$TF_BUILD}
 	cmd=${cmd//\/var\/lib\/tf\/tf.db/$PWD/tf.db}
 	cmd=${cmd//--port 8080/--port $PORT}
 	# What was recorded before the dashboard started...

@@ -103,3 +103,30 @@ need_shells() {
 	assert_line --partial $'2026-11-21T09:30:00Z\t'
 	assert_line --partial $'2026-11-21T09:45:00Z\t'
 }
+
+@test "make install puts the systemd units where systemd reads them, running the programs from BINDIR" {
+	command -v systemd-analyze >/dev/null ||
+		skip "systemd-analyze is not installed (Debian: the systemd package)"
+	local p=$BATS_TEST_TMPDIR/prefix u n=0
+	# A real prefix, no DESTDIR: systemd-analyze checks that each
+	# ExecStart's program is there.
+	make -C "$TF_ROOT" --no-print-directory install PREFIX="$p" \
+		B="${B:-build}" >/dev/null
+	for u in "$TF_ROOT"/examples/systemd/*; do
+		[ -f "$p/lib/systemd/system/${u##*/}" ]
+		n=$((n + 1))
+	done
+	[ "$n" -ge 4 ]
+	! grep -r '@BINDIR@\|/usr/local' "$p/lib/systemd/system"
+	run grep -ho "$p/bin/tf-[a-z]*" "$p"/lib/systemd/system/*.service
+	assert_success
+	assert_line "$p/bin/tf-record"
+	assert_line "$p/bin/tf-serve"
+	run systemd-analyze verify --man=no "$p"/lib/systemd/system/*
+	assert_success
+	assert_output ""
+	# PREFIX=/usr: /usr/lib/systemd/system, programs in /usr/bin.
+	make -C "$TF_ROOT" --no-print-directory install DESTDIR="$BATS_TEST_TMPDIR/root" \
+		PREFIX=/usr B="${B:-build}" >/dev/null
+	grep -q '^ExecStart=/usr/bin/tf-record ' "$BATS_TEST_TMPDIR/root/usr/lib/systemd/system/tf-record.service"
+}
