@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <libwebsockets.h>
 
 #include "channel.h"
 #include "log.h"
@@ -189,28 +190,25 @@ addf(struct str *s, const char *fmt, ...)
 			sizeof buf - 1);
 }
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* base64 of p[0..n) without line breaks. */
+/* base64 of p[0..n) without line breaks, by libwebsockets' encoder, in
+ * pieces of a multiple of 3 bytes so that they join without padding. */
 static void
 add_b64(struct str *s, const unsigned char *p, size_t n)
 {
-	size_t i;
+	enum { PIECE = 192 };
+	char out[PIECE / 3 * 4 + 1];	/* with the NUL it writes */
+	size_t i, k;
+	int w;
 
-	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		char q[4];
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = b64[v >> 18 & 63];
-		q[1] = b64[v >> 12 & 63];
-		q[2] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		q[3] = i + 2 < n ? b64[v & 63] : '=';
-		add(s, q, 4);
+	for (i = 0; i < n; i += k) {
+		k = n - i < PIECE ? n - i : PIECE;
+		w = lws_b64_encode_string((const char *)p + i, (int)k, out,
+			(int)sizeof out);
+		if (w < 0) {
+			s->failed = 1;
+			return;
+		}
+		add(s, out, (size_t)w);
 	}
 }
 

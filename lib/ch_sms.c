@@ -1,7 +1,9 @@
 /* ch_sms.c: SMS through Twilio's Messages API, one request per number;
  * segments counted as carriers do (GSM-7 with its extension table, else
  * UCS-2) and text over the limit cut cleanly with a marker. */
+#include <curl/curl.h>
 #include <jv.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,41 +218,27 @@ fit(const char *s, unsigned max, unsigned *nseg)
 	return out;
 }
 
-/* application/x-www-form-urlencoded. */
+/* application/x-www-form-urlencoded, by libcurl: every byte but
+ * A-Z a-z 0-9 - . _ ~ as %XX (a space as %20, which forms accept as well
+ * as '+'). curl_easy_escape takes no handle since curl 7.82. */
 static void
 form_add(jv *acc, const char *name, const char *v)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(v), i, o = 0;
-	char *e = malloc(3 * n + 1);
+	char *e = strlen(v) < INT_MAX / 3 ?
+		curl_easy_escape(NULL, v, (int)strlen(v)) : NULL;
 
 	if (!e) {
 		jv_free(*acc);
 		*acc = jv_invalid();
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c)) {
-			e[o++] = (char)c;
-		} else if (c == ' ') {
-			e[o++] = '+';
-		} else {
-			e[o++] = '%';
-			e[o++] = hex[c >> 4];
-			e[o++] = hex[c & 15];
-		}
-	}
-	e[o] = '\0';
 	if (jv_get_kind(*acc) == JV_KIND_STRING)
 		*acc = jv_string_append_str(*acc,
 			jv_string_length_bytes(jv_copy(*acc)) ? "&" : "");
 	*acc = jv_string_append_str(*acc, name);
 	*acc = jv_string_append_str(*acc, "=");
 	*acc = jv_string_append_str(*acc, e);
-	free(e);
+	curl_free(e);
 }
 
 static struct tf_request *
