@@ -15,6 +15,7 @@
 #include "filter.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify_dedupe.h"
 #include "notify_jq.h"
 #include "notify_report.h"
@@ -33,6 +34,8 @@ enum { CH_SLACK, CH_DISCORD, CH_TELEGRAM, CH_WEBHOOK, CH_EMAIL, CH_SMS, NCH };
 /* Webhook headers (--header and TF_WEBHOOK_HEADERS): the requests mark
  * which are secret in a 32-bit mask. */
 #define MAX_HEADERS 32
+/* Waiting at exit, say so after this long. */
+#define SAY_WAITING_NS 1000000000LL
 
 enum {
 	OPT_CHANNEL = 256,
@@ -54,6 +57,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_SMS_MAX_SEGMENTS,
 	OPT_PARALLEL,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 	/* Settings only (environment or config file): secrets never come
 	 * from argv. Their names hold '=', which no flag can match. */
 	SET_SLACK_URL,
@@ -106,6 +111,10 @@ static const struct tf_option options[] = {
 		"TF_SMS_MAX_SEGMENTS" },
 	{ "parallel", required_argument, OPT_PARALLEL, "TF_NOTIFY_PARALLEL" },
 	{ "dry-run", no_argument, 'n', NULL },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_NOTIFY_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_NOTIFY_METRICS_INTERVAL" },
 	{ "=slack", required_argument, SET_SLACK_URL, "TF_SLACK_WEBHOOK_URL" },
 	{ "=discord", required_argument, SET_DISCORD_URL,
 		"TF_DISCORD_WEBHOOK_URL" },
@@ -172,7 +181,11 @@ struct config {
 	char **argv;
 	int argc;
 	struct tf_redact *rd;	/* every secret above, masked in all we print */
+	struct tf_metrics_file mf;
 };
+
+/* Report statuses, as the metrics count them. */
+enum { R_SENT, R_FAILED, R_SKIPPED, NRESULTS };
 
 struct run {
 	struct config *c;
@@ -188,6 +201,10 @@ struct run {
 	size_t queued;		/* reports not yet written */
 	uint64_t lines, skipped, sent, failed, summaries;
 	int out_failed;
+	/* --metrics-file: reports by channel and status, retries. */
+	struct tf_metrics *m;
+	int64_t start_ns;
+	uint64_t reports[NCH][NRESULTS], retries[NCH];
 };
 
 static void
@@ -241,6 +258,7 @@ usage(FILE *f)
 		"  -n, --dry-run               print the requests, send nothing\n"
 		"      --strict                the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE         longest line accepted (default 1M)\n");
+	tf_metrics_usage(f, 30);
 	tf_options_usage(f, 30);
 	fprintf(f, "\nExit status: 0 all delivered, 1 some failed, 2 usage.\n"
 		   "See tf-notify(1).\n");
@@ -472,6 +490,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case 'n':
 		c->dry_run = 1;
 		break;
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	case SET_SLACK_URL:
 		c->cfg[CH_SLACK].url = arg;
 		break;
@@ -784,6 +806,17 @@ choose_channels(struct run *st)
 	return 0;
 }
 
+/* The index of a channel by its name (a report's), or NCH. */
+static size_t
+channel_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCH && strcmp(tf_channels[i]->name, name); i++)
+		;
+	return i;
+}
+
 static void
 flush_output(struct run *st)
 {
@@ -799,6 +832,7 @@ write_report(struct run *st, const struct tf_report *r, const char *status,
 	const char *error)
 {
 	char *json = tf_report_json(r, status, error, st->c->rd);
+	size_t i;
 
 	if (!error)
 		error = r->error;
@@ -809,10 +843,18 @@ write_report(struct run *st, const struct tf_report *r, const char *status,
 	} else {
 		tf_error("out of memory");
 	}
-	if (!strcmp(status, "sent"))
+	i = channel_index(r->channel);
+	if (!strcmp(status, "sent")) {
 		st->sent++;
-	else if (!strcmp(status, "failed")) {
+		if (i < NCH)
+			st->reports[i][R_SENT]++;
+	} else if (!strcmp(status, "skipped")) {
+		if (i < NCH)
+			st->reports[i][R_SKIPPED]++;
+	} else if (!strcmp(status, "failed")) {
 		st->failed++;
+		if (i < NCH)
+			st->reports[i][R_FAILED]++;
 		say(st->c, 1, "line %llu: %s %s: %s",
 			(unsigned long long)r->line,
 			r->channel, r->destination ? r->destination : "",
@@ -827,7 +869,10 @@ on_done(struct tf_request *req, const struct tf_result *res, void *arg)
 {
 	struct run *st = arg;
 	struct tf_report *r = req->tag;
+	size_t i = channel_index(r->channel);
 
+	if (i < NCH && res->attempts > 1)
+		st->retries[i] += res->attempts - 1;
 	if (!tf_report_add(r, res))
 		return;
 	write_report(st, r, r->failed ? "failed" : "sent", NULL);
@@ -905,6 +950,21 @@ send_channel(struct run *st, struct tf_channel *ch, const struct tf_notice *n,
 	free(reqs);
 }
 
+/* The message without what the title already says. An alert with only a
+ * message gets its first line as title (lib/notify_text.c), and every
+ * channel shows a title and then the message: Slack's text was "disk 95%:
+ * disk 95%", an SMS paid for the line twice. */
+static const char *
+after_title(const char *title, const char *message)
+{
+	size_t n = strlen(title);
+
+	if (!n || strncmp(message, title, n) ||
+	    (message[n] && message[n] != '\n'))
+		return message;
+	return message + n + (message[n] == '\n');
+}
+
 /* Everything one good line goes through: filter, priority, text,
  * dedupe, burst, then each channel. */
 static void
@@ -937,7 +997,7 @@ notify(struct run *st, const char *line, size_t len, uint64_t no,
 	tf_notify_text_render(st->text, line, len, n.priority, no, title,
 		sizeof title, message, sizeof message);
 	n.title = title;
-	n.message = message;
+	n.message = after_title(title, message);
 	id = summary ? strdup("\"summary\"") : tf_report_alert_id(line, len);
 
 	if (!summary && st->dedupe) {
@@ -992,7 +1052,7 @@ notify(struct run *st, const char *line, size_t len, uint64_t no,
 			tf_notify_text_render(st->ch_text[i], line, len,
 				n.priority, no, t2, sizeof t2, m2, sizeof m2);
 			own.title = t2;
-			own.message = m2;
+			own.message = after_title(t2, m2);
 		}
 		send_channel(st, &st->ch[i], &own, id);
 	}
@@ -1014,15 +1074,111 @@ burst_check(struct run *st, int force)
 	}
 }
 
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (which finds an
+ * unwritable path before any work), while running, and a last time with
+ * how the run ended (exit status rc). Returns 0, or -1 when the write
+ * failed (reported; while running, an error the first time, then quiet
+ * until a write works again). */
+static int
+write_metrics(struct run *st, int when, int rc)
+{
+	static const char *const results[NRESULTS] = { "sent", "failed",
+		"skipped" };
+	struct config *c = st->c;
+	const struct tf_metrics_common com = { "tf-notify", st->start_ns,
+		st->lines + st->skipped, st->skipped };
+	struct tf_metrics *m = st->m;
+	char err[1024], every[32];
+	size_t i, k;
+
+	if (!m)
+		return 0;
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	/* Every channel in use with every result from the start, so that a
+	 * rate sees the first failure. */
+	tf_metrics_family(m, "tf_notify_deliveries_total", TF_METRIC_COUNTER,
+		"Delivery reports, one per alert and destination, by channel "
+		"and result: sent, failed or skipped.");
+	for (i = 0; i < NCH; i++)
+		for (k = 0; k < NRESULTS && st->active[i]; k++)
+			tf_metrics_u64(m, (const char *[]){ "channel",
+				tf_channels[i]->name, "result", results[k],
+				NULL }, st->reports[i][k]);
+	tf_metrics_family(m, "tf_notify_retries_total", TF_METRIC_COUNTER,
+		"Attempts after the first, by channel: network errors, 5xx "
+		"and 429 answers.");
+	for (i = 0; i < NCH; i++)
+		if (st->active[i])
+			tf_metrics_u64(m, (const char *[]){ "channel",
+				tf_channels[i]->name, NULL }, st->retries[i]);
+	tf_metrics_gauge(m, "tf_notify_pending_deliveries",
+		"Requests queued, waiting for a retry or in flight.",
+		st->d ? (double)tf_deliver_pending(st->d) : 0);
+	tf_metrics_counter(m, "tf_notify_burst_summaries_total",
+		"Summaries sent for alerts held back by --burst.",
+		st->summaries);
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - st->start_ns);
+	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
+	case TF_METRICS_WRITTEN:
+		return 0;
+	case TF_METRICS_RECOVERED:
+		tf_warn("--metrics-file: %s written again", c->mf.path);
+		return 0;
+	case TF_METRICS_FAILED:
+		if (when != METRICS_RUNNING) {
+			tf_error("--metrics-file: %s", err);
+			return -1;
+		}
+		tf_format_duration(c->mf.interval_ns, every, sizeof every);
+		tf_error("--metrics-file: %s; still delivering, trying again "
+			 "every %s", err, every);
+		return -1;
+	case TF_METRICS_STILL_FAILING:
+		if (when != METRICS_RUNNING)
+			tf_error("--metrics-file: %s", err);
+		else
+			tf_info("--metrics-file: %s", err);
+		return -1;
+	}
+	return -1;
+}
+
+/* Input has ended (or a stop signal came) and deliveries are left: says
+ * so once they have taken SAY_WAITING_NS, and again at each stop signal,
+ * with how many and for how long at most. *said is tf_signal_stops() when
+ * it last spoke (-1: not yet); stops0 what it was when reading ended. */
+static void
+say_waiting(struct run *st, int64_t since, int64_t end_by, int stops0,
+	int *said)
+{
+	int64_t now = tf_mono_ns();
+	int stops = tf_signal_stops();
+	size_t n = tf_deliver_pending(st->d);
+	char left[32];
+
+	if (stops == *said || (now < since + SAY_WAITING_NS && stops == stops0))
+		return;
+	*said = stops;
+	tf_format_duration(end_by > now ? end_by - now : 0, left, sizeof left);
+	tf_warn("waiting for %zu deliver%s, at most %s more (--deadline); "
+		"interrupt %s to stop waiting", n, n == 1 ? "y" : "ies", left,
+		stops ? "again" : "twice");
+}
+
 /* Reads and sends until input ends (or a signal), then finishes within
- * the deadline. Returns 0, 1 (input error) or 65 (--strict). */
+ * the deadline, or until a second stop signal. Returns 0, 1 (input
+ * error) or 65 (--strict). */
 static int
 notify_loop(struct run *st, struct tf_reader *rd)
 {
 	struct config *c = st->c;
 	struct pollfd fds[MAX_FDS];
-	int reading = 1, rc = 0;
-	int64_t end_by = 0;
+	int reading = 1, rc = 0, stops0 = 0, said = -1;
+	int64_t end_by = 0, since = 0;
 	struct tf_line l;
 	struct tf_event ev;
 	char why[256];
@@ -1059,11 +1215,24 @@ notify_loop(struct run *st, struct tf_reader *rd)
 		}
 		burst_check(st, !reading);
 		if (!reading && !end_by) {
-			end_by = tf_mono_ns() + c->deadline;
+			since = tf_mono_ns();
+			end_by = since + c->deadline;
+			stops0 = tf_signal_stops();
 			tf_deliver_set_deadline(st->d, end_by);
 		}
 		if (!reading && !tf_deliver_pending(st->d))
 			break;
+		/* A first stop signal lets the deliveries finish; one more
+		 * gives up on them. */
+		if (!reading && tf_signal_stops() >= 2) {
+			size_t n = tf_deliver_pending(st->d);
+
+			tf_error("interrupted again: %zu deliver%s not "
+				 "delivered", n, n == 1 ? "y" : "ies");
+			tf_deliver_abort(st->d, "not delivered: interrupted "
+						"while waiting");
+			break;
+		}
 		if (end_by && tf_mono_ns() >= end_by) {
 			char msg[128], d[32];
 
@@ -1073,6 +1242,10 @@ notify_loop(struct run *st, struct tf_reader *rd)
 			tf_deliver_abort(st->d, msg);
 			break;
 		}
+		if (!reading)
+			say_waiting(st, since, end_by, stops0, &said);
+		if (tf_metrics_file_due(&c->mf, tf_mono_ns()))
+			write_metrics(st, METRICS_RUNNING, 0);
 		flush_output(st);
 		if (reading) {
 			fds[0].fd = STDIN_FILENO;
@@ -1098,6 +1271,17 @@ notify_loop(struct run *st, struct tf_reader *rd)
 				t = 0;
 			if (timeout < 0 || t < timeout)
 				timeout = t;
+			/* Wake to say that it waits. */
+			t = since + SAY_WAITING_NS - tf_mono_ns();
+			if (said < 0 && t > 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		{
+			int64_t t = tf_metrics_file_timeout(&c->mf,
+				tf_mono_ns());
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
 		}
 		if (tf_signal_wait(fds, nfds + nd, timeout) < 0 &&
 		    errno != EINTR) {
@@ -1121,7 +1305,7 @@ notify_loop(struct run *st, struct tf_reader *rd)
 static int
 run(struct config *c)
 {
-	struct run st = { .c = c };
+	struct run st = { .c = c, .start_ns = tf_now_ns() };
 	struct tf_reader *rd = NULL;
 	char err[1024];
 	size_t i;
@@ -1129,6 +1313,18 @@ run(struct config *c)
 
 	if ((rc = choose_channels(&st)) != 0)
 		return rc;
+	if (c->mf.path) {
+		if (!(st.m = tf_metrics_file_builder(&c->mf, "tf-notify", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			return 1;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(&st, METRICS_START, 0) < 0) {
+			tf_metrics_destroy(st.m);
+			return 2;
+		}
+	}
 	rc = 2;
 	if (c->filter && !(st.filter = tf_filter_create(c->filter, err,
 				   sizeof err))) {
@@ -1192,6 +1388,9 @@ run(struct config *c)
 	if (rc == 0 && (st.failed || st.out_failed))
 		rc = 1;
 out:
+	if (write_metrics(&st, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
+	tf_metrics_destroy(st.m);
 	tf_deliver_destroy(st.d);
 	tf_reader_destroy(rd);
 	tf_filter_destroy(st.filter);
@@ -1226,6 +1425,7 @@ main(int argc, char **argv)
 		},
 		.argv = argv,
 		.argc = argc,
+		.mf = { .interval_ns = TF_METRICS_INTERVAL_DEFAULT },
 	};
 	char err[512];
 	int first, rc;

@@ -11,13 +11,20 @@
 #include "sig.h"
 
 static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stops;	/* SIGINT/SIGTERM received */
 static volatile sig_atomic_t usr1;
+/* stops when tf_signal_wait last returned for a stop signal: a wait
+ * returns at once only for one it has not reported yet, so a program
+ * finishing its work after a stop can still wait, and see a second one. */
+static sig_atomic_t stops_seen;
 
 static void
 on_stop(int sig)
 {
 	if (!stop_sig)
 		stop_sig = sig;
+	if (stops < 1000)
+		stops++;
 }
 
 static void
@@ -82,6 +89,12 @@ tf_signal_stop(void)
 }
 
 int
+tf_signal_stops(void)
+{
+	return stops;
+}
+
+int
 tf_signal_usr1(void)
 {
 	if (!usr1)
@@ -109,7 +122,8 @@ tf_signal_wait(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 		sigprocmask(SIG_BLOCK, &set, &orig);
 		blocked = 1;
 	}
-	if (stop_sig || usr1) {
+	if (stops != stops_seen || usr1) {
+		stops_seen = stops;
 		errno = EINTR;
 		return -1;
 	}
@@ -119,6 +133,8 @@ tf_signal_wait(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 		tp = &ts;
 	}
 	rc = ppoll(fds, nfds, tp, &orig);
+	if (rc < 0)
+		stops_seen = stops;
 	/* When a descriptor was ready, ppoll restores the mask without
 	 * delivering signals that arrived meanwhile: let them in now. */
 	if (rc >= 0 && sigpending(&pending) == 0 &&

@@ -15,12 +15,18 @@ void tf_signals_init(void);
 /* The number of the first SIGINT/SIGTERM received, or 0. */
 int tf_signal_stop(void);
 
+/* How many SIGINT/SIGTERM were received (counting stops at 1000): a
+ * second one may cut short what the first let finish. */
+int tf_signal_stops(void);
+
 /* Nonzero once per SIGUSR1 received since the last call. */
 int tf_signal_usr1(void);
 
 /* Waits like ppoll(2) for fds or timeout_ns (-1: for ever), but with
  * SIGINT/SIGTERM/SIGUSR1 deliverable only while waiting, so a signal that
- * arrives while the program works is never missed by the next wait. The
+ * arrives while the program works is never missed by the next wait: it
+ * returns at once for it. After that a wait waits again (until the next
+ * signal), so a program that stopped reading can wait for its work. The
  * first call blocks those signals outside the wait; signals pending when it
  * returns are delivered before it does (tf_signal_wait(NULL, 0, 0) just
  * lets them in). Returns ppoll's result (-1 with EINTR after a signal). */

@@ -327,3 +327,73 @@ recording() {
 	assert_output ''
 	assert_equal "$stderr" "tf-replay: --metrics-file: cannot create nodir/p.prom.tmp: No such file or directory"
 }
+
+# receiver SERVICE [BEHAVIOUR...]: test/receivers/fake.py on a free port,
+# the service's TF_* variable pointed at it; requests in SERVICE.log.
+receiver() {
+	local service=$1 port
+	shift
+	port=$(free_port)
+	/usr/bin/python3 "$TF_ROOT/test/receivers/fake.py" "$service" "$port" \
+		"$BATS_TEST_TMPDIR/$service.log" "$@" 3>&- &
+	echo $! >>"$BATS_TEST_TMPDIR/pids"
+	wait_for eval "(exec 9<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+	case $service in
+	slack) export TF_SLACK_WEBHOOK_URL="http://127.0.0.1:$port/services/T0/B0/secret" ;;
+	webhook) export TF_WEBHOOK_URL="http://127.0.0.1:$port/hook/secret" ;;
+	esac
+}
+
+@test "tf-notify --metrics-file: deliveries by channel and result, retries, and a failed run's exit status" {
+	unset TF_SLACK_WEBHOOK_URL TF_WEBHOOK_URL
+	receiver slack
+	receiver webhook 500 400
+	printf '%s\n' '{"type":"alert","priority":"high","message":"a"}' \
+		'{"type":"alert","priority":"low","message":"b"}' 'bad' >in
+	run_err tf-notify --min-priority slack=high --retries 1 \
+		--metrics-file n.prom <in
+	assert_equal "$status" 1
+	valid n.prom
+	is n.prom tf_input_lines_total 3
+	is n.prom tf_bad_lines_total 1
+	is n.prom tf_notify_deliveries_total 'channel="slack",result="sent"' 1
+	is n.prom tf_notify_deliveries_total 'channel="slack",result="skipped"' 1
+	is n.prom tf_notify_deliveries_total 'channel="slack",result="failed"' 0
+	is n.prom tf_notify_deliveries_total 'channel="webhook",result="sent"' 1
+	is n.prom tf_notify_deliveries_total 'channel="webhook",result="failed"' 1
+	is n.prom tf_notify_retries_total 'channel="webhook"' 1
+	is n.prom tf_notify_retries_total 'channel="slack"' 0
+	is n.prom tf_notify_pending_deliveries 0
+	is n.prom tf_last_run_exit_status 1
+	# Channels not in use have no series.
+	run grep -c 'channel="discord"' n.prom
+	assert_output 0
+	! grep -q 'secret' n.prom
+}
+
+@test "tf-notify --metrics-file: deliveries waiting show while running; an unwritable path is exit 2 before anything is sent" {
+	unset TF_SLACK_WEBHOOK_URL TF_WEBHOOK_URL
+	receiver webhook hang
+	mkfifo in
+	tf-notify --metrics-file n.prom --metrics-interval 100ms <in >out 2>err &
+	pid=$!
+	echo $pid >>pids
+	exec 7>in
+	wait_for has_metric n.prom tf_notify_pending_deliveries 0
+	echo '{"type":"alert","message":"a"}' >&7
+	wait_for has_metric n.prom tf_notify_pending_deliveries 1
+	is n.prom tf_input_lines_total 1
+	valid n.prom
+	kill -TERM "$pid"
+	wait_for grep -q 'interrupt again to stop waiting' err
+	kill -TERM "$pid"
+	wait_for eval "! kill -0 $pid 2>/dev/null"
+	exec 7>&-
+	is n.prom tf_last_run_exit_status 143
+	is n.prom tf_notify_deliveries_total 'channel="webhook",result="failed"' 1
+	rm -f webhook.log
+	run_err tf-notify --metrics-file nodir/n.prom <<<'{"type":"alert"}'
+	assert_equal "$status" 2
+	assert_equal "$stderr" "tf-notify: --metrics-file: cannot create nodir/n.prom.tmp: No such file or directory"
+	[ ! -s webhook.log ]
+}

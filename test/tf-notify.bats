@@ -405,7 +405,7 @@ print(len(parts) > 1, "".join(parts) == whole,
 	assert_line --index 2 'System degraded: cpu 91% · memory 70% · connections 3'
 	assert_line --index 3 'BTC-USD prediction: up: lstm predicts 71,000 within 1h (confidence 0.82)'
 	assert_line --index 4 'SOL-USD: double_bottom: entry 150 · target 170 · stop 140 · confidence 0.70'
-	assert_line --index 5 'disk 95%: disk 95%'
+	assert_line --index 5 'disk 95%'
 	assert_line --index 6 'Custom: {"type":"custom","x":1}'
 }
 
@@ -1106,4 +1106,95 @@ no_secret() {
 	run_err tf-notify -n "${args[@]:2}" <<<"$alert"
 	assert_success
 	assert_equal "$(jq '.headers | length' <<<"$output")" 33
+}
+
+@test "a message-only alert is said once: slack, discord, telegram and sms do not repeat it as title and text" {
+	fake slack
+	fake discord
+	fake telegram
+	twilio
+	only='{"type":"alert","priority":"high","message":"disk 95%"}'
+	run tf-notify <<<"$only"
+	assert_success
+	for s in slack discord telegram; do no_invalid $s; done
+	run jq -c '.body' slack.log
+	assert_output '{"text":"disk 95%","attachments":[{"color":"#ff9800","blocks":[{"type":"header","text":{"type":"plain_text","text":"disk 95%","emoji":true}}]}]}'
+	run jq -c '.body.embeds[0] | [.title, .description]' discord.log
+	assert_output '["disk 95%",null]'
+	run jq -r '.body.text' telegram.log
+	assert_output '<b>disk 95%</b>'
+	run jq -r '.form.Body' twilio.log
+	assert_output 'disk 95%'
+	# Several lines: the first is the title, the text is the rest.
+	rm -f slack.log twilio.log
+	run tf-notify -c slack,sms <<<'{"type":"alert","message":"disk 95%\non db1 & db2 +5/é"}'
+	assert_success
+	run jq -r '.body.text' slack.log
+	assert_output 'disk 95%: on db1 &amp; db2 +5/é'
+	# Form-encoded by libcurl, read back whole.
+	run jq -r '.form.Body' twilio.log
+	assert_output "$(printf 'disk 95%%\non db1 & db2 +5/é')"
+}
+
+@test "the ntfy example of tf-notify(1) sends JSON labelled JSON, with title and priority" {
+	fake webhook
+	format=$(awk '/^tf-notify -c webhook --format/ { on = 1 }
+		on { print } on && /}'"'"'$/ { exit }' "$TF_ROOT/man/tf-notify.1" |
+		sed "1s/^tf-notify -c webhook --format '//; \$s/'\$//")
+	[ -n "$format" ]
+	run tf-notify -c webhook --format "$format" <<<"$alert"
+	assert_success
+	no_invalid webhook
+	run jq -c '[.headers["content-type"], .body]' webhook.log
+	assert_output '["application/json",{"topic":"trading","title":"BTC-USD above 70,000","message":"price 70,012.50 <crossed> & rising","priority":4}]'
+}
+
+@test "waiting at exit: after a second it says for how many deliveries and how long; a second interrupt reports the rest not delivered" {
+	fake webhook hang
+	echo "$alert" >in
+	tf-notify <in >out 2>err 3>&- &
+	pid=$!
+	echo "$pid" >>pids
+	wait_for grep -q 'waiting for 1 delivery, at most .* more (--deadline); interrupt twice to stop waiting' err
+	# A first interrupt lets the deliveries finish, and says so.
+	kill -INT "$pid"
+	wait_for grep -q 'interrupt again to stop waiting' err
+	kill -0 "$pid"
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 130
+	run cat err
+	assert_line 'tf-notify: interrupted again: 1 delivery not delivered'
+	run cat out
+	assert_output --partial '"status":"failed",'
+	assert_output --partial '"error":"not delivered: interrupted while waiting"'
+}
+
+@test "waiting after an interrupt: a second one stops the wait; deliveries done within a second say nothing" {
+	fake webhook hang hang
+	mkfifo fifo
+	tf-notify <fifo >out 2>err 3>&- &
+	pid=$!
+	echo "$pid" >>pids
+	exec 7>fifo
+	echo "$alert" >&7
+	echo "$alert" >&7
+	wait_for eval '[ "$(grep -c . webhook.log)" -eq 2 ]'
+	kill -INT "$pid"
+	wait_for grep -q 'waiting for 2 deliveries, at most .* more (--deadline); interrupt again to stop waiting' err
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	assert_equal "$rc" 130
+	assert_equal "$(grep -c 'not delivered: interrupted while waiting' out)" 2
+	run grep -c 'interrupted again: 2 deliveries not delivered' err
+	assert_output 1
+	# A receiver that answers: nothing about waiting.
+	rm -f webhook.log err
+	fake webhook
+	run_err tf-notify <<<"$alert"
+	assert_success
+	[[ $stderr != *waiting* ]]
 }

@@ -20,6 +20,8 @@ complete -c tf-notify -l sms-max-segments -x -d 'most SMS segments per text, 1-1
 complete -c tf-notify -s n -l dry-run -d 'print the requests, send nothing'
 complete -c tf-notify -l strict -d 'the first bad line is fatal'
 complete -c tf-notify -l max-line -x -d 'longest line accepted'
+complete -c tf-notify -l metrics-file -r -F -d 'write Prometheus metrics to this file'
+complete -c tf-notify -l metrics-interval -x -d 'rewrite the metrics file every TIME'
 complete -c tf-notify -l config -r -F -d 'settings file'
 complete -c tf-notify -s q -l quiet -d 'errors only'
 complete -c tf-notify -s v -l verbose -d 'say more'
