@@ -166,8 +166,8 @@ complete() {
 	exec 7>in
 	wait_for complete r.prom
 	# A directory in the way of the temporary file (even root cannot
-	# open that for writing).
-	mkdir r.prom.tmp
+	# open that for writing); not while a write has the file there.
+	wait_for mkdir r.prom.tmp 2>/dev/null
 	echo '{"type":"a"}' >&7
 	wait_for grep -q 'still recording, trying again every 100ms' err
 	sleep 0.3
@@ -396,4 +396,88 @@ receiver() {
 	assert_equal "$status" 2
 	assert_equal "$stderr" "tf-notify: --metrics-file: cannot create nodir/n.prom.tmp: No such file or directory"
 	[ ! -s webhook.log ]
+}
+
+# The metric names the man pages document (their METRICS sections).
+documented() {
+	grep -h '^\.It Va tf_' "$TF_ROOT"/man/tf-*.1 | grep -o 'tf_[a-z_]*' |
+		sort -u
+}
+
+@test "examples/: the Prometheus config and rules pass promtool; the Grafana dashboard's queries are valid PromQL over documented metrics" {
+	local dir=$TF_ROOT/examples
+	run promtool check config "$dir/prometheus/prometheus.yml"
+	assert_success
+	run promtool check rules "$dir/prometheus/tf-rules.yml"
+	assert_success
+	jq -e '.panels | length > 10' "$dir/grafana/tf-dashboard.json"
+	# Each panel's query as a recording rule, Grafana's variables filled.
+	{
+		echo 'groups: [{name: dashboard, rules: ['
+		jq -r '.panels[].targets[]?.expr' "$dir/grafana/tf-dashboard.json" |
+			sed 's/\$__rate_interval/1m/g; s/\$__range/1h/g; s/\$program/.*/g; s/\$file/.*/g' |
+			jq -R -r '"{record: \"tf:check\", expr: \(. | @json)},"'
+		echo ']}]'
+	} >dash-rules.yml
+	[ "$(grep -c 'record:' dash-rules.yml)" -gt 20 ]
+	run promtool check rules dash-rules.yml
+	assert_success
+	# Every tf_ name they use is one a program writes.
+	documented >names
+	[ "$(wc -l <names)" -ge 20 ]
+	for n in $(grep -oh 'tf_[a-z_]*' "$dir/grafana/tf-dashboard.json" \
+		"$dir/prometheus/tf-rules.yml" | sort -u); do
+		grep -qx "$n" names || fail "$n is not a documented metric"
+	done
+}
+
+@test "a real Prometheus scrapes the metrics files, and the example rules fire for a failed run only" {
+	unset TF_SLACK_WEBHOOK_URL TF_WEBHOOK_URL
+	printf '{"type":"a"}\n{"type":"b"}\n' |
+		tf-record -q -n -d r.db --metrics-file record.prom
+	receiver webhook 400
+	run tf-notify -q --metrics-file notify.prom <<<'{"type":"alert","message":"x"}'
+	assert_equal "$status" 1
+	http=$(free_port)
+	prom=$(free_port)
+	python3 -m http.server --bind 127.0.0.1 "$http" >/dev/null 2>&1 &
+	echo $! >>pids
+	cat >prometheus.yml <<Y
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ['$TF_ROOT/examples/prometheus/tf-rules.yml']
+scrape_configs:
+  - job_name: record
+    metrics_path: /record.prom
+    static_configs: [{targets: ['127.0.0.1:$http']}]
+  - job_name: notify
+    metrics_path: /notify.prom
+    static_configs: [{targets: ['127.0.0.1:$http']}]
+Y
+	prometheus --config.file=prometheus.yml --storage.tsdb.path=data \
+		--web.listen-address="127.0.0.1:$prom" >prom.log 2>&1 &
+	echo $! >>pids
+	api="http://127.0.0.1:$prom/api/v1"
+	# Started, scraped both, evaluated the rules: at most a minute.
+	for ((i = 0; i < 300; i++)); do
+		curl -sf "$api/alerts" 2>/dev/null | grep -q TfNotifyFailed &&
+			curl -sf "$api/query" --data-urlencode \
+				'query=tf_record_committed_lines_total' |
+			grep -q '"value"' && break
+		sleep 0.2
+	done
+	run curl -sf "$api/query" --data-urlencode 'query=tf_record_committed_lines_total'
+	assert_success
+	[ "$(jq -r '.data.result[0].value[1]' <<<"$output")" = 2 ]
+	[ "$(jq -r '.data.result[0].metric | "\(.program) \(.file) \(.job)"' <<<"$output")" = "tf-record record.prom record" ]
+	run curl -sf "$api/query" --data-urlencode 'query=tf_notify_deliveries_total{result="failed"}'
+	[ "$(jq -r '.data.result[0].value[1]' <<<"$output")" = 1 ]
+	run curl -sf "$api/alerts"
+	assert_success
+	run jq -r '.data.alerts[] | select(.state == "firing") | "\(.labels.alertname) \(.labels.program)"' <<<"$output"
+	assert_line 'TfRunFailed tf-notify'
+	assert_line 'TfNotifyFailed tf-notify'
+	refute_line --partial 'tf-record'
+	# Every sample the programs wrote went in: nothing dropped.
+	run curl -sf "$api/targets"
+	[ "$(jq -r '[.data.activeTargets[] | .health] | join(" ")' <<<"$output")" = "up up" ]
 }
