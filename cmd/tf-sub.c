@@ -758,7 +758,10 @@ follow(struct sub *s)
 				s->stale = 0;
 			if (rc == 1)
 				break;
-			if (rc < 0 && fatal) {
+			/* At start, as tf-pub does, any failure is the end: a
+			 * wrong server or stream says so at once. Later ones
+			 * (a restart, an election) are waited out. */
+			if (rc < 0 && (fatal || !s->resubs)) {
 				tf_error("%s", err);
 				return 1;
 			}

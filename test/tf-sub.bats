@@ -339,6 +339,13 @@ sys.stdout.buffer.write(sys.stdin.buffer.read())' <o >out &
 	run_err sub -s "127.0.0.1:$port"
 	assert_failure 1
 	[[ $stderr == *"cannot connect to 127.0.0.1:$port: no server answers"* ]]
+	# A server without JetStream.
+	nats-server -a 127.0.0.1 -p "$port" >nojs.log 2>&1 3>&- &
+	echo $! >>pids
+	wait_for eval "(exec 8<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+	run_err sub -s "127.0.0.1:$port"
+	assert_failure 1
+	[[ $stderr == *"JetStream does not answer on nats://127.0.0.1:$port (is the server started with -js?)"* ]]
 	nats_start auth --auth 'tok-SECRET'
 	TF_NATS_TOKEN=bad-SECRET run_err sub -vv -s "$(nats_url auth)"
 	assert_failure 1
