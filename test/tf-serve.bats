@@ -349,7 +349,8 @@ PY
 	gzip -dc page.gz | cmp - "$TF_ROOT/web/index.html"
 	etag=$(sed -n 's/^etag: *//Ip' h | tr -d '\r')
 	[ -n "$etag" ]
-	curl -s -D h2 -o /dev/null -H "If-None-Match: $etag" "$URL/index.html"
+	curl -s -D h2 -o /dev/null -H 'Accept-Encoding: gzip' \
+		-H "If-None-Match: $etag" "$URL/index.html"
 	grep -i '^HTTP/1.1 304' h2
 	# Without gzip in Accept-Encoding: the file as it is.
 	curl -s -D h3 -o plain "$URL/vendor/lightweight-charts.mjs"
