@@ -462,15 +462,17 @@ PY
 		rm -f in
 		serve
 		node "$TF_ROOT/test/ws/client.js" --timeout 30 \
-			"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err 3>&- 7>&- &
-		wait_for grep -q '^#open' c.err
+			"ws://127.0.0.1:$PORT/ws" >"c$sig.out" 2>"c$sig.err" 3>&- 7>&- &
+		echo $! >>pids
+		wait_for grep -q '^#open' "c$sig.err"
 		kill -s "$sig" "$SPID"
 		# It stops although its input is still open.
 		wait_for eval '! kill -0 "$SPID" 2>/dev/null'
 		rc=0
 		wait "$SPID" || rc=$?
 		assert_equal "$rc" $((128 + $(kill -l "$sig")))
-		wait_for grep -q '^#close 1001' c.err
+		wait_for grep -q '^#close 1001' "c$sig.err" ||
+			fail "SIG$sig: $(cat "c$sig.err" err)"
 		exec 7>&-
 	done
 }
