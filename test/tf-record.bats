@@ -68,10 +68,14 @@ fill_then_free() {
 	wait "$pid" || rc=$?
 	wait "$cat"
 	assert_equal "$rc" 1
-	# The first failure is an error naming the lines lost; the next
-	# ones (while it keeps failing) are only shown under -v.
-	grep -Eq "^tf-record: $db: (insert|commit): $reason: [0-9]+ lines? lost \(input lines 5[0-9]-[0-9]+\); still recording, the next batch tries again$" err
-	[ "$(grep -c 'still recording, the next batch tries again' err)" -eq 1 ]
+	# Each run of failed batches is one error naming the lines lost (the
+	# next failures of the run show under -v only), and ends with a batch
+	# that commits again. A batch small enough to fit may get through
+	# between two that do not: runs may alternate.
+	grep -Eq "^tf-record: $db: (insert|commit): $reason: [0-9]+ lines? lost \(input lines [0-9]+-[0-9]+\); still recording, the next batch tries again$" err
+	run bash -c "grep -E 'still recording, the next batch tries again\$|: recording again from input line' err |
+		sed -E 's/.*still recording.*/F/; s/.*recording again.*/R/' | tr -d '\n'"
+	assert_output --regexp '^(FR)+$'
 	# Every line was passed on, recorded or not.
 	[ "$(wc -l <out)" -eq 2100 ]
 	run q "$db" "pragma integrity_check"
@@ -84,7 +88,9 @@ fill_then_free() {
 	assert_output "$got"
 	[ "$lost" -ge 1 ]
 	assert_equal "$((got + lost))" 2100
-	grep -Eq "^tf-record: $db: recording again from input line [0-9]+; $lost lines? lost since input line 5[0-9]$" err
+	# What the recoveries say was lost adds up to the summary's count.
+	run bash -c "sed -n 's/.*: recording again from input line [0-9]*; \([0-9]*\) lines\{0,1\} lost since input line [0-9]*\$/\1/p' err | awk '{ s += \$1 } END { print s + 0 }'"
+	assert_output "$lost"
 	run q "$db" "select count(*) from events where line like '{\"before\":%' or line like '{\"after\":%'"
 	assert_output 100
 	# --metrics-file tells the same.
