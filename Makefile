@@ -116,6 +116,12 @@ ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# LeakSanitizer needs ptrace; where a sandbox forbids it, every ASan test
+# would fail for that alone: the CI pass then checks without leaks, saying so.
+ASAN_LEAKS = $$(ASAN_OPTIONS=detect_leaks=1 $(ASAN_B)/test/line_test \
+	2>&1 >/dev/null | grep -q 'LeakSanitizer has encountered a fatal' && \
+	echo 'make test: LeakSanitizer cannot run here: no leak checks' >&2 && \
+	echo 0 || echo 1)
 ASAN_TESTS = test/tf-broadcast.bats test/tf-serve.bats test/tf-record.bats
 TEST_ASAN ?= $(if $(CI),1,0)
 
@@ -123,7 +129,9 @@ test: deps
 	@$(MAKE) --no-print-directory all
 ifeq ($(TEST_ASAN),1)
 	@$(MAKE) --no-print-directory all B=$(ASAN_B) CFLAGS='$(ASAN_CFLAGS)'
-	@$(ASAN_ENV) test/run $(B) '$(ASAN_B):$(ASAN_TESTS)'
+	@leaks=$(ASAN_LEAKS); $(ASAN_ENV) \
+		ASAN_OPTIONS=detect_leaks=$$leaks:abort_on_error=1 \
+		test/run $(B) '$(ASAN_B):$(ASAN_TESTS)'
 else
 	@$(MAKE) --no-print-directory check
 endif
