@@ -1,6 +1,7 @@
 /* hub.c: the WebSocket hub: one ring of messages framed once, clients with
  * a cursor into it, batched raw writes, the tf.v1 protocol (tf(7)), late
- * joiners, slow consumers, the checks before an upgrade, and /stats. */
+ * joiners, slow consumers, the checks before an upgrade, /stats, /metrics,
+ * /healthz and /readyz. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include "hub.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "ring.h"
 #include "scan.h"
@@ -103,10 +105,30 @@ struct fdwatch {
 	int done;		/* fn returned -1 */
 };
 
+/* Why the hub said no, for tf_refusals_total{reason}: requests and
+ * upgrades refused, and clients closed for what they sent. A fixed set,
+ * so the label never grows. */
+enum refusal {
+	REF_HOST, REF_ORIGIN, REF_TOKEN, REF_TOO_LARGE, REF_SUBSCRIPTIONS,
+	REF_CLIENTS, REF_SHUTTING_DOWN, REF_MESSAGE_SIZE, REF_RATE, REF_N
+};
+
+static const char *const refusal_name[REF_N] = {
+	"host", "origin", "token", "request_too_large", "max_subscriptions",
+	"max_clients", "shutting_down", "message_too_big", "rate"
+};
+
 struct stats {
 	uint64_t in, bad, out, bytes_out, drops, gaps, slow_closed,
-		inbound, inbound_dropped, evicted, rejected, clients_total;
+		inbound, inbound_dropped, evicted, rejected, clients_total,
+		resumes;
+	uint64_t refused[REF_N];
 };
+
+/* /metrics: per-topic series for the first this many topics made (in
+ * order of making); the rest are summed into topic="other", so the label
+ * set stays bounded whatever --max-topics is. */
+#define METRICS_TOPICS 100
 
 struct tf_hub {
 	struct tf_hub_config cfg;
@@ -135,6 +157,8 @@ struct tf_hub {
 	unsigned char *scratch;
 	size_t scratch_cap;
 	struct stats st;
+	struct tf_metrics *metrics;	/* /metrics' builder, reused */
+	int64_t start_wall_ns;
 	char why[300];		/* the last refusal's reason */
 	struct lws_token_limits limits;	/* for lws: see too_long */
 	int64_t start_ms, last_input_ms, next_hb_ms;
@@ -1161,6 +1185,7 @@ resume(struct tf_hub *h, struct client *c, const struct tf_span *epoch,
 	/* What it got of its backlog already counts; the rest of the
 	 * backlog is replaced by the resume. */
 	backlog_free(c);
+	h->st.resumes++;
 	if (!tf_span_eq(epoch, h->epoch, strlen(h->epoch))) {
 		h->st.gaps++;
 		send_gap(c, 1, c->join_seq, c->join_seq, "epoch");
@@ -1308,12 +1333,14 @@ client_receive(struct tf_hub *h, struct client *c, const char *in,
 		free(c->rx);
 		c->rx = NULL;
 		c->rx_len = 0;
+		h->st.refused[REF_MESSAGE_SIZE]++;
 		close_client(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 			"message too big");
 		return;
 	}
 	if (final && !c->rx_len) {
 		if (!rate_ok(h, c)) {
+			h->st.refused[REF_RATE]++;
 			close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 				"rate limit");
 			return;
@@ -1335,6 +1362,7 @@ client_receive(struct tf_hub *h, struct client *c, const char *in,
 	if (!final)
 		return;
 	if (!rate_ok(h, c)) {
+		h->st.refused[REF_RATE]++;
 		close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 			"rate limit");
 	} else {
@@ -1615,16 +1643,31 @@ origin_ok(struct tf_hub *h, struct lws *wsi)
 		!strcasecmp(o, host);
 }
 
+/* tf_hub_request_allowed, saying why not as a refusal: -1 allowed. */
+static int
+request_refusal(struct tf_hub *h, struct lws *wsi, const char **why)
+{
+	if (!host_ok(h, wsi, why))
+		return REF_HOST;
+	if (!origin_ok(h, wsi)) {
+		*why = "origin not allowed";
+		return REF_ORIGIN;
+	}
+	return -1;
+}
+
 int
 tf_hub_request_allowed(struct tf_hub *h, struct lws *wsi, const char **why)
 {
-	if (!host_ok(h, wsi, why))
-		return 0;
-	if (!origin_ok(h, wsi)) {
-		*why = "origin not allowed";
-		return 0;
-	}
-	return 1;
+	return request_refusal(h, wsi, why) < 0;
+}
+
+/* A request or upgrade refused: for /stats' rejected and by reason. */
+static void
+refused(struct tf_hub *h, enum refusal r)
+{
+	h->st.rejected++;
+	h->st.refused[r]++;
 }
 
 /* ---- request size ----------------------------------------------------- */
@@ -1746,24 +1789,25 @@ confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 	char path[512];
 	const char *topic, *why;
 	unsigned status;
+	int r;
 
 	if ((status = too_long(h, wsi, &why))) {
-		h->st.rejected++;
+		refused(h, REF_TOO_LARGE);
 		return refuse(wsi, status, why);
 	}
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
 	    path_topic(path, &topic) < 0)
 		return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no such path");
-	if (!tf_hub_request_allowed(h, wsi, &why)) {
-		h->st.rejected++;
+	if ((r = request_refusal(h, wsi, &why)) >= 0) {
+		refused(h, (enum refusal)r);
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why);
 	}
 	if (!authorized(h, wsi)) {
-		h->st.rejected++;
+		refused(h, REF_TOKEN);
 		return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "token required");
 	}
 	if (url_topics(h, wsi, NULL) > h->cfg.max_subscriptions) {
-		h->st.rejected++;
+		refused(h, REF_SUBSCRIPTIONS);
 		snprintf(h->why, sizeof h->why, "too many topics: at most %zu "
 			"a client (--max-subscriptions)",
 			h->cfg.max_subscriptions);
@@ -1771,43 +1815,124 @@ confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 	}
 	if (h->draining || (h->cfg.max_clients &&
 	    h->nclients >= h->cfg.max_clients)) {
-		h->st.rejected++;
+		refused(h, h->draining ? REF_SHUTTING_DOWN : REF_CLIENTS);
 		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 			h->draining ? "shutting down" : "too many clients");
 	}
 	return 0;
 }
 
+/* Answers status with body[0..n) and a "\n" as type, not to be cached,
+ * keeping the connection. Returns the callback's value. */
 static int
-serve_stats(struct tf_hub *h, struct lws *wsi)
+answer(struct lws *wsi, unsigned status, const char *type, const char *body,
+	size_t n)
 {
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
 		*end = hdr + sizeof hdr - 1;
-	char *json = tf_hub_stats(h);
-	unsigned char *body;
-	size_t n;
+	unsigned char *buf = malloc(LWS_PRE + n + 1);
 	int rc = -1;
 
-	if (!json)
+	if (!buf)
 		return -1;
-	n = strlen(json);
-	body = malloc(LWS_PRE + n + 1);
-	if (!body)
-		goto out;
-	memcpy(body + LWS_PRE, json, n);
-	body[LWS_PRE + n] = '\n';
-	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK,
-		"application/json", n + 1, &p, end) ||
+	memcpy(buf + LWS_PRE, body, n);
+	buf[LWS_PRE + n] = '\n';
+	if (lws_add_http_common_headers(wsi, status, type, n + 1, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 		(unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		goto out;
-	if (lws_write(wsi, body + LWS_PRE, n + 1, LWS_WRITE_HTTP_FINAL) < 0)
+	if (lws_write(wsi, buf + LWS_PRE, n + 1, LWS_WRITE_HTTP_FINAL) < 0)
 		goto out;
 	rc = lws_http_transaction_completed(wsi) ? -1 : 0;
 out:
-	free(body);
+	free(buf);
+	return rc;
+}
+
+static int
+serve_stats(struct tf_hub *h, struct lws *wsi)
+{
+	char *json = tf_hub_stats(h);
+	int rc;
+
+	if (!json)
+		return -1;
+	rc = answer(wsi, HTTP_STATUS_OK, "application/json", json,
+		strlen(json));
 	free(json);
+	return rc;
+}
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static int
+serve_metrics(struct tf_hub *h, struct lws *wsi)
+{
+	char err[256];
+	const char *text;
+	size_t n;
+
+	if (!h->metrics &&
+	    !(h->metrics = tf_metrics_create(NULL, 0, err, sizeof err)))
+		return json_error(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, err,
+			1);
+	tf_metrics_clear(h->metrics);
+	tf_hub_metrics(h, h->metrics);
+	if (h->cfg.metrics)
+		h->cfg.metrics(h->metrics, h->cfg.metrics_arg);
+	if (tf_metrics_finish(h->metrics, err, sizeof err) < 0)
+		return json_error(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, err,
+			1);
+	text = tf_metrics_text(h->metrics, &n);
+	/* Its lines end in "\n"; answer adds the last one. */
+	if (n && text[n - 1] == '\n')
+		n--;
+	return answer(wsi, HTTP_STATUS_OK, METRICS_TYPE, text, n);
+}
+
+/* Why the server is not ready (NULL: it is): /readyz. */
+static const char *
+not_ready(struct tf_hub *h)
+{
+	int64_t idle = mono_ms() - h->last_input_ms;
+
+	if (h->draining)
+		return "shutting down";
+	if (h->input_ended)
+		return "input closed";
+	if (h->cfg.stale_ms && idle >= h->cfg.stale_ms) {
+		snprintf(h->why, sizeof h->why, "input stale: no line for "
+			"%llds (--stale %gs)", (long long)(idle / 1000),
+			(double)h->cfg.stale_ms / 1000.0);
+		return h->why;
+	}
+	return NULL;
+}
+
+static int
+serve_probe(struct tf_hub *h, struct lws *wsi, int ready)
+{
+	const char *why = ready ? not_ready(h) : NULL;
+	struct tf_buf b;
+	int rc;
+
+	tf_buf_init(&b);
+	if (!why) {
+		tf_buf_adds(&b, ready ? "{\"status\":\"ready\"}" :
+			"{\"status\":\"alive\"}");
+	} else {
+		tf_buf_adds(&b, "{\"status\":\"not ready\",\"reason\":");
+		tf_buf_json(&b, why, strlen(why));
+		tf_buf_adds(&b, "}");
+	}
+	if (b.failed) {
+		tf_buf_finish(&b);
+		return -1;
+	}
+	rc = answer(wsi, why ? HTTP_STATUS_SERVICE_UNAVAILABLE :
+		HTTP_STATUS_OK, "application/json", b.p, b.len);
+	tf_buf_finish(&b);
 	return rc;
 }
 
@@ -1816,30 +1941,38 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	void *user, void *in, size_t len)
 {
 	if (reason == LWS_CALLBACK_HTTP) {
-		const char *why;
+		const char *why, *path = in;
 		unsigned status;
+		int r;
 
 		if ((status = too_long(h, wsi, &why))) {
-			h->st.rejected++;
+			refused(h, REF_TOO_LARGE);
 			return json_error(wsi, status, why, 0);
 		}
 		/* Every request, before any route: DNS rebinding reads
 		 * answers too, not only upgrades and POSTs. */
-		if (!tf_hub_request_allowed(h, wsi, &why)) {
-			h->st.rejected++;
+		if ((r = request_refusal(h, wsi, &why)) >= 0) {
+			refused(h, (enum refusal)r);
 			return json_error(wsi, HTTP_STATUS_FORBIDDEN, why, 0);
 		}
-		if (!strcmp((const char *)in, "/stats")) {
+		/* Probes need no token: they tell only alive and ready,
+		 * and a kubelet or load balancer has none to give. */
+		if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz"))
+			return serve_probe(h, wsi, path[1] == 'r');
+		if (!strcmp(path, "/stats") || !strcmp(path, "/metrics")) {
 			if (authorized(h, wsi))
-				return serve_stats(h, wsi);
+				return path[1] == 's' ? serve_stats(h, wsi) :
+					serve_metrics(h, wsi);
+			h->st.refused[REF_TOKEN]++;
 			return json_error(wsi, HTTP_STATUS_UNAUTHORIZED,
 				"token required (Authorization: Bearer TOKEN "
 				"or ?token=TOKEN)", 1);
 		}
 		if (!h->cfg.http)
 			return json_error(wsi, HTTP_STATUS_NOT_FOUND,
-				"not found: /stats, or a WebSocket upgrade of "
-				"/, /ws or /ws/TOPIC", 1);
+				"not found: /stats, /metrics, /healthz, "
+				"/readyz, or a WebSocket upgrade of /, /ws or "
+				"/ws/TOPIC", 1);
 	}
 	if (h->cfg.http)
 		return h->cfg.http(wsi, reason, user, in, len, h->cfg.http_arg);
@@ -2023,6 +2156,7 @@ tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 			idle);
 	}
 	h->start_ms = mono_ms();
+	h->start_wall_ns = tf_now_ns();
 	h->last_input_ms = h->start_ms;
 	return h;
 nomem:
@@ -2066,6 +2200,7 @@ tf_hub_destroy(struct tf_hub *h)
 	free(h->tmap);
 	free(h->scratch);
 	tf_ring_destroy(h->ring);
+	tf_metrics_destroy(h->metrics);
 	free(h);
 }
 
@@ -2270,7 +2405,131 @@ tf_hub_stats(const struct tf_hub *h)
 int
 tf_hub_authorized(struct tf_hub *hub, struct lws *wsi)
 {
-	return authorized(hub, wsi);
+	if (authorized(hub, wsi))
+		return 1;
+	hub->st.refused[REF_TOKEN]++;
+	return 0;
+}
+
+/* Subscribers per topic: clients that take every topic count once in
+ * all and are taken off the topics they exclude; the others count on
+ * their bits. One pass over the clients, not one per topic. */
+static void
+count_subscribers(const struct tf_hub *h, int64_t *n)
+{
+	const struct client *c;
+	int64_t all = 0;
+	uint32_t w, t;
+
+	for (c = h->clients; c; c = c->next) {
+		all += c->all;
+		for (w = 0; w < c->words; w++) {
+			uint64_t bits = c->bits[w];
+
+			while (bits) {
+				t = w * 64 + (uint32_t)__builtin_ctzll(bits);
+				bits &= bits - 1;
+				if (t < h->ntopics)
+					n[t] += c->all ? -1 : 1;
+			}
+		}
+	}
+	for (t = 0; t < h->ntopics; t++)
+		n[t] += all;
+}
+
+int
+tf_hub_metrics(struct tf_hub *h, struct tf_metrics *m)
+{
+	char program[64];
+	const char *sp = strchr(h->cfg.server, ' ');
+	struct tf_metrics_common mc = {
+		.program = program,
+		.start_ns = h->start_wall_ns,
+		.input_lines = h->st.in + h->st.bad,
+		.bad_lines = h->st.bad,
+	};
+	int64_t *subs, other = 0;
+	uint32_t t;
+	int r;
+
+	snprintf(program, sizeof program, "%.*s",
+		sp ? (int)(sp - h->cfg.server) : (int)strlen(h->cfg.server),
+		h->cfg.server);
+	tf_metrics_common(m, &mc);
+	tf_metrics_family(m, "tf_clients", TF_METRIC_GAUGE,
+		"WebSocket clients connected now, by protocol.");
+	tf_metrics_u64(m, (const char *const[]){ "protocol", "plain", NULL },
+		h->nclients - h->nv1);
+	tf_metrics_u64(m, (const char *const[]){ "protocol", "tf.v1", NULL },
+		h->nv1);
+	tf_metrics_counter(m, "tf_clients_total",
+		"WebSocket clients ever connected.", h->st.clients_total);
+	tf_metrics_counter(m, "tf_deliveries_total",
+		"Events delivered to clients (one per event and client).",
+		h->st.out);
+	tf_metrics_counter(m, "tf_sent_bytes_total",
+		"Bytes written to WebSocket clients, framing included.",
+		h->st.bytes_out);
+	tf_metrics_counter(m, "tf_dropped_messages_total",
+		"Events slow clients missed (skipped to live, or past the "
+		"history on a resume).", h->st.drops);
+	tf_metrics_counter(m, "tf_gaps_total",
+		"Gaps: a tf.v1 client told that it missed events.",
+		h->st.gaps);
+	tf_metrics_counter(m, "tf_slow_closes_total",
+		"Clients closed for falling behind (--slow close).",
+		h->st.slow_closed);
+	tf_metrics_counter(m, "tf_resumes_total",
+		"tf.v1 resume requests (by message or URL).", h->st.resumes);
+	tf_metrics_family(m, "tf_refusals_total", TF_METRIC_COUNTER,
+		"Requests and upgrades refused, and clients closed for what "
+		"they sent, by reason.");
+	for (r = 0; r < REF_N; r++)
+		tf_metrics_u64(m, (const char *const[]){ "reason",
+			refusal_name[r], NULL }, h->st.refused[r]);
+	tf_metrics_counter(m, "tf_inbound_messages_total",
+		"Client messages passed on (--inbound).", h->st.inbound);
+	tf_metrics_counter(m, "tf_inbound_dropped_total",
+		"Client messages not passed on (no --inbound, or it failed).",
+		h->st.inbound_dropped);
+	tf_metrics_gauge(m, "tf_sequence",
+		"Sequence number of the last event published.",
+		(double)h->seq);
+	tf_metrics_gauge(m, "tf_ring_messages",
+		"Events held for slow clients and resumes.",
+		(double)tf_ring_count(h->ring));
+	tf_metrics_gauge(m, "tf_ring_bytes",
+		"Bytes of the events held for slow clients and resumes.",
+		(double)tf_ring_bytes(h->ring));
+	tf_metrics_counter(m, "tf_ring_evicted_total",
+		"Events pushed out of the ring by newer ones.",
+		h->st.evicted);
+	tf_metrics_gauge(m, "tf_topics",
+		"Topics known: those input made, and \"other\".",
+		(double)h->ntopics);
+	tf_metrics_gauge(m, "tf_input_open",
+		"1 while input is open, 0 once it ended.",
+		h->input_ended ? 0 : 1);
+	tf_metrics_gauge(m, "tf_input_idle_seconds",
+		"Seconds since the last input line (or since start).",
+		(double)(mono_ms() - h->last_input_ms) / 1000.0);
+	tf_metrics_family(m, "tf_topic_subscribers", TF_METRIC_GAUGE,
+		"Clients subscribed to each topic; topics past the first 100 "
+		"made are summed into topic=\"other\".");
+	subs = calloc(h->ntopics ? h->ntopics : 1, sizeof *subs);
+	if (!subs)
+		return -1;
+	count_subscribers(h, subs);
+	/* Topic 0 is "other" (made first). */
+	for (t = METRICS_TOPICS; t < h->ntopics; t++)
+		other += subs[t];
+	for (t = 0; t < h->ntopics && t < METRICS_TOPICS; t++)
+		tf_metrics_u64(m, (const char *const[]){ "topic",
+			h->topics[t].name, NULL },
+			(uint64_t)(subs[t] + (t ? 0 : other)));
+	free(subs);
+	return 0;
 }
 
 

@@ -16,7 +16,8 @@
  *	tf_hub_destroy(hub);
  *
  * Protocol 0 of the list serves HTTP (the Host and Origin policy on every
- * request, GET /stats, the checks before an upgrade, then cfg.http for
+ * request, /stats and /metrics behind the token, /healthz and /readyz
+ * without it, the checks before an upgrade, then cfg.http for
  * anything else: tf-serve's routes) and plain
  * WebSocket clients; protocol 1 is "tf.v1"; protocol 2 reads adopted
  * descriptors. Everything runs on the lws event loop: no threads. */
@@ -29,11 +30,16 @@
 #include <libwebsockets.h>
 
 struct tf_event;
+struct tf_metrics;
 
 /* Extra HTTP handling on protocol 0 (any reason the hub does not take
  * itself); same contract as an lws protocol callback. */
 typedef int tf_hub_http_fn(struct lws *wsi, enum lws_callback_reasons reason,
 	void *user, void *in, size_t len, void *arg);
+
+/* Adds a program's own families to /metrics, after the hub's (names must
+ * not repeat them). Errors are left in m, which reports them. */
+typedef void tf_hub_metrics_fn(struct tf_metrics *m, void *arg);
 
 /* One inbound client message as an NDJSON line (no "\n"). Returns 0 when
  * it was kept, -1 when not (counted as inbound_dropped in /stats). */
@@ -76,6 +82,8 @@ struct tf_hub_config {
 	void *inbound_arg;
 	tf_hub_http_fn *http;
 	void *http_arg;
+	tf_hub_metrics_fn *metrics;	/* NULL: the hub's only */
+	void *metrics_arg;
 };
 
 /* Fills cfg with the defaults. */
@@ -134,7 +142,8 @@ int tf_hub_done(const struct tf_hub *hub);
 char *tf_hub_stats(const struct tf_hub *hub);
 
 /* For a program's own HTTP routes (cfg.http): whether the request carries
- * the token (always, when none is set). */
+ * the token (always, when none is set). A no is counted as a refusal
+ * (reason "token") in /metrics: call it once per request. */
 int tf_hub_authorized(struct tf_hub *hub, struct lws *wsi);
 
 /* Whether the hub's policy lets this request in: its Host, when the hub
@@ -148,6 +157,13 @@ int tf_hub_authorized(struct tf_hub *hub, struct lws *wsi);
  * requests it let in. */
 int tf_hub_request_allowed(struct tf_hub *hub, struct lws *wsi,
 	const char **why);
+
+/* The hub's metrics into m (lib/metrics.h), as GET /metrics shows them:
+ * tf_metrics_common's (program from cfg.server), clients, deliveries,
+ * bytes, drops, gaps, slow closes, resumes, refusals by reason, inbound,
+ * the ring, input state and per-topic subscribers (at most 100 topics
+ * named; the rest summed into "other"). 0, or -1 on ENOMEM. */
+int tf_hub_metrics(struct tf_hub *hub, struct tf_metrics *m);
 
 /* The stream's epoch and the sequence number of the last line published:
  * a tf.v1 client that resumes from them gets every line published after. */

@@ -1770,3 +1770,161 @@ still_serving() {
 	stats | jq -e '.clients_total >= 1100'
 	still_serving 1
 }
+
+# issue 13: metrics and health
+
+# metric 'NAME{LABELS}': its value in metrics.txt (scraped by scrape).
+metric() {
+	awk -v k="$1" '$1 == k { print $2 }' metrics.txt
+}
+
+scrape() {
+	curl -sf --max-time 5 "$@" "http://127.0.0.1:$PORT/metrics" >metrics.txt
+}
+
+@test "GET /metrics: the numbers after a known input and client, in a text promtool accepts" {
+	bcast
+	js c --timeout 20 "$URL/ws/market_data"
+	wait_for nclients 1
+	gen 1 3 >&7
+	feed 'not json' '{"type":"alert","message":"x"}'
+	wait_for got c 3
+	wait_for eval '[ "$(stats | jq .messages_in)" = 4 ]'
+	run curl -s -D h -o metrics.txt "http://127.0.0.1:$PORT/metrics"
+	grep -i '^content-type: text/plain; version=0.0.4' h
+	promtool check metrics <metrics.txt
+	assert_equal "$(metric "tf_build_info{program=\"tf-broadcast\",version=\"$VERSION\"}")" 1
+	assert_equal "$(metric tf_input_lines_total)" 5
+	assert_equal "$(metric tf_bad_lines_total)" 1
+	assert_equal "$(metric 'tf_clients{protocol="plain"}')" 1
+	assert_equal "$(metric 'tf_clients{protocol="tf.v1"}')" 0
+	assert_equal "$(metric tf_clients_total)" 1
+	assert_equal "$(metric tf_deliveries_total)" 3
+	[ "$(metric tf_sent_bytes_total)" -gt 150 ]
+	assert_equal "$(metric 'tf_topic_subscribers{topic="market_data"}')" 1
+	assert_equal "$(metric 'tf_topic_subscribers{topic="alerts"}')" 0
+	assert_equal "$(metric tf_sequence)" 4
+	assert_equal "$(metric tf_input_open)" 1
+	# The process start time is a time of this run, in seconds.
+	start=$(metric tf_process_start_time_seconds)
+	now=$(date +%s)
+	awk -v s="$start" -v n="$now" 'BEGIN { exit !(s > n - 600 && s <= n + 1) }'
+	# Every family the man page names, and no other.
+	for f in $(awk '/^# TYPE/ { print $3 }' metrics.txt); do
+		grep -q "^\.It Va $f\$" "$TF_ROOT/man/tf-broadcast.1" || {
+			echo "$f: not in tf-broadcast(1)" >&2
+			false
+		}
+	done
+}
+
+@test "/metrics is behind the token as /stats is; /healthz and /readyz are not, but keep the Host rule; refusals are counted by reason" {
+	bcast --token s3cret --max-clients 1
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics"
+	assert_output 401
+	scrape -H 'Authorization: Bearer s3cret'
+	curl -sf "http://127.0.0.1:$PORT/metrics?token=s3cret" >metrics.txt
+	grep -q '^tf_input_lines_total 0$' metrics.txt
+	for p in /healthz /readyz; do
+		run curl -s -w '%{http_code}' "http://127.0.0.1:$PORT$p"
+		[[ "$output" == *'"status":'*$'\n200' ]] || { echo "$p: $output" >&2; false; }
+		run curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$PORT" \
+			"http://127.0.0.1:$PORT$p"
+		assert_output 403
+	done
+	run curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example" \
+		-H 'Authorization: Bearer s3cret' "http://127.0.0.1:$PORT/metrics"
+	assert_output 403
+	# One client in, the next refused (--max-clients 1), one without the token.
+	js a --timeout 20 "$URL/?token=s3cret"
+	wait_for opened a
+	js b --timeout 5 "$URL/?token=s3cret"
+	js n --timeout 5 "$URL/"
+	finish b
+	finish n
+	js o --timeout 5 --origin http://evil.example "$URL/?token=s3cret"
+	finish o
+	scrape -H 'Authorization: Bearer s3cret'
+	promtool check metrics <metrics.txt
+	assert_equal "$(metric 'tf_refusals_total{reason="token"}')" 2
+	assert_equal "$(metric 'tf_refusals_total{reason="host"}')" 3
+	assert_equal "$(metric 'tf_refusals_total{reason="max_clients"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="origin"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="rate"}')" 0
+}
+
+@test "/readyz: 503 with the reason once input is closed (--keep-open) or stale, 200 while it flows" {
+	bcast --keep-open --stale 1
+	run curl -s -w '%{http_code}' "http://127.0.0.1:$PORT/readyz"
+	assert_output $'{"status":"ready"}\n200'
+	wait_for eval "curl -s 'http://127.0.0.1:$PORT/readyz' | grep -q 'input stale'"
+	run curl -s -w '%{http_code}' "http://127.0.0.1:$PORT/readyz"
+	[[ "$output" == '{"status":"not ready","reason":"input stale: no line for '*$'s (--stale 1s)"}\n503' ]]
+	feed '{"type":"heartbeat"}'
+	wait_for eval "curl -s 'http://127.0.0.1:$PORT/readyz' | grep -q '\"ready\"'"
+	exec 7>&-
+	wait_for eval "curl -s 'http://127.0.0.1:$PORT/readyz' | grep -q 'input closed'"
+	run curl -s -w '%{http_code}' "http://127.0.0.1:$PORT/readyz"
+	assert_output $'{"status":"not ready","reason":"input closed"}\n503'
+	run curl -s -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"
+	assert_output $'{"status":"alive"}\n200'
+	scrape
+	assert_equal "$(metric tf_input_open)" 0
+}
+
+@test "/metrics names at most 100 topics; the subscribers of the rest are summed into topic=\"other\"" {
+	bcast
+	$PY -c 'for i in range(1, 151): print("{\"topic\":\"t%d\"}" % i)' >&7
+	wait_for eval '[ "$(stats | jq .messages_in)" = 150 ]'
+	js a --timeout 20 "$URL/?topics=t120,t130"
+	js b --timeout 20 "$URL/?topics=t5,other"
+	wait_for nclients 2
+	scrape
+	promtool check metrics <metrics.txt
+	assert_equal "$(grep -c '^tf_topic_subscribers{' metrics.txt)" 100
+	assert_equal "$(metric tf_topics)" 151
+	assert_equal "$(metric 'tf_topic_subscribers{topic="t5"}')" 1
+	assert_equal "$(metric 'tf_topic_subscribers{topic="t99"}')" 0
+	assert_equal "$(metric 'tf_topic_subscribers{topic="t120"}')" ''
+	# b's own "other", and a's two topics past the first 100.
+	assert_equal "$(metric 'tf_topic_subscribers{topic="other"}')" 3
+}
+
+@test "a real Prometheus scrapes tf-broadcast's /metrics with the token: tf_input_lines_total and the example rules load" {
+	command -v prometheus >/dev/null || skip "prometheus is not installed"
+	bcast --token s3cret
+	gen 1 7 >&7
+	wait_for eval '[ "$(curl -s "http://127.0.0.1:$PORT/stats?token=s3cret" | jq .messages_in)" = 7 ]'
+	printf 's3cret' >token
+	prom=$(free_port)
+	cat >prometheus.yml <<Y
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ['$TF_ROOT/examples/prometheus/tf-rules.yml']
+scrape_configs:
+  - job_name: tf-broadcast
+    authorization: {credentials_file: '$PWD/token'}
+    static_configs: [{targets: ['127.0.0.1:$PORT']}]
+Y
+	prometheus --config.file=prometheus.yml --storage.tsdb.path="$BATS_TEST_TMPDIR/data" \
+		--web.listen-address="127.0.0.1:$prom" >prom.log 2>&1 &
+	echo $! >>pids
+	api="http://127.0.0.1:$prom/api/v1"
+	# Started and scraped: at most a minute.
+	for ((i = 0; i < 300; i++)); do
+		curl -sf "$api/query" --data-urlencode 'query=tf_input_lines_total' 2>/dev/null |
+			grep -q '"value"' && break
+		sleep 0.2
+	done
+	run curl -sf "$api/query" --data-urlencode 'query=tf_input_lines_total'
+	assert_success
+	[ "$(jq -r '.data.result[0].value[1]' <<<"$output")" = 7 ] || { cat prom.log >&2; false; }
+	run curl -sf "$api/targets"
+	[ "$(jq -r '[.data.activeTargets[] | .health] | join(" ")' <<<"$output")" = up ]
+	run curl -sf "$api/query" --data-urlencode 'query=tf_refusals_total{reason="token"}'
+	[ "$(jq -r '.data.result[0].value[1]' <<<"$output")" = 0 ]
+	# The server rules loaded, and none fires for a healthy server.
+	run curl -sf "$api/rules"
+	jq -e '[.data.groups[].rules[].name] | index("TfServerDown") != null' <<<"$output"
+	run curl -sf "$api/alerts"
+	jq -e '[.data.alerts[] | select(.state == "firing")] == []' <<<"$output"
+}
