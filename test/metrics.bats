@@ -54,8 +54,8 @@ has_metric() {
 	[ "$(metric "$1" "$2" 2>/dev/null)" = "$3" ]
 }
 
-# complete FILE: a whole exposition of tf-record as written while it runs.
-complete() {
+# whole FILE: a whole exposition of tf-record as written while it runs.
+whole() {
 	local t
 	t=$(cat "$1") || return 1
 	[[ $t == "# HELP tf_build_info "* && $t == *'tf_record_db_bytes{'*' '[0-9]* ]]
@@ -95,7 +95,7 @@ complete() {
 		<in 2>err &
 	echo $! >pids
 	exec 7>in
-	wait_for complete r.prom
+	wait_for whole r.prom
 	is r.prom tf_input_lines_total 0
 	# Not in the file while running: how the run ended.
 	run metric r.prom tf_last_run_exit_status
@@ -109,7 +109,7 @@ complete() {
 	# (inode) renamed over the old one.
 	inodes=()
 	for ((i = 0; i < 40; i++)); do
-		complete r.prom || fail "a partial file: $(cat r.prom)"
+		whole r.prom || fail "a partial file: $(cat r.prom)"
 		inodes+=("$(stat -c %i r.prom)")
 		sleep 0.03
 	done
@@ -164,7 +164,7 @@ complete() {
 		<in 2>err &
 	echo $! >pids
 	exec 7>in
-	wait_for complete r.prom
+	wait_for whole r.prom
 	# A directory in the way of the temporary file (even root cannot
 	# open that for writing); not while a write has the file there.
 	wait_for mkdir r.prom.tmp 2>/dev/null
