@@ -23,6 +23,8 @@ enum {
 	OPT_SESSION,
 	OPT_METRICS_FILE,
 	OPT_METRICS_INTERVAL,
+	OPT_INPUT,
+	OPT_LAST_SEQ,
 };
 
 static const struct tf_option options[] = {
@@ -37,6 +39,8 @@ static const struct tf_option options[] = {
 		"TF_RECORD_METRICS_FILE" },
 	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
 		"TF_RECORD_METRICS_INTERVAL" },
+	{ "input", required_argument, OPT_INPUT, "TF_RECORD_INPUT" },
+	{ "last-seq", no_argument, OPT_LAST_SEQ, NULL },
 	{ 0 },
 };
 
@@ -47,12 +51,18 @@ struct config {
 	uint64_t batch_rows;
 	int64_t batch_ns;
 	int durable;
+	int envelope;		/* --input envelope */
+	int last_seq;		/* --last-seq: print it and exit */
 	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
 struct counts {
 	uint64_t lines, skipped;	/* good and bad input lines */
+	/* --input envelope: events already recorded (seq not above the last
+	 * stored of their epoch), gap lines and the events they said were
+	 * missed upstream. */
+	uint64_t dups, gaps, missed;
 	/* For --metrics-file: batches committed and rolled back, the time
 	 * spent committing, the wall clock of the last commit. */
 	uint64_t commits, failed_batches;
@@ -85,6 +95,11 @@ usage(FILE *f)
 		"      --batch-rows N   commit after N rows (default 10000)\n"
 		"      --batch-ms MS    commit after MS milliseconds (default 100)\n"
 		"      --durable        fsync every commit (synchronous=FULL)\n"
+		"      --input FORMAT   lines (default), or envelope: tf.v1 event\n"
+		"                       envelopes as tf-sub writes them; data is\n"
+		"                       recorded with its seq and epoch, each seq once\n"
+		"      --last-seq       print the last seq stored and its epoch, \"SEQ\n"
+		"                       EPOCH\", and exit (1: none stored)\n"
 		"      --strict         the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE  longest line accepted (default 1M)\n");
 	tf_metrics_usage(f, 23);
@@ -127,6 +142,20 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_DURABLE:
 		c->durable = 1;
 		break;
+	case OPT_INPUT:
+		if (!strcmp(arg, "envelope"))
+			c->envelope = 1;
+		else if (!strcmp(arg, "lines"))
+			c->envelope = 0;
+		else {
+			tf_seterr(err, errlen, "--input: '%s': lines or "
+				"envelope", arg);
+			return -1;
+		}
+		break;
+	case OPT_LAST_SEQ:
+		c->last_seq = 1;
+		break;
 	case OPT_METRICS_FILE:
 		return tf_metrics_set_path(&c->mf, arg, err, errlen);
 	case OPT_METRICS_INTERVAL:
@@ -161,21 +190,35 @@ flush_output(struct config *c)
 /* Counts only committed rows: a line is "recorded" once it is in the file.
  * Lost lines make the summary an error, shown even under -q. */
 static void
-summary(const struct config *c, const struct tf_store *st,
+summary(const struct config *c, struct tf_store *st,
 	const struct counts *n, int64_t session)
 {
 	uint64_t saved = tf_store_committed(st);
 	const char *why;
 	uint64_t lost = tf_store_lost(st, &why);
-	char span[64] = "0s", msg[1024];
+	char span[64] = "0s", msg[1024], env[160] = "";
+	uint64_t seq = 0;
+	char epoch[TF_STORE_EPOCH_MAX + 1] = "", err[256];
 
 	if (saved > 1)
 		tf_format_duration(n->last_ns - n->first_ns, span, sizeof span);
+	if (c->envelope) {
+		int k = tf_store_last_seq(st, &seq, epoch,
+			sizeof epoch, err, sizeof err);
+
+		snprintf(env, sizeof env, ", %llu already recorded, %llu "
+			"gap%s (%llu missed upstream), last seq %llu%s%s",
+			(unsigned long long)n->dups,
+			(unsigned long long)n->gaps, n->gaps == 1 ? "" : "s",
+			(unsigned long long)n->missed,
+			(unsigned long long)(k == 1 ? seq : 0),
+			k == 1 ? " epoch " : "", k == 1 ? epoch : "");
+	}
 	snprintf(msg, sizeof msg,
-		"recorded %llu line%s to %s (session %lld), %llu skipped, "
+		"recorded %llu line%s to %s (session %lld), %llu skipped%s, "
 		"spanning %s",
 		(unsigned long long)saved, saved == 1 ? "" : "s", c->db,
-		(long long)session, (unsigned long long)n->skipped, span);
+		(long long)session, (unsigned long long)n->skipped, env, span);
 	if (lost)
 		tf_error("%s; %llu line%s lost: %s", msg,
 			(unsigned long long)lost, lost == 1 ? "" : "s", why);
@@ -227,12 +270,16 @@ batch_end(const struct config *c, const struct tf_store *st,
 	}
 	n->failed_batches++;
 	k = lost - lost_before;
+	/* With envelopes, later events committed after lost ones would make
+	 * a hole --last-seq cannot show: stop instead, and let a restart
+	 * from the last seq stored fetch them again. */
 	snprintf(msg, sizeof msg,
-		"%s: %s: %llu line%s lost (input lines %llu-%llu); still "
-		"recording, the next batch tries again",
+		"%s: %s: %llu line%s lost (input lines %llu-%llu); %s",
 		c->db, err, (unsigned long long)k, k == 1 ? "" : "s",
 		(unsigned long long)n->batch_first_no,
-		(unsigned long long)n->batch_last_no);
+		(unsigned long long)n->batch_last_no, c->envelope ?
+		"stopping: restart from --last-seq + 1 to record them" :
+		"still recording, the next batch tries again");
 	if (n->failing)
 		tf_info("%s", msg);
 	else
@@ -244,8 +291,9 @@ batch_end(const struct config *c, const struct tf_store *st,
 	}
 }
 
-/* Commits the open batch, if any, and accounts for it. */
-static void
+/* Commits the open batch, if any, and accounts for it: 0, or -1 when it
+ * failed (its lines lost). */
+static int
 commit(const struct config *c, struct tf_store *st, struct counts *n)
 {
 	uint64_t lost_before = tf_store_lost(st, NULL);
@@ -254,11 +302,12 @@ commit(const struct config *c, struct tf_store *st, struct counts *n)
 	int ok;
 
 	if (!tf_store_pending(st))
-		return;
+		return 0;
 	t0 = tf_mono_ns();
 	ok = tf_store_commit(st, err, sizeof err) == 0;
 	n->commit_ns += tf_mono_ns() - t0;
 	batch_end(c, st, n, ok, lost_before, err);
+	return ok ? 0 : -1;
 }
 
 /* The size of the recording on disk: the file and its WAL. */
@@ -363,6 +412,131 @@ field(const struct tf_span *sp, char *buf, size_t size)
 	return tf_span_string(sp, buf, size) == (size_t)-1 ? NULL : buf;
 }
 
+/* A tf.v1 envelope line, as tf-sub --envelope writes it. */
+struct envelope {
+	int gap;		/* a gap line: from..to were missed upstream */
+	uint64_t seq, from, to;
+	char epoch[TF_STORE_EPOCH_MAX + 1];
+	struct tf_line data;	/* the event inside, byte for byte */
+};
+
+enum { K_TYPE, K_SEQ, K_EPOCH, K_DATA, K_FROM, K_TO, K_N };
+
+/* A JSON number that is a whole number from 1 to INT64_MAX (what SQLite's
+ * INTEGER holds): 0 and *v, or -1. */
+static int
+positive(const struct tf_span *sp, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (sp->kind != TF_JSON_NUMBER || !sp->n)
+		return -1;
+	for (i = 0; i < sp->n; i++) {
+		unsigned d = (unsigned char)sp->p[i] - '0';
+
+		if (d > 9 || x > ((uint64_t)INT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return x ? 0 : -1;
+}
+
+/* Checks an envelope line and finds its parts; ev gets the well-known
+ * fields of the event inside. Returns 0 for a good one, 1 for a blank
+ * line, -1 with why filled. */
+static int
+envelope_check(const struct tf_line *l, struct envelope *e,
+	struct tf_event *ev, char *why, size_t size)
+{
+	static const char *const names[K_N] = { "type", "seq", "epoch",
+		"data", "from", "to" };
+	static struct tf_scan_keys keys;
+	struct tf_scan_error se = { 0, "?" };
+	struct tf_span sp[K_N];
+	char type[16];
+	int i;
+
+	if (!keys.n)
+		for (i = 0; i < K_N; i++)
+			tf_scan_keys_add(&keys, names[i]);
+	if (l->too_long) {
+		tf_seterr(why, size, "longer than --max-line (%zu bytes)",
+			l->len);
+		return -1;
+	}
+	if (tf_line_blank(l->data, l->len))
+		return 1;
+	switch (tf_scan(l->data, l->len, &keys, sp, &se)) {
+	case TF_SCAN_OK:
+		break;
+	case TF_SCAN_NOT_OBJECT:
+		tf_seterr(why, size, "envelope: not a JSON object");
+		return -1;
+	case TF_SCAN_UTF8:
+		tf_seterr(why, size, "invalid UTF-8 at byte %zu", se.offset);
+		return -1;
+	default:
+		tf_seterr(why, size, "invalid JSON: %s at byte %zu",
+			se.reason, se.offset);
+		return -1;
+	}
+	if (tf_span_string(&sp[K_TYPE], type, sizeof type) == (size_t)-1 ||
+	    (strcmp(type, "event") && strcmp(type, "gap"))) {
+		tf_seterr(why, size, "envelope: \"type\" is not \"event\" or "
+			"\"gap\"");
+		return -1;
+	}
+	memset(e, 0, sizeof *e);
+	if (!strcmp(type, "gap")) {
+		if (positive(&sp[K_FROM], &e->from) < 0 ||
+		    positive(&sp[K_TO], &e->to) < 0 || e->to < e->from) {
+			tf_seterr(why, size, "envelope: a gap needs \"from\" and "
+				"\"to\", seqs with from <= to");
+			return -1;
+		}
+		e->gap = 1;
+		return 0;
+	}
+	if (sp[K_SEQ].kind == TF_JSON_ABSENT) {
+		tf_seterr(why, size, "envelope: no \"seq\"");
+		return -1;
+	}
+	if (positive(&sp[K_SEQ], &e->seq) < 0) {
+		tf_seterr(why, size, "envelope: \"seq\" is not an integer from "
+			"1 to %lld", (long long)INT64_MAX);
+		return -1;
+	}
+	if (sp[K_EPOCH].kind != TF_JSON_STRING) {
+		tf_seterr(why, size, "envelope: no \"epoch\" string");
+		return -1;
+	}
+	if (tf_span_string(&sp[K_EPOCH], e->epoch, sizeof e->epoch) ==
+	    (size_t)-1 || strlen(e->epoch) != sp[K_EPOCH].n) {
+		tf_seterr(why, size, "envelope: \"epoch\" longer than %d bytes "
+			"or not plain text", TF_STORE_EPOCH_MAX);
+		return -1;
+	}
+	if (sp[K_DATA].kind == TF_JSON_ABSENT) {
+		tf_seterr(why, size, "envelope: no \"data\"");
+		return -1;
+	}
+	if (sp[K_DATA].kind != TF_JSON_OBJECT) {
+		tf_seterr(why, size, "envelope: \"data\" is not a JSON object");
+		return -1;
+	}
+	e->data = *l;
+	e->data.data = sp[K_DATA].p;
+	e->data.len = sp[K_DATA].n;
+	/* Valid already: this finds its fields. */
+	if (tf_event_scan(e->data.data, e->data.len, ev, &se) != TF_SCAN_OK) {
+		tf_seterr(why, size, "envelope: \"data\": %s", se.reason);
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns 0 at end of input or on a stop signal, 1 when stdin fails, 65
  * for a bad line under --strict. A failed batch does not end it (see
  * batch_end). */
@@ -377,13 +551,17 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 	struct tf_line l;
 	struct tf_event ev;
 	char tbuf[128], pbuf[128], sbuf[128];
+	struct envelope env;
 
 	for (;;) {
 		int64_t timeout = -1;
 		ssize_t got;
 
 		while (tf_reader_next(r, &l)) {
-			int k = tf_event_check(&l, &ev, why, sizeof why);
+			int k = c->envelope ?
+				envelope_check(&l, &env, &ev, why, sizeof why) :
+				tf_event_check(&l, &ev, why, sizeof why);
+			const struct tf_line *d = c->envelope ? &env.data : &l;
 			int64_t now;
 
 			if (k == 1)
@@ -400,20 +578,41 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 				continue;
 			}
 			n->lines++;
+			if (c->envelope && env.gap) {
+				/* Not an event: nothing to record. Said, counted,
+				 * passed on. */
+				n->gaps++;
+				n->missed += env.to - env.from + 1;
+				tf_warn("line %llu: gap: seq %llu to %llu (%llu "
+					"missed upstream), not in the recording",
+					(unsigned long long)l.no,
+					(unsigned long long)env.from,
+					(unsigned long long)env.to,
+					(unsigned long long)(env.to - env.from + 1));
+				forward(c, l.data, l.len);
+				continue;
+			}
 			now = tf_now_ns();
 			lost_before = tf_store_lost(st, NULL);
 			batch_add(n, now, l.no, !tf_store_pending(st));
-			if (tf_store_append(st, now, l.data, l.len,
-				    field(&ev.type, tbuf, sizeof tbuf),
-				    tf_event_topic(&ev, pbuf, sizeof pbuf),
-				    field(&ev.symbol, sbuf, sizeof sbuf), err,
-				    sizeof err) < 0)
+			k = tf_store_append_seq(st, now, d->data, d->len,
+				field(&ev.type, tbuf, sizeof tbuf),
+				tf_event_topic(&ev, pbuf, sizeof pbuf),
+				field(&ev.symbol, sbuf, sizeof sbuf), env.seq,
+				c->envelope ? env.epoch : NULL, err, sizeof err);
+			if (k < 0) {
 				batch_end(c, st, n, 0, lost_before, err);
-			else if (tf_store_pending(st) == 1)
+				if (c->envelope)
+					return 1;
+			} else if (k == 1) {
+				n->dups++;
+			} else if (tf_store_pending(st) == 1) {
 				deadline = tf_mono_ns() + c->batch_ns;
+			}
 			forward(c, l.data, l.len);
-			if (tf_store_pending(st) >= c->batch_rows)
-				commit(c, st, n);
+			if (tf_store_pending(st) >= c->batch_rows &&
+			    commit(c, st, n) < 0 && c->envelope)
+				return 1;
 		}
 		if (tf_signal_stop() || tf_reader_eof(r))
 			return 0;
@@ -440,12 +639,14 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 				continue;
 			case 0:		/* idle for --batch-ms, or metrics due */
 				if (tf_store_pending(st) &&
-				    tf_mono_ns() >= deadline)
-					commit(c, st, n);
+				    tf_mono_ns() >= deadline &&
+				    commit(c, st, n) < 0 && c->envelope)
+					return 1;
 				continue;
 			}
-		} else if (tf_store_pending(st) && tf_mono_ns() >= deadline) {
-			commit(c, st, n);
+		} else if (tf_store_pending(st) && tf_mono_ns() >= deadline &&
+		    commit(c, st, n) < 0 && c->envelope) {
+			return 1;
 		}
 		got = tf_reader_fill(r);
 		if (got < 0 && errno != EINTR && errno != EAGAIN) {
@@ -453,6 +654,39 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 			return 1;
 		}
 	}
+}
+
+/* --last-seq: "SEQ EPOCH" of the newest row that has one, for a script
+ * restarting tf-sub --from-seq. 0 printed, 1 none stored (a missing file
+ * too: a first start), 2 an error. */
+static int
+last_seq(const struct config *c)
+{
+	char err[1024], epoch[TF_STORE_EPOCH_MAX + 1];
+	struct tf_store *st;
+	uint64_t seq;
+	int k;
+
+	if (access(c->db, F_OK) < 0 && errno == ENOENT) {
+		tf_warn("%s: no such file: nothing recorded yet", c->db);
+		return 1;
+	}
+	if (!(st = tf_store_open(c->db, TF_STORE_READ, err, sizeof err))) {
+		tf_error("%s", err);
+		return 2;
+	}
+	k = tf_store_last_seq(st, &seq, epoch, sizeof epoch, err, sizeof err);
+	tf_store_close(st);
+	if (k < 0) {
+		tf_error("%s: %s", c->db, err);
+		return 2;
+	}
+	if (!k) {
+		tf_warn("%s: no event with a seq recorded", c->db);
+		return 1;
+	}
+	printf("%llu %s\n", (unsigned long long)seq, epoch);
+	return fflush(stdout) == 0 ? 0 : 2;
 }
 
 static int
@@ -555,6 +789,11 @@ main(int argc, char **argv)
 			argv[first]);
 		tf_options_free();
 		return tf_usage_error(err);
+	}
+	if (c.last_seq) {
+		rc = last_seq(&c);
+		tf_options_free();
+		return rc;
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	tf_signals_init();

@@ -14,7 +14,9 @@
 /* 'tf' in the high bytes, format 1: `PRAGMA application_id` tells a tf
  * recording from any other SQLite file. */
 #define APP_ID 0x74660001
-#define SCHEMA_VERSION 1
+/* 2 added events.seq and events.epoch (envelope input); a version 1 file
+ * opened for writing is upgraded in place. */
+#define SCHEMA_VERSION 2
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS sessions("
@@ -31,7 +33,15 @@ static const char schema[] =
 	" type TEXT,"
 	" topic TEXT,"
 	" symbol TEXT,"
-	" line TEXT NOT NULL);";
+	" line TEXT NOT NULL,"
+	" seq INTEGER,"
+	" epoch TEXT);";
+
+/* Finds the last seq of an epoch without a scan; rows without a seq (plain
+ * input) stay out of it. */
+static const char seq_index[] =
+	"CREATE INDEX IF NOT EXISTS events_epoch_seq ON events(epoch, seq)"
+	" WHERE seq IS NOT NULL;";
 
 struct tf_store {
 	sqlite3 *db;
@@ -43,6 +53,13 @@ struct tf_store {
 	 * batches a failure rolled back, with the reason of the latest. */
 	uint64_t committed, lost;
 	char lost_why[256];
+	/* The last seq stored (committed or in the open batch) of the epoch
+	 * seq_epoch, when seq_known: saves a query per envelope. A rolled
+	 * back batch forgets it. */
+	int seq_known;
+	uint64_t seq_last;
+	char seq_epoch[TF_STORE_EPOCH_MAX + 1];
+	sqlite3_stmt *last_seq;
 };
 
 static int
@@ -89,6 +106,60 @@ check_identity(struct tf_store *st, const char *path, char *err,
 		return -1;
 	}
 	return tables;
+}
+
+/* 1 when events has a column named col, 0 when not, -1 on error. */
+static int
+has_column(struct tf_store *st, const char *col)
+{
+	sqlite3_stmt *s;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA table_info(events)", -1, &s,
+		    NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (!strcmp((const char *)sqlite3_column_text(s, 1), col))
+			found = 1;
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? found : -1;
+}
+
+/* Brings a recording of an older schema up to SCHEMA_VERSION, in one
+ * transaction: a version 1 file gets the seq and epoch columns (NULL in
+ * its rows) and their index. Idempotent. */
+static int
+upgrade(struct tf_store *st, const char *path, char *err, size_t errlen)
+{
+	const char *cols[] = { "seq", "epoch" };
+	const char *add[] = { "ALTER TABLE events ADD COLUMN seq INTEGER",
+		"ALTER TABLE events ADD COLUMN epoch TEXT" };
+	char sql[64];
+	int version, i, has;
+
+	if (pragma_int(st, "PRAGMA user_version", &version) < 0)
+		return fail(st, err, errlen, path);
+	if (version >= SCHEMA_VERSION)
+		return 0;
+	if (exec(st, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if ((has = has_column(st, cols[i])) < 0) {
+			fail(st, err, errlen, path);
+			goto fail;
+		}
+		if (!has && exec(st, add[i], err, errlen) < 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+	if (exec(st, seq_index, err, errlen) < 0 ||
+	    exec(st, sql, err, errlen) < 0 ||
+	    exec(st, "COMMIT", err, errlen) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 struct tf_store *
@@ -138,12 +209,15 @@ tf_store_open(const char *path, int flags, char *err, size_t errlen)
 		if (exec(st, "BEGIN IMMEDIATE", err, errlen) < 0 ||
 		    exec(st, sql, err, errlen) < 0 ||
 		    exec(st, schema, err, errlen) < 0 ||
+		    exec(st, seq_index, err, errlen) < 0 ||
 		    exec(st, "COMMIT", err, errlen) < 0)
 			goto fail;
 	}
+	if (upgrade(st, path, err, errlen) < 0)
+		goto fail;
 	if (sqlite3_prepare_v3(st->db,
-		    "INSERT INTO events(session, ts_ns, type, topic, symbol, line)"
-		    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		    "INSERT INTO events(session, ts_ns, type, topic, symbol, line,"
+		    " seq, epoch) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		    -1, SQLITE_PREPARE_PERSISTENT, &st->insert, NULL) != SQLITE_OK) {
 		fail(st, err, errlen, path);
 		goto fail;
@@ -226,6 +300,7 @@ tf_store_close(struct tf_store *st)
 	if (st->in_txn)
 		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_finalize(st->insert);
+	sqlite3_finalize(st->last_seq);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -278,8 +353,32 @@ drop_batch(struct tf_store *st, uint64_t extra)
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->lost += st->pending + extra;
+	st->seq_known = 0;
 	st->in_txn = 0;
 	st->pending = 0;
+}
+
+/* The largest seq stored of epoch into *seq (0: none), rows of the open
+ * batch included (same connection). */
+static int
+epoch_last_seq(struct tf_store *st, const char *epoch, uint64_t *seq,
+	char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st->last_seq && sqlite3_prepare_v3(st->db,
+		    "SELECT coalesce(max(seq), 0) FROM events WHERE epoch = ?1"
+		    " AND seq IS NOT NULL", -1, SQLITE_PREPARE_PERSISTENT,
+		    &st->last_seq, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "last seq");
+	sqlite3_bind_text(st->last_seq, 1, epoch, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->last_seq);
+	*seq = rc == SQLITE_ROW ?
+		(uint64_t)sqlite3_column_int64(st->last_seq, 0) : 0;
+	sqlite3_reset(st->last_seq);
+	if (rc != SQLITE_ROW)
+		return fail(st, err, errlen, "last seq");
+	return 0;
 }
 
 int
@@ -287,7 +386,39 @@ tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	size_t len, const char *type, const char *topic, const char *symbol,
 	char *err, size_t errlen)
 {
+	return tf_store_append_seq(st, ts_ns, line, len, type, topic, symbol,
+		0, NULL, err, errlen);
+}
+
+int
+tf_store_append_seq(struct tf_store *st, int64_t ts_ns, const char *line,
+	size_t len, const char *type, const char *topic, const char *symbol,
+	uint64_t seq, const char *epoch, char *err, size_t errlen)
+{
 	int rc;
+
+	if (epoch && strlen(epoch) > TF_STORE_EPOCH_MAX) {
+		tf_seterr(err, errlen, "epoch longer than %d bytes",
+			TF_STORE_EPOCH_MAX);
+		return -2;
+	}
+	if (epoch && seq > INT64_MAX) {
+		tf_seterr(err, errlen, "seq out of range");
+		return -2;
+	}
+	if (epoch && (!st->seq_known || strcmp(epoch, st->seq_epoch))) {
+		uint64_t last;
+
+		if (epoch_last_seq(st, epoch, &last, err, errlen) < 0) {
+			drop_batch(st, 1);
+			return -1;
+		}
+		snprintf(st->seq_epoch, sizeof st->seq_epoch, "%s", epoch);
+		st->seq_last = last;
+		st->seq_known = 1;
+	}
+	if (epoch && seq <= st->seq_last)
+		return 1;
 
 	if (!st->in_txn) {
 		if (exec(st, "BEGIN", err, errlen) < 0) {
@@ -302,6 +433,13 @@ tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	bind_opt(st->insert, 4, topic);
 	bind_opt(st->insert, 5, symbol);
 	sqlite3_bind_text(st->insert, 6, line, (int)len, SQLITE_STATIC);
+	if (epoch) {
+		sqlite3_bind_int64(st->insert, 7, (int64_t)seq);
+		sqlite3_bind_text(st->insert, 8, epoch, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st->insert, 7);
+		sqlite3_bind_null(st->insert, 8);
+	}
 	rc = sqlite3_step(st->insert);
 	sqlite3_reset(st->insert);
 	if (rc != SQLITE_DONE) {
@@ -310,6 +448,8 @@ tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 		return -1;
 	}
 	st->pending++;
+	if (epoch)
+		st->seq_last = seq;
 	return 0;
 }
 
@@ -449,6 +589,33 @@ tf_store_last_id(struct tf_store *st, char *err, size_t errlen)
 		fail(st, err, errlen, "last id");
 	sqlite3_finalize(s);
 	return id;
+}
+
+int
+tf_store_last_seq(struct tf_store *st, uint64_t *seq, char *epoch,
+	size_t size, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc, has;
+
+	/* A version 1 recording has no seq column: nothing stored. */
+	if ((has = has_column(st, "seq")) <= 0)
+		return has < 0 ? fail(st, err, errlen, "last seq") : 0;
+	if (sqlite3_prepare_v2(st->db,
+		    "SELECT seq, epoch FROM events WHERE seq IS NOT NULL"
+		    " ORDER BY id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "last seq");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *e = (const char *)sqlite3_column_text(s, 1);
+
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		snprintf(epoch, size, "%s", e ? e : "");
+	} else if (rc != SQLITE_DONE) {
+		fail(st, err, errlen, "last seq");
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 struct tf_cursor {

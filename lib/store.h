@@ -45,6 +45,19 @@ int64_t tf_store_session_begin(struct tf_store *st, const char *name,
 int tf_store_append(struct tf_store *st, int64_t ts_ns, const char *line,
 	size_t len, const char *type, const char *topic, const char *symbol,
 	char *err, size_t errlen);
+/* The longest epoch tf_store_append_seq takes. */
+#define TF_STORE_EPOCH_MAX 64
+/* As tf_store_append, for an event of a sequenced stream (tf.v1 envelope
+ * input): seq and epoch are stored in the row itself, so they are
+ * committed with it or not at all. An event whose seq is not above the
+ * last one stored of the same epoch (committed or in the open batch) is
+ * not stored: returns 1 (a restart that overlaps what was recorded).
+ * Returns 0 when appended, -1 as tf_store_append, or -2 with err filled
+ * for an epoch longer than TF_STORE_EPOCH_MAX or a seq past INT64_MAX
+ * (nothing stored, nothing lost). epoch NULL: as tf_store_append. */
+int tf_store_append_seq(struct tf_store *st, int64_t ts_ns, const char *line,
+	size_t len, const char *type, const char *topic, const char *symbol,
+	uint64_t seq, const char *epoch, char *err, size_t errlen);
 /* Rows appended since the last commit. */
 uint64_t tf_store_pending(const struct tf_store *st);
 /* Commits the open batch, if any. Returns 0, or -1 with err filled: then
@@ -82,6 +95,12 @@ void tf_sessions_free(struct tf_session *list, size_t n);
 /* The id of the newest event (0 when there is none), or -1 with err
  * filled. Rows committed later have larger ids. */
 int64_t tf_store_last_id(struct tf_store *st, char *err, size_t errlen);
+
+/* The seq and epoch of the newest row that has one (epoch into a buffer of
+ * size bytes): 1, or 0 when no row has one (a plain or a version 1
+ * recording), or -1 with err filled. */
+int tf_store_last_seq(struct tf_store *st, uint64_t *seq, char *epoch,
+	size_t size, char *err, size_t errlen);
 
 /* What a cursor returns; every condition is optional. */
 struct tf_query {

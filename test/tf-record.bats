@@ -527,3 +527,196 @@ as_other() {
 	assert_failure 2
 	assert_equal "${stderr_lines[0]}" "tf-record: TF_RECORD_BATCH_ROWS: 'lots' is not a whole number"
 }
+
+# issue 12: envelope input
+
+# envelopes N [FIRST] [EPOCH]: tf.v1 event envelopes of seq FIRST..FIRST+N-1
+# around {"type":"price_update","i":SEQ}, as tf-sub --envelope writes them.
+envelopes() {
+	local first=${2:-1}
+	seq "$first" $((first + $1 - 1)) |
+		sed "s/.*/{\"type\":\"event\",\"seq\":&,\"epoch\":\"${3:-e1}\",\"topic\":\"prices\",\"data\":{\"type\":\"price_update\",\"i\":&}}/"
+}
+
+@test "--input envelope: data is recorded byte for byte with its seq and epoch, the envelope passed on, and tf-replay plays the data" {
+	{
+		echo '{"type":"event","seq":3,"epoch":"e1","topic":"t","data":{ "type":"trade","symbol":"BTC","p":1.50 }}'
+		echo '{"type":"event","seq":7,"epoch":"e1","topic":"t","data":{"k":"\u00e9"}}'
+	} >in
+	run_err tf-record --input envelope -d r.db <in
+	assert_success
+	assert_equal "$output" "$(cat in)"
+	run q r.db "select seq || ' ' || epoch || ' ' || coalesce(type, '-') || ' ' || coalesce(symbol, '-') || ' ' || line from events order by id"
+	assert_output '3 e1 trade BTC { "type":"trade","symbol":"BTC","p":1.50 }
+7 e1 - - {"k":"\u00e9"}'
+	run tf-replay -s max r.db
+	assert_output '{ "type":"trade","symbol":"BTC","p":1.50 }
+{"k":"\u00e9"}'
+	[[ $stderr == *"recorded 2 lines to r.db (session 1), 0 skipped, 0 already recorded, 0 gaps (0 missed upstream), last seq 7 epoch e1,"* ]]
+	run q r.db "pragma user_version"
+	assert_output 2
+}
+
+@test "--last-seq prints 'SEQ EPOCH' of the newest row with one; none stored is exit 1 with nothing on stdout" {
+	run_err tf-record --last-seq -d nothing.db
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "tf-record: nothing.db: no such file: nothing recorded yet"
+	[ ! -e nothing.db ]
+	# A script's restart from a first start: seq 1.
+	assert_equal "$(( $(tf-record --last-seq -d nothing.db 2>/dev/null | cut -d' ' -f1) + 1 ))" 1
+	echo '{"type":"x"}' | tf-record -n -d plain.db 2>/dev/null
+	run_err tf-record --last-seq -d plain.db
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "tf-record: plain.db: no event with a seq recorded"
+	envelopes 5 10 | tf-record -n --input envelope -d r.db 2>/dev/null
+	envelopes 2 1 e2 | tf-record -n --input envelope -d r.db 2>/dev/null
+	run_err tf-record --last-seq -d r.db
+	assert_success
+	assert_output "2 e2"
+	echo 'not sqlite' >bad.db
+	run_err tf-record --last-seq -d bad.db
+	assert_failure 2
+	assert_equal "$output" ""
+	[[ $stderr == "tf-record: "*bad.db* ]]
+}
+
+@test "--input envelope: a restart with overlapping input records each event once, per epoch" {
+	envelopes 100 | tf-record -n --input envelope --batch-rows 7 -d r.db 2>/dev/null
+	# From seq 41 again, and on past 100.
+	envelopes 100 41 >in
+	run_err tf-record --input envelope -d r.db <in
+	assert_success
+	# Passed on all the same.
+	assert_equal "$output" "$(cat in)"
+	[[ $stderr == *"recorded 40 lines to r.db (session 2), 0 skipped, 60 already recorded,"*"last seq 140 epoch e1,"* ]]
+	run q r.db "select count(*), count(distinct seq), min(seq), max(seq) from events"
+	assert_output "140|140|1|140"
+	run q r.db "select count(*) from events where line != '{\"type\":\"price_update\",\"i\":' || seq || '}'"
+	assert_output 0
+	# Within one input too; another epoch (a stream made again) starts
+	# over at seq 1.
+	{ envelopes 3 140; envelopes 2 1 e2; envelopes 3 1 e2; } |
+		tf-record -n --input envelope -d r.db 2>err
+	grep -q 'recorded 5 lines .* 3 already recorded,.*last seq 3 epoch e2,' err
+	run q r.db "select epoch, count(*), max(seq) from events group by epoch order by epoch"
+	assert_output "e1|142|142
+e2|3|3"
+}
+
+@test "--input envelope: seq is stored in the row itself: after kill -9 the last seq is the last row committed, and a restart from it + 1 records each event once" {
+	envelopes 20000 >all
+	mkfifo feed
+	tf-record -n --input envelope --batch-rows 100 -d r.db <feed 2>err &
+	rec=$!
+	echo $rec >>pids
+	exec 7>feed
+	local i=1
+	while ! rows -ge 2000; do
+		sed -n "${i},$((i + 99))p" all >&7
+		i=$((i + 100))
+		[ "$i" -le 20000 ]
+	done
+	kill -9 "$rec"
+	wait "$rec" || true
+	exec 7>&-
+	run q r.db "select count(*), max(seq), count(seq) from events"
+	local n=${output%%|*}
+	assert_output "$n|$n|$n"
+	[ "$n" -ge 2000 ] && [ "$n" -lt 20000 ]
+	# A session killed has no end.
+	run q r.db "select count(*) from sessions where end_ns is null"
+	assert_output 1
+	run tf-record --last-seq -d r.db
+	assert_output "$n e1"
+	last=${output%% *}
+	tail -n +$((last + 1)) all | tf-record -n --input envelope -d r.db 2>/dev/null
+	run q r.db "select count(*), count(distinct seq), max(seq) from events"
+	assert_output "20000|20000|20000"
+	run tf-replay -s max r.db
+	assert_equal "$output" "$(sed 's/.*"data":\(.*\)}$/\1/' all)"
+}
+
+@test "--input envelope: bad envelopes are bad lines with a clear message; a gap line is said, counted and passed on, not recorded" {
+	{
+		envelopes 1
+		echo '[1,2]'
+		echo '"event"'
+		echo '{"type":"event","epoch":"e1","data":{"a":1}}'
+		echo '{"type":"event","seq":"2","epoch":"e1","data":{"a":1}}'
+		echo '{"type":"event","seq":0,"epoch":"e1","data":{"a":1}}'
+		echo '{"type":"event","seq":2.5,"epoch":"e1","data":{"a":1}}'
+		echo '{"type":"event","seq":2,"data":{"a":1}}'
+		echo '{"type":"event","seq":2,"epoch":"e1"}'
+		echo '{"type":"event","seq":2,"epoch":"e1","data":"{\"a\":1}"}'
+		echo '{"type":"event","seq":2,"epoch":"e1","data":[1]}'
+		echo '{"type":"hello","seq":2,"epoch":"e1","data":{"a":1}}'
+		echo '{"seq":2,"epoch":"e1","data":{"a":1}}'
+		echo '{"type":"event","seq":2,"epoch":"e1","data":{"a":1}'
+		echo '{"type":"gap","from":2,"to":4,"missed":3,"reason":"history"}'
+		echo '{"type":"gap","from":4}'
+		envelopes 1 5
+	} >in
+	run_err tf-record --input envelope -d r.db <in
+	assert_success
+	local want=(
+		'line 2: envelope: not a JSON object (skipped)'
+		'line 3: envelope: not a JSON object (skipped)'
+		'line 4: envelope: no "seq" (skipped)'
+		'line 5: envelope: "seq" is not an integer from 1 to 9223372036854775807 (skipped)'
+		'line 6: envelope: "seq" is not an integer from 1 to 9223372036854775807 (skipped)'
+		'line 7: envelope: "seq" is not an integer from 1 to 9223372036854775807 (skipped)'
+		'line 8: envelope: no "epoch" string (skipped)'
+		'line 9: envelope: no "data" (skipped)'
+		'line 10: envelope: "data" is not a JSON object (skipped)'
+		'line 11: envelope: "data" is not a JSON object (skipped)'
+		'line 12: envelope: "type" is not "event" or "gap" (skipped)'
+		'line 13: envelope: "type" is not "event" or "gap" (skipped)'
+		'line 14: invalid JSON: unexpected end of line at byte 51 (skipped)'
+		'line 15: gap: seq 2 to 4 (3 missed upstream), not in the recording'
+		'line 16: envelope: a gap needs "from" and "to", seqs with from <= to (skipped)'
+	)
+	local i
+	for i in "${!want[@]}"; do
+		[[ ${stderr_lines[i]} == "tf-record: ${want[i]}" ]] ||
+			fail "line $i: ${stderr_lines[i]}"
+	done
+	[ "${#stderr_lines[@]}" -eq 16 ]
+	[[ $stderr == *"recorded 2 lines to r.db (session 1), 14 skipped, 0 already recorded, 1 gap (3 missed upstream), last seq 5 epoch e1,"* ]]
+	# Good lines and the gap line passed on, byte for byte.
+	assert_equal "$output" "$(sed -n '1p; 15p; 17p' in)"
+	run q r.db "select seq, line from events order by id"
+	assert_output '1|{"type":"price_update","i":1}
+5|{"type":"price_update","i":5}'
+	run_err tf-record --strict --input envelope -n -d s.db <in
+	assert_failure 65
+	assert_equal "${stderr_lines[0]}" 'tf-record: line 2: envelope: not a JSON object'
+}
+
+@test "a version 1 recording is upgraded in place: its rows kept (seq null), envelope rows added, tf-replay plays both" {
+	q old.db "pragma application_id=$((0x74660001)); pragma user_version=1;
+		create table sessions(id integer primary key, name text not null, start_ns integer not null, end_ns integer, host text, pid integer);
+		create table events(id integer primary key, session integer not null, ts_ns integer not null, type text, topic text, symbol text, line text not null);
+		insert into sessions values(1, 'old', 1, 2, 'h', 1);
+		insert into events values(1, 1, 1000, 'x', 'other', null, '{\"type\":\"x\"}');"
+	# Reading does not change it; nothing with a seq yet.
+	run_err tf-record --last-seq -d old.db
+	assert_failure 1
+	run q old.db "pragma user_version"
+	assert_output 1
+	envelopes 2 | tf-record -n --input envelope -d old.db 2>/dev/null
+	run q old.db "pragma user_version; select coalesce(seq, 'null'), line from events order by id"
+	assert_output '2
+null|{"type":"x"}
+1|{"type":"price_update","i":1}
+2|{"type":"price_update","i":2}'
+	run q old.db "pragma integrity_check"
+	assert_output ok
+	run tf-replay -s max old.db
+	assert_output '{"type":"x"}
+{"type":"price_update","i":1}
+{"type":"price_update","i":2}'
+	run tf-record --last-seq -d old.db
+	assert_output "2 e1"
+}
