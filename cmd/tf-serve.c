@@ -19,6 +19,7 @@
 #include "hubcli.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "sig.h"
 #include "vocab.h"
@@ -89,7 +90,12 @@ struct state {
 	 * --max-bodies), and requests refused for want of room. */
 	size_t bodies;
 	uint64_t bodies_refused;
+	/* Control lines written, by action (start, stop, restart), and
+	 * presses answered 503: for /metrics. */
+	uint64_t controls[3], controls_failed;
 };
+
+static const char *const control_action[3] = { "start", "stop", "restart" };
 
 /* One HTTP connection: the request body being read, the answer being
  * written. Kept as the wsi's opaque user data. */
@@ -552,18 +558,24 @@ api_control(struct state *s, struct lws *wsi, struct req *rq)
 		"{\"type\":\"control\",\"action\":\"%s\",\"ts\":%lld}\n",
 		rq->action, (long long)ts);
 	ssize_t w = -1;
+	int i;
 
-	if (!s->control)
+	if (!s->control) {
+		s->controls_failed++;
 		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
 			"the control output (stdout) is closed");
+	}
 	do
 		w = write(STDOUT_FILENO, line, (size_t)n);
 	while (w < 0 && errno == EINTR);
-	if (w < 0 && errno == EAGAIN)
+	if (w < 0 && errno == EAGAIN) {
+		s->controls_failed++;
 		return fail(wsi, rq, HTTP_STATUS_SERVICE_UNAVAILABLE,
 			"the control output (stdout) is full: nobody reads "
 			"it");
+	}
 	if (w != n) {
+		s->controls_failed++;
 		tf_warn("stdout: %s: control lines go nowhere now",
 			w < 0 ? strerror(errno) : "short write");
 		s->control = 0;
@@ -571,6 +583,9 @@ api_control(struct state *s, struct lws *wsi, struct req *rq)
 			"the control output (stdout) is closed");
 	}
 	tf_info("control: %s", rq->action);
+	for (i = 0; i < 3; i++)
+		if (!strcmp(rq->action, control_action[i]))
+			s->controls[i]++;
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"ok\":true,\"action\":\"%s\",\"ts\":%lld}",
 		rq->action, (long long)ts);
@@ -929,6 +944,46 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* tf-serve's own families in /metrics, after the hub's. */
+static void
+add_metrics(struct tf_metrics *m, void *arg)
+{
+	struct state *s = arg;
+	struct tf_dash_counters dc;
+	int i;
+
+	tf_dash_counters(s->dash, &dc);
+	tf_metrics_family(m, "tf_control_commands_total", TF_METRIC_COUNTER,
+		"Control lines written to stdout (POST /api/control/ACTION), "
+		"by action.");
+	for (i = 0; i < 3; i++)
+		tf_metrics_u64(m, (const char *const[]){ "action",
+			control_action[i], NULL }, s->controls[i]);
+	tf_metrics_counter(m, "tf_control_commands_failed_total",
+		"Control presses answered 503: stdout closed or full.",
+		s->controls_failed);
+	tf_metrics_counter(m, "tf_dashboard_events_total",
+		"Events applied to the dashboard's state.", dc.events);
+	tf_metrics_counter(m, "tf_dashboard_kept_events_total",
+		"Events kept in some part of the dashboard's state.", dc.kept);
+	tf_metrics_gauge(m, "tf_dashboard_symbols",
+		"Distinct symbols the dashboard keeps.", (double)dc.symbols);
+	tf_metrics_counter(m, "tf_dashboard_symbols_dropped_total",
+		"Events whose symbol is past --max-symbols.",
+		dc.symbols_dropped);
+	tf_metrics_counter(m, "tf_dashboard_bad_prices_total",
+		"Price ticks without a finite price above 0.", dc.bad_prices);
+	tf_metrics_counter(m, "tf_dashboard_late_ticks_total",
+		"Candle updates ignored as too old.", dc.late_ticks);
+	tf_metrics_counter(m, "tf_dashboard_bad_fills_total",
+		"trade_executed events that are no fill.", dc.bad_fills);
+	tf_metrics_counter(m, "tf_dashboard_nomem_total",
+		"Events not kept for lack of memory.", dc.nomem);
+	tf_metrics_counter(m, "tf_request_bodies_refused_total",
+		"Requests answered 503 for want of room in --max-bodies.",
+		s->bodies_refused);
+}
+
 /* ---- running --------------------------------------------------------- */
 
 static int
@@ -955,6 +1010,8 @@ run(struct config *c)
 	net->hub.max_line = c->common.max_line;
 	net->hub.http = on_http;
 	net->hub.http_arg = &s;
+	net->hub.metrics = add_metrics;
+	net->hub.metrics_arg = &s;
 	s.hub = tf_hub_create(&net->hub, err, sizeof err);
 	if (!s.hub) {
 		tf_error("%s", err);

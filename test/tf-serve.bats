@@ -872,3 +872,70 @@ encoding() {
 	assert_equal "$(status -H "If-None-Match: $gz")" 200
 	! grep -qi '^content-encoding' hdr
 }
+
+# issue 13: metrics and health
+
+# metric 'NAME{LABELS}': its value in metrics.txt.
+metric() {
+	awk -v k="$1" '$1 == k { print $2 }' metrics.txt
+}
+
+@test "GET /metrics: the hub's numbers and tf-serve's own (control commands, dashboard), promtool-clean, behind the token" {
+	serve --token s3cret
+	feed '{"type":"price_update","symbol":"BTC-USD","price":100}' 'not json' \
+		'{"type":"heartbeat"}'
+	wait_for eval "curl -s '$URL/api/stats?token=s3cret' | jq -e '.messages_in == 2' >/dev/null"
+	get /metrics >/dev/null
+	[ "$code" = 401 ]
+	for a in stop stop start; do
+		get "/api/control/$a" -X POST -H 'Authorization: Bearer s3cret' >/dev/null
+		[ "$code" = 202 ]
+	done
+	curl -sf -D h -o metrics.txt "$URL/metrics?token=s3cret"
+	grep -i '^content-type: text/plain; version=0.0.4' h
+	promtool check metrics <metrics.txt
+	assert_equal "$(metric "tf_build_info{program=\"tf-serve\",version=\"$(cat "$TF_ROOT/VERSION")\"}")" 1
+	assert_equal "$(metric tf_input_lines_total)" 3
+	assert_equal "$(metric tf_bad_lines_total)" 1
+	assert_equal "$(metric 'tf_control_commands_total{action="stop"}')" 2
+	assert_equal "$(metric 'tf_control_commands_total{action="start"}')" 1
+	assert_equal "$(metric 'tf_control_commands_total{action="restart"}')" 0
+	assert_equal "$(metric tf_control_commands_failed_total)" 0
+	assert_equal "$(metric tf_dashboard_events_total)" 2
+	assert_equal "$(metric tf_dashboard_symbols)" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="token"}')" 1
+	assert_equal "$(metric 'tf_clients{protocol="plain"}')" 0
+	# Every family the man page names.
+	for f in $(awk '/^# TYPE/ { print $3 }' metrics.txt); do
+		grep -q "^\.It Va $f\$" "$TF_ROOT/man/tf-serve.1" \
+			"$TF_ROOT/man/tf-broadcast.1" || {
+			echo "$f: in neither man page" >&2
+			false
+		}
+	done
+	# The probes need no token.
+	get /healthz >r
+	[ "$code" = 200 ]
+	get /readyz >r
+	[ "$code" = 200 ]
+	jq -e '.status == "ready"' r
+}
+
+@test "/readyz: 503 with the reason when input is stale or closed (--keep-open), 200 again when a line comes" {
+	serve --keep-open --stale 1
+	get /readyz >r
+	[ "$code" = 200 ]
+	wait_for eval "curl -s '$URL/readyz' | grep -q 'input stale'"
+	get /readyz >r
+	[ "$code" = 503 ]
+	jq -e '.status == "not ready" and (.reason | startswith("input stale: no line for "))' r
+	feed "$events"
+	wait_for eval "curl -s '$URL/readyz' | grep -q '\"ready\"'"
+	exec 7>&-
+	wait_for eval "curl -s '$URL/readyz' | grep -q 'input closed'"
+	get /readyz >r
+	[ "$code" = 503 ]
+	jq -e '.reason == "input closed"' r
+	get /healthz >r
+	[ "$code" = 200 ]
+}
