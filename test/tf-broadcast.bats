@@ -1928,3 +1928,29 @@ Y
 	run curl -sf "$api/alerts"
 	jq -e '[.data.alerts[] | select(.state == "firing")] == []' <<<"$output"
 }
+
+@test "tf_refusals_total counts what clients sent past the limits: a message too big, over --max-rate, a URL too long, too many topics" {
+	bcast -n --max-message 1K --max-rate 5 --max-subscriptions 2
+	big=$(printf '{"x":"%02000d"}' 0)
+	js big --send "$big" "$URL/"
+	finish big
+	closed_with big 1009
+	args=()
+	for i in $(seq 1 50); do args+=(--send "{\"i\":$i}"); done
+	js fast "${args[@]}" --timeout 10 "$URL/"
+	finish fast
+	closed_with fast 1008
+	js topics --timeout 5 "$URL/?topics=a,b,c"
+	finish topics
+	grep -qx '#http 400' topics.err
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/stats?x=$(printf '%09000d' 0)"
+	assert_output 414
+	scrape
+	promtool check metrics <metrics.txt
+	assert_equal "$(metric 'tf_refusals_total{reason="message_too_big"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="rate"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="max_subscriptions"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="request_too_large"}')" 1
+	assert_equal "$(metric 'tf_refusals_total{reason="token"}')" 0
+	assert_equal "$(metric tf_clients_total)" 2
+}
