@@ -2,6 +2,7 @@
 # tf-record: what a user relies on when recording a live stream.
 
 load helper
+load nats
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
@@ -719,4 +720,48 @@ null|{"type":"x"}
 {"type":"price_update","i":2}'
 	run tf-record --last-seq -d old.db
 	assert_output "2 e1"
+}
+
+@test "end to end with nats-server: tf-sub --envelope | tf-record killed with -9 mid-stream, restarted from --last-seq + 1, records every event once, in order" {
+	command -v nats-server >/dev/null || skip "nats-server is not installed"
+	nats_start s
+	export TF_NATS_URL=$(nats_url s)
+	tf-pub -n -q --create </dev/null
+	# 20000 events, 200 every 20 ms: still coming when tf-record is killed.
+	python3 -c '
+import sys, time
+for i in range(1, 20001):
+    sys.stdout.write("{\"type\":\"price_update\",\"i\":%d}\n" % i)
+    if i % 200 == 0:
+        sys.stdout.flush()
+        time.sleep(0.02)' | tf-pub -n -q 2>pub.err &
+	pub=$!
+	echo $pub >>pids
+	mkfifo feed
+	tf-sub --envelope --all >feed 2>sub1.err &
+	sub=$!
+	echo $sub >>pids
+	tf-record -n --input envelope --batch-rows 100 -d all.db <feed 2>rec1.err &
+	rec=$!
+	echo $rec >>pids
+	db=all.db wait_for rows -ge 3000
+	kill -9 "$rec"
+	wait "$rec" || true
+	kill "$sub" 2>/dev/null || true
+	wait "$sub" || true
+	run tf-record --last-seq -d all.db
+	assert_success
+	last=${output%% *}
+	[ "$last" -ge 3000 ] && [ "$last" -lt 20000 ]
+	wait "$pub"
+	timeout 60 tf-sub --envelope --until-end --from-seq $((last + 1)) 2>sub2.err |
+		tf-record -n --input envelope -d all.db 2>rec2.err
+	grep -q "recorded $((20000 - last)) lines to all.db (session 2), 0 skipped, 0 already recorded, 0 gaps" rec2.err
+	run q all.db "select count(*), count(distinct seq), min(seq), max(seq), count(distinct epoch) from events"
+	assert_output "20000|20000|1|20000|1"
+	# In order, and each one the event its seq was published as.
+	run q all.db "select count(*) from events where line != '{\"type\":\"price_update\",\"i\":' || seq || '}' or seq != id"
+	assert_output 0
+	run tf-record --last-seq -d all.db
+	assert_output --regexp '^20000 [^ ]+$'
 }
