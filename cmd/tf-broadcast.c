@@ -53,7 +53,8 @@ usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"GET /stats on the same port (and SIGUSR1, on stderr) gives counters\n"
-		"as JSON. See tf-broadcast(1) and tf(7).\n");
+		"as JSON, GET /metrics the same for Prometheus; GET /healthz and\n"
+		"/readyz (no token) are for probes. See tf-broadcast(1) and tf(7).\n");
 }
 
 static int

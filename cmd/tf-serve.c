@@ -145,7 +145,8 @@ usage(FILE *f)
 		"Routes: GET /api/snapshot, /api/candles?symbol=&tf=, /api/trades,\n"
 		"/api/trading, /api/positions, /api/alerts?priority=, /api/metrics,\n"
 		"/api/system, /api/stats; POST /api/control/start|stop|restart,\n"
-		"/api/events. See tf-serve(1).\n");
+		"/api/events. GET /stats and /metrics (Prometheus) give counters;\n"
+		"GET /healthz and /readyz (no token) are for probes. See tf-serve(1).\n");
 }
 
 static int
