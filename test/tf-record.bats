@@ -765,3 +765,24 @@ for i in range(1, 20001):
 	run tf-record --last-seq -d all.db
 	assert_output --regexp '^20000 [^ ]+$'
 }
+
+@test "--input envelope: a batch that cannot be written stops tf-record (exit 1); a restart from --last-seq + 1 records each event once" {
+	python3 -c 'import json
+for i in range(1, 20001): print(json.dumps({"type":"event","seq":i,"epoch":"e1","topic":"prices","data":{"type":"price_update","i":i,"pad":"x"*200}}, separators=(",", ":")))' >in
+	# As in the disk full test above: a file size limit, stdout a pipe.
+	run_err bash -c 'ulimit -f 1024; tf-record --input envelope --batch-rows 500 -d r.db <in | wc -l
+		exit "${PIPESTATUS[0]}"'
+	assert_equal "$status" 1
+	[[ $stderr == *"tf-record: r.db: commit: disk I/O error: 500 lines lost (input lines "*"); stopping: restart from --last-seq + 1 to record them"* ]]
+	[[ $stderr == *"tf-record: r.db: stopped; every line before the last commit is kept"* ]]
+	[ "$(grep -c 'lines lost (input lines' <<<"$stderr")" -eq 1 ]
+	run q r.db "select count(*), coalesce(max(seq), 0) from events"
+	local n=${output%%|*}
+	assert_output "$n|$n"
+	[ "$n" -lt 20000 ]
+	run tf-record --last-seq -d r.db
+	assert_output "$n e1"
+	tail -n +$((n + 1)) in | tf-record -n --input envelope -d r.db 2>/dev/null
+	run q r.db "select count(*), count(distinct seq), max(seq) from events"
+	assert_output "20000|20000|20000"
+}
