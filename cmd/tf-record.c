@@ -63,6 +63,9 @@ struct counts {
 	 * stored of their epoch), gap lines and the events they said were
 	 * missed upstream. */
 	uint64_t dups, gaps, missed;
+	/* The last seq committed (from the file at start), and the last one
+	 * in the open batch. */
+	uint64_t last_seq, batch_seq;
 	/* For --metrics-file: batches committed and rolled back, the time
 	 * spent committing, the wall clock of the last commit. */
 	uint64_t commits, failed_batches;
@@ -256,6 +259,9 @@ batch_end(const struct config *c, const struct tf_store *st,
 		n->committed_at = tf_now_ns();
 		if (!n->first_ns)
 			n->first_ns = n->batch_first_ns;
+		if (n->batch_seq)
+			n->last_seq = n->batch_seq;
+		n->batch_seq = 0;
 		n->last_ns = n->batch_last_ns;
 		if (n->failing) {
 			k = lost - n->lost_before;
@@ -269,6 +275,7 @@ batch_end(const struct config *c, const struct tf_store *st,
 		return;
 	}
 	n->failed_batches++;
+	n->batch_seq = 0;
 	k = lost - lost_before;
 	/* With envelopes, later events committed after lost ones would make
 	 * a hole --last-seq cannot show: stop instead, and let a restart
@@ -367,6 +374,19 @@ write_metrics(struct config *c, const struct tf_store *st, struct counts *n,
 		"When a batch was last committed, in seconds since the epoch "
 		"(0: none yet).",
 		(double)n->committed_at / 1e9);
+	if (c->envelope) {
+		tf_metrics_counter(m, "tf_record_already_recorded_total",
+			"Envelopes not stored again: their seq was not above "
+			"the last one stored of their epoch.", n->dups);
+		tf_metrics_counter(m, "tf_record_gaps_total",
+			"Gap lines read: events missed upstream.", n->gaps);
+		tf_metrics_counter(m, "tf_record_missed_events_total",
+			"Events the gap lines said were missed upstream.",
+			n->missed);
+		tf_metrics_gauge(m, "tf_record_last_seq",
+			"The last seq committed to the recording (0: none).",
+			(double)n->last_seq);
+	}
 	tf_metrics_gauge(m, "tf_record_db_bytes",
 		"Size of the recording on disk: the file and its write-ahead "
 		"log.",
@@ -551,7 +571,7 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 	struct tf_line l;
 	struct tf_event ev;
 	char tbuf[128], pbuf[128], sbuf[128];
-	struct envelope env;
+	struct envelope env = { 0 };
 
 	for (;;) {
 		int64_t timeout = -1;
@@ -606,8 +626,11 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 					return 1;
 			} else if (k == 1) {
 				n->dups++;
-			} else if (tf_store_pending(st) == 1) {
-				deadline = tf_mono_ns() + c->batch_ns;
+			} else {
+				if (c->envelope)
+					n->batch_seq = env.seq;
+				if (tf_store_pending(st) == 1)
+					deadline = tf_mono_ns() + c->batch_ns;
 			}
 			forward(c, l.data, l.len);
 			if (tf_store_pending(st) >= c->batch_rows &&
@@ -734,6 +757,15 @@ run(struct config *c)
 	if (session < 0 || !r) {
 		tf_error("%s: %s", c->db, r ? err : "out of memory");
 		goto out;
+	}
+	if (c->envelope) {
+		char epoch[TF_STORE_EPOCH_MAX + 1];
+
+		if (tf_store_last_seq(st, &n.last_seq, epoch, sizeof epoch,
+			    err, sizeof err) < 0) {
+			tf_error("%s: %s", c->db, err);
+			goto out;
+		}
 	}
 	rc = record(c, st, r, &n);
 	flush_output(c);

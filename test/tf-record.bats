@@ -604,6 +604,19 @@ envelopes() {
 	run q r.db "select epoch, count(*), max(seq) from events group by epoch order by epoch"
 	assert_output "e1|142|142
 e2|3|3"
+	# --metrics-file counts the same; the last seq is read at start.
+	{ envelopes 2 2 e2; echo '{"type":"gap","from":4,"to":6}'; } |
+		tf-record -n --input envelope -d r.db --metrics-file m.prom 2>/dev/null
+	grep -Eq '^tf_record_already_recorded_total\{[^}]*\} 2$' m.prom
+	grep -Eq '^tf_record_gaps_total\{[^}]*\} 1$' m.prom
+	grep -Eq '^tf_record_missed_events_total\{[^}]*\} 3$' m.prom
+	grep -Eq '^tf_record_last_seq\{[^}]*\} 3$' m.prom
+	envelopes 1 4 e2 | tf-record -n --input envelope -d r.db --metrics-file m.prom 2>/dev/null
+	grep -Eq '^tf_record_last_seq\{[^}]*\} 4$' m.prom
+	grep -Eq '^tf_record_already_recorded_total\{[^}]*\} 0$' m.prom
+	# Without envelope input they are not written.
+	tf-record -n -d r.db --metrics-file m.prom </dev/null 2>/dev/null
+	! grep -q 'tf_record_last_seq' m.prom
 }
 
 @test "--input envelope: seq is stored in the row itself: after kill -9 the last seq is the last row committed, and a restart from it + 1 records each event once" {
