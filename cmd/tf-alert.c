@@ -549,7 +549,6 @@ write_metrics(struct run *st, int when, int rc)
 	const struct tf_metrics_common com = { "tf-alert", st->start_ns,
 		st->lines + st->skipped, st->skipped };
 	struct tf_metrics *m = st->m;
-	char err[1024], every[32];
 	size_t i;
 	int p;
 
@@ -579,29 +578,8 @@ write_metrics(struct run *st, int when, int rc)
 		"Saves of the --state file that failed.", st->save_failures);
 	if (when == METRICS_FINAL)
 		tf_metrics_last_run(m, rc, tf_now_ns() - st->start_ns);
-	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
-	case TF_METRICS_WRITTEN:
-		return 0;
-	case TF_METRICS_RECOVERED:
-		tf_warn("--metrics-file: %s written again", c->mf.path);
-		return 0;
-	case TF_METRICS_FAILED:
-		if (when != METRICS_RUNNING) {
-			tf_error("--metrics-file: %s", err);
-			return -1;
-		}
-		tf_format_duration(c->mf.interval_ns, every, sizeof every);
-		tf_error("--metrics-file: %s; still alerting, trying again "
-			 "every %s", err, every);
-		return -1;
-	case TF_METRICS_STILL_FAILING:
-		if (when != METRICS_RUNNING)
-			tf_error("--metrics-file: %s", err);
-		else
-			tf_info("--metrics-file: %s", err);
-		return -1;
-	}
-	return -1;
+	return tf_metrics_file_report(&c->mf, m, when == METRICS_RUNNING,
+		"alerting");
 }
 
 /* Sets up the alert counts for the metrics once the rules are loaded.

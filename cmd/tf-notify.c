@@ -1090,7 +1090,6 @@ write_metrics(struct run *st, int when, int rc)
 	const struct tf_metrics_common com = { "tf-notify", st->start_ns,
 		st->lines + st->skipped, st->skipped };
 	struct tf_metrics *m = st->m;
-	char err[1024], every[32];
 	size_t i, k;
 
 	if (!m)
@@ -1122,29 +1121,8 @@ write_metrics(struct run *st, int when, int rc)
 		st->summaries);
 	if (when == METRICS_FINAL)
 		tf_metrics_last_run(m, rc, tf_now_ns() - st->start_ns);
-	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
-	case TF_METRICS_WRITTEN:
-		return 0;
-	case TF_METRICS_RECOVERED:
-		tf_warn("--metrics-file: %s written again", c->mf.path);
-		return 0;
-	case TF_METRICS_FAILED:
-		if (when != METRICS_RUNNING) {
-			tf_error("--metrics-file: %s", err);
-			return -1;
-		}
-		tf_format_duration(c->mf.interval_ns, every, sizeof every);
-		tf_error("--metrics-file: %s; still delivering, trying again "
-			 "every %s", err, every);
-		return -1;
-	case TF_METRICS_STILL_FAILING:
-		if (when != METRICS_RUNNING)
-			tf_error("--metrics-file: %s", err);
-		else
-			tf_info("--metrics-file: %s", err);
-		return -1;
-	}
-	return -1;
+	return tf_metrics_file_report(&c->mf, m, when == METRICS_RUNNING,
+		"delivering");
 }
 
 /* Input has ended (or a stop signal came) and deliveries are left: says

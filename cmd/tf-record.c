@@ -347,7 +347,6 @@ write_metrics(struct config *c, const struct tf_store *st, struct counts *n,
 	const struct tf_metrics_common com = { "tf-record", n->start_ns,
 		n->lines + n->skipped, n->skipped };
 	struct tf_metrics *m = n->m;
-	char err[1024], every[32];
 
 	if (!m)
 		return 0;
@@ -393,29 +392,8 @@ write_metrics(struct config *c, const struct tf_store *st, struct counts *n,
 		(double)db_bytes(c->db));
 	if (when == METRICS_FINAL)
 		tf_metrics_last_run(m, rc, tf_now_ns() - n->start_ns);
-	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
-	case TF_METRICS_WRITTEN:
-		return 0;
-	case TF_METRICS_RECOVERED:
-		tf_warn("--metrics-file: %s written again", c->mf.path);
-		return 0;
-	case TF_METRICS_FAILED:
-		if (when != METRICS_RUNNING) {
-			tf_error("--metrics-file: %s", err);
-			return -1;
-		}
-		tf_format_duration(c->mf.interval_ns, every, sizeof every);
-		tf_error("--metrics-file: %s; still recording, trying again "
-			 "every %s", err, every);
-		return -1;
-	case TF_METRICS_STILL_FAILING:
-		if (when != METRICS_RUNNING)
-			tf_error("--metrics-file: %s", err);
-		else
-			tf_info("--metrics-file: %s", err);
-		return -1;
-	}
-	return -1;
+	return tf_metrics_file_report(&c->mf, m, when == METRICS_RUNNING,
+		"recording");
 }
 
 /* The string value of a well-known field, decoded, or NULL. */

@@ -335,7 +335,6 @@ write_metrics(struct replay *r, int when, int rc)
 	const struct tf_metrics_common com = { "tf-replay", r->start_ns,
 		r->read_all, r->skipped };
 	struct tf_metrics *m = r->m;
-	char err[1024], every[32];
 
 	if (!m)
 		return 0;
@@ -354,29 +353,8 @@ write_metrics(struct replay *r, int when, int rc)
 		(double)r->shown_ts / 1e9);
 	if (when == METRICS_FINAL)
 		tf_metrics_last_run(m, rc, tf_now_ns() - r->start_ns);
-	switch (tf_metrics_file_write(&c->mf, m, err, sizeof err)) {
-	case TF_METRICS_WRITTEN:
-		return 0;
-	case TF_METRICS_RECOVERED:
-		tf_warn("--metrics-file: %s written again", c->mf.path);
-		return 0;
-	case TF_METRICS_FAILED:
-		if (when != METRICS_RUNNING) {
-			tf_error("--metrics-file: %s", err);
-			return -1;
-		}
-		tf_format_duration(c->mf.interval_ns, every, sizeof every);
-		tf_error("--metrics-file: %s; still playing, trying again "
-			 "every %s", err, every);
-		return -1;
-	case TF_METRICS_STILL_FAILING:
-		if (when != METRICS_RUNNING)
-			tf_error("--metrics-file: %s", err);
-		else
-			tf_info("--metrics-file: %s", err);
-		return -1;
-	}
-	return -1;
+	return tf_metrics_file_report(&c->mf, m, when == METRICS_RUNNING,
+		"playing");
 }
 
 /* Writes the metrics file if it is due. */

@@ -629,3 +629,35 @@ tf_metrics_file_write(struct tf_metrics_file *f, struct tf_metrics *m,
 	f->failing = 0;
 	return failing ? TF_METRICS_RECOVERED : TF_METRICS_WRITTEN;
 }
+
+int
+tf_metrics_file_report(struct tf_metrics_file *f, struct tf_metrics *m,
+	int running, const char *doing)
+{
+	char err[1024], every[32];
+
+	switch (tf_metrics_file_write(f, m, err, sizeof err)) {
+	case TF_METRICS_WRITTEN:
+		return 0;
+	case TF_METRICS_RECOVERED:
+		tf_warn("--metrics-file: %s written again", f->path);
+		return 0;
+	case TF_METRICS_FAILED:
+		if (!running) {
+			tf_error("--metrics-file: %s", err);
+			return -1;
+		}
+		tf_format_duration(f->interval_ns ? f->interval_ns :
+			TF_METRICS_INTERVAL_DEFAULT, every, sizeof every);
+		tf_error("--metrics-file: %s; still %s, trying again every %s",
+			err, doing, every);
+		return -1;
+	case TF_METRICS_STILL_FAILING:
+		if (!running)
+			tf_error("--metrics-file: %s", err);
+		else
+			tf_info("--metrics-file: %s", err);
+		return -1;
+	}
+	return -1;
+}

@@ -154,4 +154,13 @@ enum tf_metrics_write_result {
 enum tf_metrics_write_result tf_metrics_file_write(struct tf_metrics_file *f,
 	struct tf_metrics *m, char *err, size_t errlen);
 
+/* The command-line side, as lib/opts is: tf_metrics_file_write, reported
+ * on stderr as every program does. A first failure is an error (while
+ * running, "still DOING, trying again every INTERVAL": the program goes
+ * on); failing again is said once more only at start or exit (-v
+ * otherwise); a write after failures is a warning. Returns 0 written, -1
+ * not. */
+int tf_metrics_file_report(struct tf_metrics_file *f, struct tf_metrics *m,
+	int running, const char *doing);
+
 #endif
