@@ -1823,7 +1823,9 @@ confirm_upgrade(struct tf_hub *h, struct lws *wsi)
 }
 
 /* Answers status with body[0..n) and a "\n" as type, not to be cached,
- * keeping the connection. Returns the callback's value. */
+ * keeping the connection; to HEAD (a probe may ask so) the headers only,
+ * as a body would be read as the start of the next answer. Returns the
+ * callback's value. */
 static int
 answer(struct lws *wsi, unsigned status, const char *type, const char *body,
 	size_t n)
@@ -1831,7 +1833,7 @@ answer(struct lws *wsi, unsigned status, const char *type, const char *body,
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
 		*end = hdr + sizeof hdr - 1;
 	unsigned char *buf = malloc(LWS_PRE + n + 1);
-	int rc = -1;
+	int rc = -1, head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 
 	if (!buf)
 		return -1;
@@ -1842,7 +1844,8 @@ answer(struct lws *wsi, unsigned status, const char *type, const char *body,
 		(unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		goto out;
-	if (lws_write(wsi, buf + LWS_PRE, n + 1, LWS_WRITE_HTTP_FINAL) < 0)
+	if (!head && lws_write(wsi, buf + LWS_PRE, n + 1,
+		LWS_WRITE_HTTP_FINAL) < 0)
 		goto out;
 	rc = lws_http_transaction_completed(wsi) ? -1 : 0;
 out:
@@ -1878,7 +1881,9 @@ serve_metrics(struct tf_hub *h, struct lws *wsi)
 		return json_error(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, err,
 			1);
 	tf_metrics_clear(h->metrics);
-	tf_hub_metrics(h, h->metrics);
+	if (tf_hub_metrics(h, h->metrics) < 0)
+		return json_error(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+			"out of memory", 1);
 	if (h->cfg.metrics)
 		h->cfg.metrics(h->metrics, h->cfg.metrics_arg);
 	if (tf_metrics_finish(h->metrics, err, sizeof err) < 0)

@@ -1832,6 +1832,12 @@ scrape() {
 			"http://127.0.0.1:$PORT$p"
 		assert_output 403
 	done
+	# HEAD, as some probes ask: headers only, so that the connection
+	# carries the next answer intact.
+	curl -s -I -w '=%{http_code} %{num_connects}\n' "http://127.0.0.1:$PORT/healthz" \
+		"http://127.0.0.1:$PORT/readyz" "http://127.0.0.1:$PORT/healthz" >head.out
+	run grep '^=' head.out
+	assert_output $'=200 1\n=200 0\n=200 0'
 	run curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example" \
 		-H 'Authorization: Bearer s3cret' "http://127.0.0.1:$PORT/metrics"
 	assert_output 403
