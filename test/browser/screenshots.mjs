@@ -3,9 +3,10 @@
 // (desktop), 390x844 (a phone) and 844x390 (the phone held sideways). At
 // each size nothing is cut: the page never scrolls sideways and nothing
 // but the inside of a scrolling table or a chart reaches past the
-// screen's edges. At 390 px every table scrolls inside its panel with its
-// first column kept in view; sideways, the price chart's panel fits the
-// screen's height; on the desktops no panel is left half empty.
+// screen's edges. At 390 px every table, once scrolled to, scrolls inside
+// its panel with its first column kept in view; sideways, the price
+// chart's panel fits the screen's height; on the desktops no panel is left
+// half empty.
 //   node screenshots.mjs URL [--out DIR]  (DIR: where to save, default
 //   test/artifacts)
 import fs from 'node:fs';
@@ -55,20 +56,29 @@ await run('screenshots', async (t) => {
 			`is cut: the page is ${cut.wide} px wider than the screen, ` +
 			`past its edges: ${cut.out.join(', ') || 'nothing'}`);
 		if (w === 390) {
-			const tables = await t.page.evaluate(() => [...document
-				.querySelectorAll('main table.data')].map((tb) => {
-				const first = tb.tHead.rows[0].cells[0];
-				const sc = tb.closest('.scroll');
-				return [tb.id, !!sc && getComputedStyle(sc).overflowX,
-					tb.classList.contains('sticky-first') ?
-						getComputedStyle(first).position : 'n/a'];
-			}));
-			for (const [id, ov, pos] of tables) {
-				check(ov === 'auto', `#${id} scrolls inside its panel at ` +
-					`390 px (overflow-x: ${ov})`);
+			// Each table as it is once scrolled to (away from the
+			// screen its panel's tables do not scroll: main.js).
+			const ids = await t.page.$$eval('main table.data', (e) =>
+				e.map((x) => x.id));
+			const away = await t.page.evaluate(() => getComputedStyle(document
+				.querySelector('#patterns').closest('.scroll')).overflowY);
+			check(away === 'hidden', `far from the screen a table does not ` +
+				`scroll, so it costs no layer (#patterns: ${away})`);
+			for (const id of ids) {
+				await t.page.locator(`#${id}`).scrollIntoViewIfNeeded();
+				const [ov, pos] = await waitFor(t, (i) => {
+					const tb = document.getElementById(i);
+					const sc = tb.closest('.scroll');
+					const o = sc && getComputedStyle(sc).overflowX;
+					return o === 'auto' && [o, tb.classList.contains(
+						'sticky-first') ? getComputedStyle(tb.tHead.rows[0]
+						.cells[0]).position : 'n/a'];
+				}, id, `#${id} scrolls inside its panel at 390 px`, 3000);
+				check(ov === 'auto', `#${id} scrolls inside its panel`);
 				check(pos === 'sticky' || id === 'balances', `#${id} keeps ` +
 					`its first column in view at 390 px (position: ${pos})`);
 			}
+			await t.page.evaluate(() => window.scrollTo(0, 0));
 		}
 		if (h < 500) {
 			await t.page.locator('.p-chart').scrollIntoViewIfNeeded();

@@ -691,8 +691,24 @@ function drawOverlays() {
 
 // ---- start ---------------------------------------------------------------------------
 
+// Panels away from the screen get .offscreen: their tables stop being
+// scrollers (style.css), whose layers otherwise cost most of each frame
+// at 1,000 events/s. They scroll again before they come into view, and
+// stay in the page for the keyboard, find-in-page and screen readers.
+function watchPanels() {
+	if (typeof IntersectionObserver === 'undefined')
+		return;
+	const io = new IntersectionObserver((entries) => {
+		for (const e of entries)
+			e.target.classList.toggle('offscreen', !e.isIntersecting);
+	}, { rootMargin: '0px' });
+	for (const p of document.querySelectorAll('main > .panel'))
+		io.observe(p);
+}
+
 async function start() {
 	panels = new Panels(state);
+	watchPanels();
 	dash.alerts = panels.alerts.stats;
 	dash.chart = () => (priceChart ? priceChart.info() : null);
 	const tf = new URLSearchParams(location.search).get('tf');
