@@ -138,6 +138,10 @@ run(struct config *c)
 		tf_error("%s", s.hub ? "out of memory" : err);
 		goto out;
 	}
+	/* Methods lws does not know get the hub's JSON 405, not its HTML
+	 * 403, and CONNECT an answer instead of a socket held open. */
+	net->lws_options |=
+		LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
 	if (tf_hubcli_listen(net, s.hub, &ctx, &port, addr, sizeof addr, err,
 		    sizeof err) < 0) {
 		tf_error("%s", err);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
@@ -1746,6 +1747,10 @@ json_error(struct lws *wsi, unsigned status, const char *msg, int keep)
 		(unsigned char *)"no-store", 8, &p, end) ||
 	    (!keep && lws_add_http_header_by_token(wsi,
 		WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p, end)) ||
+	    /* The hub's own routes take GET and HEAD only. */
+	    (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW,
+		(unsigned char *)"GET, HEAD", 9, &p, end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		goto out;
 	memcpy(p, b.p, b.len);
@@ -1941,6 +1946,37 @@ serve_probe(struct tf_hub *h, struct lws *wsi, int ready)
 	return rc;
 }
 
+/* A request lws does not take as HTTP: a method it does not know
+ * (PROPFIND, TRACE), which it would answer with an HTML 403 of its own,
+ * comes here as a raw socket (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_
+ * ACCEPT_CONFIG), and CONNECT always does. Each gets one JSON 405 and the
+ * connection is closed; one that never sends its request is closed after
+ * RAW_TIMEOUT_S, since lws sets no timeout on a raw socket. Programs with
+ * routes of their own (cfg.http) answer these themselves. */
+#define RAW_TIMEOUT_S 5
+
+static int
+raw_request(struct lws *wsi, enum lws_callback_reasons reason,
+	const void *in, size_t len)
+{
+	char buf[LWS_PRE + 1024];
+	size_t n;
+
+	if (reason == LWS_CALLBACK_RAW_ADOPT) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, RAW_TIMEOUT_S);
+		return 0;
+	}
+	if (!in || !len)
+		return 0;
+	n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
+		HTTP_STATUS_METHOD_NOT_ALLOWED, "GET, HEAD",
+		"method not allowed (use GET, HEAD)");
+	if (!n || lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
+		    LWS_WRITE_RAW) < 0)
+		return -1;
+	return lws_raw_transaction_completed(wsi);
+}
+
 static int
 http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	void *user, void *in, size_t len)
@@ -1960,6 +1996,11 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 			refused(h, (enum refusal)r);
 			return json_error(wsi, HTTP_STATUS_FORBIDDEN, why, 0);
 		}
+		if (!h->cfg.http &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
+			return json_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+				"method not allowed (use GET, HEAD)", 0);
 		/* Probes need no token: they tell only alive and ready,
 		 * and a kubelet or load balancer has none to give. */
 		if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz"))
@@ -1981,6 +2022,8 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	}
 	if (h->cfg.http)
 		return h->cfg.http(wsi, reason, user, in, len, h->cfg.http_arg);
+	if (reason == LWS_CALLBACK_RAW_ADOPT || reason == LWS_CALLBACK_RAW_RX)
+		return raw_request(wsi, reason, in, len);
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 

@@ -1473,6 +1473,31 @@ print(head.split(b"\r\n")[0].decode(), body.decode().strip())' "$PORT" "$@"; }
 	still_serving 1
 }
 
+@test "every method but GET and HEAD is a JSON 405 with Allow, also ones libwebsockets does not know; CONNECT is answered, not held open" {
+	bcast -n
+	raw_method() { timeout 10 $PY -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n" % (sys.argv[2], sys.argv[3])).encode())
+a = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    a += d
+head, _, body = a.partition(b"\r\n\r\n")
+lines = head.decode().split("\r\n")
+allow = [l for l in lines if l.lower().startswith("allow:")]
+print(lines[0], allow[0] if allow else "no-allow", body.decode().strip())' "$PORT" "$@"; }
+	for m in PUT DELETE POST PATCH OPTIONS PROPFIND TRACE BREW; do
+		run raw_method "$m" /stats
+		assert_output 'HTTP/1.1 405 Method Not Allowed allow: GET, HEAD {"error":"method not allowed (use GET, HEAD)"}'
+	done
+	# lws makes CONNECT a raw socket: it gets the 405 and is closed.
+	run raw_method CONNECT 127.0.0.1:22
+	assert_output 'HTTP/1.1 405 Method Not Allowed allow: GET, HEAD {"error":"method not allowed (use GET, HEAD)"}'
+	still_serving 1
+}
+
 @test "SIGUSR1 prints the stats JSON on stderr and the server carries on" {
 	bcast -n
 	js a --count 1 --timeout 30 "$URL/"
