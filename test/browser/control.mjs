@@ -82,13 +82,13 @@ await run('control', async (t) => {
 
 	// A slow request: every button stays disabled until it is answered.
 	await t.page.route('**/api/control/start', async (r) => {
-		await sleep(700);
+		await sleep(1500);
 		await r.continue();
 	});
 	const done = press(t, 'bot-start', 'start', false);
 	await waitFor(t, () => ['start', 'stop', 'restart'].every((a) =>
 		document.querySelector(`#bot-${a}`).disabled), null,
-	'every bot button disabled while the start request runs', 2000);
+	'every bot button disabled while the start request runs', 1400);
 	await done;
 	await botIs(t, 'running', '#bot-state[data-state="running"] after ' +
 		'#bot-start');

@@ -101,6 +101,8 @@ await run('trading', async (t) => {
 	}, null, 'AAA-USD at 200: unrealized +20.00 (+4.76%)');
 
 	// Closed round trips, newest first.
+	await waitFor(t, () => document.querySelectorAll('#trips tbody tr')
+		.length === 3, null, 'three closed trips in #trips');
 	let trips = await table(t, 'trips');
 	check(trips.length === 3, `three closed trips (got ${trips.length})`);
 	const [r3, r2, r1] = trips;
@@ -172,6 +174,8 @@ await run('trading', async (t) => {
 		Number(t1[10]) === 4 && t1[11] === 'a1 a2 a3', `CSV trip 1 (got ${t1})`);
 
 	// Profit: daily, by symbol, cumulative.
+	await waitFor(t, () => document.querySelector('#profit-cumulative')
+		.dataset.points === '3', null, 'the cumulative curve drawn');
 	const daily = await table(t, 'daily');
 	check(JSON.stringify(daily) === JSON.stringify([
 		[ymd(D2), '2', '1', '1', '−42.00'], [ymd(D1), '1', '1', '0', '+56.00']]),
@@ -204,9 +208,12 @@ await run('trading', async (t) => {
 	pos = await table(t, 'positions');
 	check(pos.length === 1 && pos[0][0] === 'AAA-USD', `CCC-USD is flat: ` +
 		`no longer listed (got ${JSON.stringify(pos)})`);
-	trips = await table(t, 'trips');
-	check(trips[0][1] === 'CCC-USD' && trips[0][7] === '+1.80', `the new ` +
-		`trip on top: CCC-USD +1.80 (got ${trips[0]})`);
+	// Tables are redrawn at most every 250 ms.
+	await waitFor(t, () => {
+		const r = document.querySelector('#trips tbody tr');
+		return r && r.cells[1].textContent === 'CCC-USD' &&
+			r.cells[7].textContent === '+1.80';
+	}, null, 'the new trip on top of the closed trades: CCC-USD +1.80');
 	const after = await t.page.evaluate(() => window.tfDash.tradingFetches);
 	check(after > before, `GET /api/trading again after the fill ` +
 		`(${before} then ${after})`);

@@ -119,7 +119,7 @@ function render(d) {
 		equityChart.draw(state.equity);
 		$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
 	}
-	if (d.all || d.trading)
+	if ((d.all || d.trading) && profitCharts)
 		profitCharts.draw(state);
 	if (panels.draw(state, d))
 		schedule();	// lists still to draw: another frame
@@ -321,7 +321,6 @@ async function loadSnapshot(first) {
 		priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
 		priceChart.setOverlays(setting('overlays'));
 		equityChart = new EquityChart($('equity'));
-		profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
 	}
 	state.load(snap, dirty);
 	loaded = true;
@@ -343,6 +342,12 @@ async function loadSnapshot(first) {
 	// shows live data without waiting for another frame.
 	frame();
 	document.body.dataset.ready = '1';
+	// The profit charts are below the first screen: made once it is up.
+	if (!profitCharts)
+		setTimeout(() => {
+			profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
+			profitCharts.draw(state);
+		}, 0);
 }
 
 // Takes an envelope into the queue when it is the next one after the
@@ -621,7 +626,8 @@ function wireView() {
 		panels.retime(state);
 		priceChart.retime();
 		equityChart.retime();
-		profitCharts.retime();
+		if (profitCharts)
+			profitCharts.retime();
 		dirty.all = true;
 		schedule();
 	});

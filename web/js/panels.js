@@ -201,12 +201,12 @@ export class Panels {
 	// that the caller asks for another frame.
 	draw(state, d) {
 		const due = this.due;
-		for (const k of ['all', 'trades', 'predictions', 'patterns', 'alerts', 'feed'])
+		for (const k of ['all', 'trades', 'predictions', 'patterns', 'alerts', 'feed', 'trading'])
 			if (d[k])
 				due[k] = true;
 		const now = performance.now();
 		let lists = (due.trades || due.predictions || due.patterns || due.alerts ||
-			due.feed || due.all) && (d.all || now - this.listAt >= this.listMs);
+			due.feed || due.trading || due.all) && (d.all || now - this.listAt >= this.listMs);
 		if (lists && this.listAt === -Infinity && !this.firstDeferred) {
 			// The first screen: the charts and the figures first, the
 			// lists (hundreds of rows to lay out) in the next frame.
@@ -228,10 +228,6 @@ export class Panels {
 		if (d.all || d.portfolio || (d.prices.size && state.portfolio))
 			if (d.all || d.portfolio || this.balancesDue())
 				drawBalances(state);
-		if (d.all || d.trading) {
-			this.trips.draw(state);
-			drawProfitTables(state);
-		}
 		if (d.all || d.trading || (d.prices.size && this.holds(state, d.prices) &&
 		    now - this.posAt >= 250))
 			this.drawPositions(state);
@@ -274,6 +270,10 @@ export class Panels {
 			this.alerts.draw(state.alerts);
 		if (d.all || d.feed)
 			this.feed.draw(state.feed, false);
+		if (d.all || d.trading) {
+			this.trips.draw(state);
+			drawProfitTables(state);
+		}
 		for (const id of ['trades', 'predictions', 'patterns'])
 			$(id).classList.toggle('is-empty', !$(id).tBodies[0].childElementCount);
 	}
