@@ -102,7 +102,10 @@ await run('liveness', async (t) => {
 	check(/no reader/.test(await t.page.textContent('#control-error')),
 		'the failure stays shown while disconnected');
 	await t.context.setOffline(false);
-	await connIs(t, 'live', '#conn live again with the network back', 15000);
+	// Back online with no event for longer than --stale: connected, and
+	// stale is the truth (the server's notice comes with the welcome).
+	await connIs(t, 'stale', '#conn stale again with the network back ' +
+		'and still no event', 15000);
 	await waitFor(t, () => document.querySelector('#control-error')
 		.textContent === '' && document.body.dataset.conn === 'up' &&
 		!document.querySelector('#bot-start').disabled, null,
