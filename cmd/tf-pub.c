@@ -567,27 +567,6 @@ resend(struct pub *p)
 	}
 }
 
-static void
-forward(struct pub *p, const char *line, size_t len)
-{
-	if (!p->output)
-		return;
-	fwrite(line, 1, len, stdout);
-	putchar_unlocked('\n');
-}
-
-static void
-flush_output(struct pub *p)
-{
-	if (!p->output)
-		return;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tf_warn("stdout: %s: the reader went away; still publishing",
-			strerror(errno));
-		p->output = 0;
-	}
-}
-
 /* Publishes one good line. Returns 0, or -1 when the line cannot be
  * published at all (larger than the server takes). */
 static int
@@ -693,7 +672,7 @@ take_lines(struct pub *p)
 			continue;
 		}
 		if (publish(p, &l, &ev) == 0)
-			forward(p, l.data, l.len);
+			tf_log_passthrough(&p->output, l.data, l.len);
 	}
 	return 0;
 }
@@ -792,7 +771,7 @@ loop(struct pub *p)
 			wake_at = p->deadline;
 		if (wake_at)
 			timeout = wake_at > now ? wake_at - now : 0;
-		flush_output(p);
+		tf_log_flush_stdout(&p->output, "publishing");
 		pfd[1].fd = want_input && p->reading ? STDIN_FILENO : -1;
 		if (tf_signal_wait(pfd, 2, timeout) <= 0)
 			continue;
@@ -867,7 +846,7 @@ run(struct config *c)
 	tf_info("publishing to stream %s (epoch %s) on %s as %s",
 		c->bus.stream, p.st.epoch, tf_bus_url(p.bus), p.id);
 	rc = loop(&p);
-	flush_output(&p);
+	tf_log_flush_stdout(&p.output, "publishing");
 	if (p.strict_stop && rc == 0)
 		rc = 65;
 	if (p.too_big && rc == 0)

@@ -167,29 +167,6 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-/* Writes a line to stdout until the reader goes away; then warns once and
- * keeps recording. */
-static void
-forward(struct config *c, const char *line, size_t len)
-{
-	if (!c->output)
-		return;
-	fwrite(line, 1, len, stdout);
-	putchar_unlocked('\n');
-}
-
-static void
-flush_output(struct config *c)
-{
-	if (!c->output)
-		return;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tf_warn("stdout: %s: the reader went away; still recording",
-			strerror(errno));
-		c->output = 0;
-	}
-}
-
 /* Counts only committed rows: a line is "recorded" once it is in the file.
  * Lost lines make the summary an error, shown even under -q. */
 static void
@@ -587,7 +564,7 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 					(unsigned long long)env.from,
 					(unsigned long long)env.to,
 					(unsigned long long)(env.to - env.from + 1));
-				forward(c, l.data, l.len);
+				tf_log_passthrough(&c->output, l.data, l.len);
 				continue;
 			}
 			now = tf_now_ns();
@@ -610,7 +587,7 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 				if (tf_store_pending(st) == 1)
 					deadline = tf_mono_ns() + c->batch_ns;
 			}
-			forward(c, l.data, l.len);
+			tf_log_passthrough(&c->output, l.data, l.len);
 			if (tf_store_pending(st) >= c->batch_rows &&
 			    commit(c, st, n) < 0 && c->envelope)
 				return 1;
@@ -626,7 +603,7 @@ record(struct config *c, struct tf_store *st, struct tf_reader *r,
 		if (poll(&pfd, 1, 0) == 0) {
 			int64_t now = tf_mono_ns(), t;
 
-			flush_output(c);
+			tf_log_flush_stdout(&c->output, "recording");
 			if (tf_store_pending(st)) {
 				timeout = deadline - now;
 				if (timeout < 0)
@@ -746,7 +723,7 @@ run(struct config *c)
 		}
 	}
 	rc = record(c, st, r, &n);
-	flush_output(c);
+	tf_log_flush_stdout(&c->output, "recording");
 	commit(c, st, &n);
 	if (tf_store_session_end(st, tf_now_ns(), err, sizeof err) < 0) {
 		tf_error("%s: %s", c->db, err);

@@ -1,4 +1,5 @@
 /* log.c: "prog: message" diagnostics on stderr, filtered by verbosity. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,4 +77,25 @@ tf_seterr(char *err, unsigned long errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+void
+tf_log_passthrough(const int *on, const char *line, size_t len)
+{
+	if (!*on)
+		return;
+	fwrite(line, 1, len, stdout);
+	putchar_unlocked('\n');
+}
+
+void
+tf_log_flush_stdout(int *on, const char *doing)
+{
+	if (!*on)
+		return;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tf_warn("stdout: %s: the reader went away; still %s",
+			strerror(errno), doing);
+		*on = 0;
+	}
 }

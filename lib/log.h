@@ -3,6 +3,8 @@
 #ifndef TF_LOG_H
 #define TF_LOG_H
 
+#include <stddef.h>
+
 /* 0 = -q (errors only), 1 = default, 2 = -v, 3 = -vv. */
 extern int tf_verbosity;
 
@@ -20,5 +22,12 @@ void tf_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fills err (size errlen) like snprintf; for lib/ functions. */
 void tf_seterr(char *err, unsigned long errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The passthrough of a filter (tf-record, tf-pub): each line goes on to
+ * stdout while *on; tf_log_flush_stdout flushes it and, once the reader
+ * went away, warns once ("...; still DOING") and turns *on off, so the
+ * program goes on with its real work. */
+void tf_log_passthrough(const int *on, const char *line, size_t len);
+void tf_log_flush_stdout(int *on, const char *doing);
 
 #endif
