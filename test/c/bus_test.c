@@ -5,18 +5,8 @@
 #include <string.h>
 
 #include "bus.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "bus_test:%d: ", __LINE__);          \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-			failures++;                                          \
-		}                                                            \
-	} while (0)
 
 static void
 subject(const char *prefix, const char *topic, const char *want)

@@ -11,18 +11,8 @@
 
 #include "metrics.h"
 #include "opts.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "metrics_test:%d: ", __LINE__);      \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-			failures++;                                          \
-		}                                                            \
-	} while (0)
 
 /* Finishes m and compares its text with want. */
 static void

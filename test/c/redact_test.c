@@ -7,18 +7,8 @@
 
 #include "channel.h"
 #include "redact.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "redact_test:%d: ", __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-			failures++;                                          \
-		}                                                            \
-	} while (0)
 
 /* Masks text with rd and compares with want. */
 static void
