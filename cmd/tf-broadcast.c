@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "hub.h"
 #include "hubcli.h"
 #include "line.h"
@@ -88,13 +89,15 @@ flush_output(struct state *s)
 	}
 }
 
-/* A good line: to the clients, and on to stdout. */
+/* A good line: to the clients (a gap line: told already), and on to
+ * stdout as read. */
 static void
-on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
+on_line(const struct tf_line *l, const struct tf_event *ev,
+	const struct tf_envelope *env, void *arg)
 {
 	struct state *s = arg;
 
-	if (tf_hub_publish(s->hub, l->data, l->len, ev) < 0) {
+	if ((!env || !env->gap) && tf_hubcli_publish(s->hub, l, ev, env) < 0) {
 		tf_error("line %llu: out of memory (skipped)",
 			(unsigned long long)l->no);
 		return;

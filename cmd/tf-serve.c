@@ -16,6 +16,7 @@
 #include "dash.h"
 #include "hub.h"
 #include "http.h"
+#include "envelope.h"
 #include "hubcli.h"
 #include "line.h"
 #include "log.h"
@@ -237,20 +238,26 @@ now_ms(void)
 	return tf_now_ns() / 1000000;
 }
 
-/* One good line: into the state, then out to the clients. */
+/* One good line (or, with env, the event of an envelope): into the
+ * state, then out to the clients. */
 static void
-take(struct state *s, const char *line, size_t len, const struct tf_event *ev)
+take(struct state *s, const struct tf_line *l, const struct tf_event *ev,
+	const struct tf_envelope *env)
 {
-	if (tf_dash_apply(s->dash, line, len, ev, now_ms()) < 0)
+	const struct tf_line *d = env ? &env->data : l;
+
+	if (tf_dash_apply(s->dash, d->data, d->len, ev, now_ms()) < 0)
 		tf_warn("out of memory: an event is not kept in the state");
-	if (tf_hub_publish(s->hub, line, len, ev) < 0)
+	if (tf_hubcli_publish(s->hub, l, ev, env) < 0)
 		tf_warn("out of memory: an event is not sent to clients");
 }
 
 static void
-on_line(const struct tf_line *l, const struct tf_event *ev, void *arg)
+on_line(const struct tf_line *l, const struct tf_event *ev,
+	const struct tf_envelope *env, void *arg)
 {
-	take(arg, l->data, l->len, ev);
+	if (!env || !env->gap)
+		take(arg, l, ev, env);
 }
 
 /* ---- answering ------------------------------------------------------- */
@@ -655,7 +662,7 @@ inject_line(struct tf_line *l, void *arg)
 	char why[256];
 
 	if (tf_event_check(l, &ev, why, sizeof why) == 0)
-		take(s, l->data, l->len, &ev);
+		take(s, l, &ev, NULL);
 	return 0;
 }
 
@@ -666,6 +673,12 @@ api_events(struct state *s, struct lws *wsi, struct req *rq)
 	struct check ck = { .max_line = s->c->common.max_line };
 	struct tf_buf b;
 
+	/* The stream numbers its events; one made here would take a seq
+	 * that is the stream's to give. */
+	if (s->c->net.envelope)
+		return fail(wsi, rq, HTTP_STATUS_CONFLICT, "events come from "
+			"the stream under --input envelope: publish them "
+			"there");
 	if (each_line(rq, check_line, &ck))
 		return fail(wsi, rq, HTTP_STATUS_BAD_REQUEST, "%s", ck.why);
 	if (!ck.good)

@@ -7,7 +7,7 @@
 #include "log.h"
 #include "scan.h"
 
-enum { K_TYPE, K_SEQ, K_EPOCH, K_DATA, K_FROM, K_TO, K_N };
+enum { K_TYPE, K_SEQ, K_EPOCH, K_DATA, K_FROM, K_TO, K_TOPIC, K_N };
 
 /* A JSON number that is a whole number from 1 to INT64_MAX (what SQLite's
  * INTEGER holds): 0 and *v, or -1. */
@@ -35,7 +35,7 @@ tf_envelope_check(const struct tf_line *l, struct tf_envelope *e,
 	struct tf_event *ev, char *why, size_t size)
 {
 	static const char *const names[K_N] = { "type", "seq", "epoch",
-		"data", "from", "to" };
+		"data", "from", "to", "topic" };
 	static struct tf_scan_keys keys;
 	struct tf_scan_error se = { 0, "?" };
 	struct tf_span sp[K_N];
@@ -110,6 +110,10 @@ tf_envelope_check(const struct tf_line *l, struct tf_envelope *e,
 		tf_seterr(why, size, "envelope: \"data\" is not a JSON object");
 		return -1;
 	}
+	if (sp[K_TOPIC].kind != TF_JSON_STRING ||
+	    tf_span_string(&sp[K_TOPIC], e->topic, sizeof e->topic) ==
+	    (size_t)-1)
+		e->topic[0] = '\0';
 	e->data = *l;
 	e->data.data = sp[K_DATA].p;
 	e->data.len = sp[K_DATA].n;

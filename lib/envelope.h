@@ -18,6 +18,8 @@ struct tf_envelope {
 	int gap;
 	uint64_t seq, from, to;	/* each from 1 to INT64_MAX */
 	char epoch[TF_ENVELOPE_EPOCH_MAX + 1];	/* plain text: no escapes */
+	char topic[129];	/* decoded; "" when absent, not a string or
+				 * longer */
 	struct tf_line data;	/* the event inside, byte for byte; it points
 				 * into the line read */
 };

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "http.h"
 #include "hub.h"
 #include "log.h"
@@ -72,6 +73,13 @@ struct client {
 	uint64_t cursor;	/* next seq of the ring to look at */
 	uint64_t pending;	/* messages for it in [cursor, seq] */
 	uint64_t join_seq;	/* the last seq when it joined */
+	/* The seqs clients see (struct tf_msg's eseq): at join, and of the
+	 * message before cursor (for a gap's from). */
+	uint64_t join_eseq, seen;
+	/* A resume ahead of this node (--input envelope): events up to wait
+	 * are skipped, it has them; past wait_until it is closed. */
+	uint64_t wait;
+	int64_t wait_until;
 	uint64_t *bits;		/* topics: in, or (when all) not in */
 	uint32_t words;
 	/* Topics named that input has not made yet, in the same sense as
@@ -122,7 +130,8 @@ static const char *const refusal_name[REF_N] = {
 struct stats {
 	uint64_t in, bad, out, bytes_out, drops, gaps, slow_closed,
 		inbound, inbound_dropped, evicted, rejected, clients_total,
-		resumes;
+		resumes, dups, input_gaps, input_missed, epochs,
+		resume_timeouts;
 	uint64_t refused[REF_N];
 };
 
@@ -137,9 +146,16 @@ struct tf_hub {
 	lws_retry_bo_t retry;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	char epoch[24];
+	char epoch[TF_ENVELOPE_EPOCH_MAX + 1];
 	struct tf_ring *ring;
-	uint64_t seq;
+	uint64_t seq;		/* messages so far: the ring's index */
+	/* The seq clients see of the last message: seq, or the input's
+	 * (--input envelope), increasing but not consecutive. The epoch
+	 * began at message epoch_pos, after the input's floor0 (what came
+	 * before is not known here). renumbered: eseq ever differed from
+	 * seq. */
+	uint64_t eseq, epoch_pos, floor0;
+	int renumbered;
 	struct topic *topics;
 	uint32_t ntopics;
 	uint32_t *tmap;		/* hash of names to id + 1 */
@@ -214,6 +230,7 @@ tf_hub_config_init(struct tf_hub_config *cfg)
 	cfg->max_keys = 100000;
 	cfg->batch = 64 * 1024;
 	cfg->max_line = 1024 * 1024;
+	cfg->resume_wait_ms = 30000;
 }
 
 /* ---- topics ---------------------------------------------------------- */
@@ -457,7 +474,7 @@ send_welcome(struct tf_hub *h, struct client *c)
 
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"type\":\"welcome\",\"epoch\":\"%s\",\"seq\":%llu,",
-		h->epoch, (unsigned long long)h->seq);
+		h->epoch, (unsigned long long)h->eseq);
 	add_topics(h, c, &b);
 	tf_buf_adds(&b, ",\"server\":");
 	tf_buf_json(&b, h->cfg.server, strlen(h->cfg.server));
@@ -513,7 +530,7 @@ send_heartbeat(struct tf_hub *h, struct client *c)
 
 	tf_buf_init(&b);
 	tf_buf_addf(&b, "{\"type\":\"heartbeat\",\"seq\":%llu,\"ts\":%lld}",
-		(unsigned long long)h->seq, (long long)now_ms());
+		(unsigned long long)h->eseq, (long long)now_ms());
 	ctrl_add(c, &b);
 	tf_buf_finish(&b);
 }
@@ -657,6 +674,57 @@ put(struct out *o, const unsigned char *f, size_t n)
 	o->n += n;
 }
 
+/* The seq clients saw on the message before index pos: exact while it is
+ * kept; once dropped, the newest dropped one's (the most a gap's "to"
+ * can say), or pos - 1 when the input never brought its own seqs. */
+static uint64_t
+eseq_before(const struct tf_hub *h, uint64_t pos)
+{
+	struct tf_msg *m;
+
+	if (pos <= 1)
+		return 0;
+	if (pos - 1 >= h->seq)
+		return h->eseq;
+	if ((m = tf_ring_get(h->ring, pos - 1)))
+		return m->eseq;
+	return h->renumbered ? tf_ring_dropped(h->ring) : pos - 1;
+}
+
+/* The index of the first message of this epoch kept with an eseq above s,
+ * among those up to index hi (hi + 1 when none): eseqs increase within
+ * an epoch. */
+static uint64_t
+pos_after(const struct tf_hub *h, uint64_t s, uint64_t hi)
+{
+	uint64_t lo = tf_ring_first(h->ring), end = hi + 1;
+
+	if (lo < h->epoch_pos)
+		lo = h->epoch_pos;
+	while (lo < end) {
+		uint64_t mid = lo + (end - lo) / 2;
+
+		if (tf_ring_get(h->ring, mid)->eseq > s)
+			end = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Queues {"type":"resumed"}: count events after from - 1 were sent. */
+static void
+send_resumed(struct client *c, uint64_t from, uint64_t count)
+{
+	struct tf_buf b;
+
+	tf_buf_init(&b);
+	tf_buf_addf(&b, "{\"type\":\"resumed\",\"from\":%llu,\"count\":%llu}",
+		(unsigned long long)from, (unsigned long long)count);
+	ctrl_add(c, &b);
+	tf_buf_finish(&b);
+}
+
 /* Counts the messages for c kept in the ring from seq on. */
 static uint64_t
 count_kept(struct tf_hub *h, const struct client *c, uint64_t seq)
@@ -742,17 +810,7 @@ fill(struct tf_hub *h, struct client *c, struct out *o)
 				c->rcount++;
 			}
 			c->replaying = 0;
-			{
-				struct tf_buf b;
-
-				tf_buf_init(&b);
-				tf_buf_addf(&b, "{\"type\":\"resumed\","
-					"\"from\":%llu,\"count\":%llu}",
-					(unsigned long long)c->rfrom,
-					(unsigned long long)c->rcount);
-				ctrl_add(c, &b);
-				tf_buf_finish(&b);
-			}
+			send_resumed(c, c->rfrom, c->rcount);
 			continue;
 		}
 		break;
@@ -766,11 +824,12 @@ fill(struct tf_hub *h, struct client *c, struct out *o)
 			h->st.gaps++;
 			h->st.drops += missed;
 			if (c->v1)
-				send_gap(c, c->cursor,
-					tf_ring_first(h->ring) - 1, missed,
+				send_gap(c, c->seen + 1, eseq_before(h,
+					tf_ring_first(h->ring)), missed,
 					"slow");
 		}
 		c->cursor = tf_ring_first(h->ring);
+		c->seen = eseq_before(h, c->cursor);
 		c->pending = kept;
 		if (c->ctrl_len)
 			return 1;
@@ -780,19 +839,40 @@ fill(struct tf_hub *h, struct client *c, struct out *o)
 		const unsigned char *f;
 		size_t n;
 
-		if (!m || !subscribed(c, m->topic))
+		if (!m)
 			continue;
+		if (!subscribed(c, m->topic)) {
+			c->seen = m->eseq;
+			continue;
+		}
+		if (c->wait && m->eseq <= c->wait) {
+			/* Resumed ahead of this node: it has this one. */
+			c->pending--;
+			c->seen = m->eseq;
+			continue;
+		}
 		f = c->v1 ? tf_msg_v1(m) : tf_msg_plain(m);
 		n = c->v1 ? m->v1_len : m->plain_len;
 		if (!fits(o, n))
 			return 1;
 		put(o, f, n);
 		c->pending--;
+		c->seen = m->eseq;
 		h->st.out++;
+		if (c->wait)
+			c->rcount++;
 	}
 	if (!c->pending || c->cursor > h->seq) {
 		c->pending = 0;
 		c->cursor = h->seq + 1;
+		c->seen = h->eseq;
+	}
+	if (c->wait && h->eseq >= c->wait) {
+		/* This node has passed the client's seq: what came after it
+		 * went out, the resume is done. */
+		c->wait = 0;
+		send_resumed(c, c->rfrom, c->rcount);
+		return 1;
 	}
 	return 0;
 }
@@ -909,9 +989,48 @@ field_text(const struct tf_span *sp, char *buf, size_t size, size_t *n)
 	}
 }
 
-int
-tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
-	const struct tf_event *ev)
+/* A new epoch in the input (a stream made again): what the hub holds
+ * belongs to the old one. Joiners get none of it; tf.v1 clients, whose
+ * seqs mean nothing in the new epoch, are closed with 1012 to start over
+ * (a resume naming the old epoch then gets the epoch gap); plain clients
+ * read on. */
+static void
+new_epoch(struct tf_hub *h, const char *epoch)
+{
+	struct client *c;
+	uint32_t t;
+	size_t i;
+
+	if (h->seq) {
+		for (t = 0; t < h->ntopics; t++) {
+			struct topic *tp = &h->topics[t];
+
+			while (tp->hist_n) {
+				tp->hist_n--;
+				tp->hist_pos = (tp->hist_pos + h->cfg.history -
+					1) % h->cfg.history;
+				tf_msg_unref(tp->hist[tp->hist_pos]);
+				tp->hist[tp->hist_pos] = NULL;
+			}
+		}
+		for (i = 0; i < h->nsnaps; i++) {
+			struct snap *sn = &h->snaps[h->snap_order[i]];
+
+			tf_msg_unref(sn->m);
+			sn->m = NULL;
+		}
+		for (c = h->clients; c; c = c->next)
+			if (c->v1)
+				close_client(c, 1012, "new epoch");
+		h->st.epochs++;
+	}
+	snprintf(h->epoch, sizeof h->epoch, "%s", epoch);
+	h->epoch_pos = h->seq + 1;
+}
+
+static int
+publish(struct tf_hub *h, const char *line, size_t len,
+	const struct tf_event *ev, const char *etopic, uint64_t eseq)
 {
 	struct tf_span out[4];
 	struct tf_event evb;
@@ -922,14 +1041,18 @@ tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
 	struct tf_msg *m;
 	struct topic *t;
 
-	if (!ev || h->k_field >= 0 || h->k_snap >= 0) {
+	if (etopic) {
+		topic = etopic;
+		tn = strlen(topic);
+	}
+	if (!ev || (h->k_field >= 0 && !topic) || h->k_snap >= 0) {
 		if (tf_scan(line, len, &h->keys, out, NULL) != TF_SCAN_OK)
 			return 0;	/* the caller validated it */
 		memset(&evb, 0, sizeof evb);
 		evb.type = out[0];
 		evb.topic = out[1];
 		ev = &evb;
-		if (h->k_field >= 0) {
+		if (h->k_field >= 0 && !topic) {
 			topic = out[h->k_field].kind == TF_JSON_STRING ?
 				field_text(&out[h->k_field], tbuf, sizeof tbuf,
 					&tn) : NULL;
@@ -955,10 +1078,13 @@ tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
 	if (tid == UINT32_MAX)
 		tid = 0;
 	t = &h->topics[tid];
-	m = tf_msg_create(h->seq + 1, tid, t->name, h->epoch, line, len);
+	m = tf_msg_create(h->seq + 1, eseq, tid, t->name, h->epoch, line,
+		len);
 	if (!m)
 		return -1;
 	h->seq++;
+	h->eseq = eseq;
+	h->renumbered |= eseq != h->seq;
 	h->st.evicted += tf_ring_push(h->ring, m);
 	history_add(h, t, m);
 	if (key)
@@ -971,6 +1097,58 @@ tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
 	h->last_input_ms = mono_ms();
 	h->stale_sent = 0;
 	return 0;
+}
+
+int
+tf_hub_publish(struct tf_hub *h, const char *line, size_t len,
+	const struct tf_event *ev)
+{
+	return publish(h, line, len, ev, NULL, h->seq + 1);
+}
+
+int
+tf_hub_duplicate(struct tf_hub *h, uint64_t seq, const char *epoch)
+{
+	if (!h->seq || seq > h->eseq || strcmp(epoch, h->epoch))
+		return 0;
+	h->st.dups++;
+	return 1;
+}
+
+int
+tf_hub_publish_at(struct tf_hub *h, const char *line, size_t len,
+	const struct tf_event *ev, const char *topic, uint64_t seq,
+	const char *epoch)
+{
+	const char *p;
+
+	/* The epoch goes into frames as it is: plain text only. */
+	for (p = epoch; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+			return -2;
+	if (p - epoch > TF_ENVELOPE_EPOCH_MAX || !seq)
+		return -2;
+	if (strcmp(epoch, h->epoch) || !h->seq) {
+		new_epoch(h, epoch);
+		/* What came before the first event is not known here. */
+		h->floor0 = seq - 1;
+	} else if (seq <= h->eseq) {
+		h->st.dups++;
+		return 1;
+	}
+	return publish(h, line, len, ev, topic, seq);
+}
+
+void
+tf_hub_gap(struct tf_hub *h, uint64_t from, uint64_t to)
+{
+	struct client *c;
+
+	h->st.input_gaps++;
+	h->st.input_missed += to - from + 1;
+	for (c = h->clients; c; c = c->next)
+		if (c->v1 && !c->close_code)
+			send_gap(c, from, to, to - from + 1, "upstream");
 }
 
 static void
@@ -997,10 +1175,11 @@ too_slow(struct tf_hub *h, struct client *c)
 			h->st.gaps++;
 			h->st.drops += missed;
 			if (c->v1)
-				send_gap(c, c->cursor, from - 1, missed,
-					"slow");
+				send_gap(c, c->seen + 1, eseq_before(h, from),
+					missed, "slow");
 		}
 		c->cursor = from;
+		c->seen = eseq_before(h, from);
 		c->pending = kept;
 	}
 	lws_callback_on_writable(c->wsi);
@@ -1020,6 +1199,8 @@ tf_hub_flush(struct tf_hub *h)
 		next = c->next;
 		if (c->close_code)
 			continue;
+		if (c->wait && h->eseq >= c->wait)
+			lws_callback_on_writable(c->wsi);
 		if (c->all && !has_exclusions(c)) {
 			add = h->batch_total;
 		} else {
@@ -1028,8 +1209,10 @@ tf_hub_flush(struct tf_hub *h)
 					add += h->topics[h->dirty[i]].batch;
 		}
 		if (!add) {
-			if (!c->pending)
+			if (!c->pending) {
 				c->cursor = h->seq + 1;
+				c->seen = h->eseq;
+			}
 			continue;
 		}
 		c->pending += add;
@@ -1184,42 +1367,64 @@ resume(struct tf_hub *h, struct client *c, const struct tf_span *epoch,
 		return;
 	}
 	/* What it got of its backlog already counts; the rest of the
-	 * backlog is replaced by the resume. */
+	 * backlog is replaced by the resume, and so is a resume before. */
 	backlog_free(c);
+	c->wait = 0;
 	h->st.resumes++;
 	if (!tf_span_eq(epoch, h->epoch, strlen(h->epoch))) {
+		uint64_t n = c->join_seq >= h->epoch_pos ?
+			c->join_seq + 1 - h->epoch_pos : 0;
+
 		h->st.gaps++;
-		send_gap(c, 1, c->join_seq, c->join_seq, "epoch");
+		send_gap(c, 1, c->join_eseq, n, "epoch");
 		return;
 	}
-	if (s >= c->join_seq) {
-		struct tf_buf b;
-
-		tf_buf_init(&b);
-		tf_buf_addf(&b, "{\"type\":\"resumed\",\"from\":%llu,"
-			"\"count\":0}", (unsigned long long)s + 1);
-		ctrl_add(c, &b);
-		tf_buf_finish(&b);
-		return;
-	}
-	if (s + 1 < tf_ring_first(h->ring)) {
-		uint64_t missed = tf_ring_first(h->ring) - (s + 1);
-		uint64_t q;
-
-		for (q = tf_ring_first(h->ring); q <= c->join_seq; q++) {
-			struct tf_msg *m = tf_ring_get(h->ring, q);
-
-			if (m && subscribed(c, m->topic) &&
-			    !sent_in_backlog(c, q))
-				missed++;
+	if (s >= c->join_eseq) {
+		c->rfrom = s + 1;
+		c->rcount = 0;
+		if (s == c->join_eseq) {
+			send_resumed(c, c->rfrom, 0);
+			return;
 		}
-		h->st.gaps++;
-		send_gap(c, s + 1, c->join_seq, missed, "history");
+		/* Ahead of this node (fed by a bus, it lags another): it
+		 * waits for this node to pass s, rather than get again what
+		 * it has; fill() sends what comes after s, then resumed. */
+		c->wait = s;
+		c->wait_until = mono_ms() + h->cfg.resume_wait_ms;
 		return;
+	}
+	{
+		/* Below floor, this node does not know every event: those
+		 * its ring dropped, or those before its first. */
+		uint64_t first = tf_ring_first(h->ring), from = first;
+		uint64_t floor = first > h->epoch_pos ?
+			tf_ring_dropped(h->ring) : h->floor0;
+
+		if (from < h->epoch_pos)
+			from = h->epoch_pos;
+		if (s < floor) {
+			uint64_t missed, q;
+
+			if (!h->renumbered)
+				missed = first - (s + 1);
+			else
+				missed = first > h->epoch_pos ?
+					first - h->epoch_pos : 0;
+			for (q = from; q <= c->join_seq; q++) {
+				struct tf_msg *m = tf_ring_get(h->ring, q);
+
+				if (m && subscribed(c, m->topic) &&
+				    !sent_in_backlog(c, q))
+					missed++;
+			}
+			h->st.gaps++;
+			send_gap(c, s + 1, c->join_eseq, missed, "history");
+			return;
+		}
 	}
 	c->replaying = 1;
 	c->rfrom = s + 1;
-	c->rcur = s + 1;
+	c->rcur = pos_after(h, s, c->join_seq);
 	c->rend = c->join_seq;
 	c->rcount = 0;
 	lws_callback_on_writable(c->wsi);
@@ -1397,7 +1602,7 @@ path_topic(const char *path, const char **topic)
 static void
 resume_from_url(struct tf_hub *h, struct client *c, struct lws *wsi)
 {
-	char sb[64], eb[64];
+	char sb[64], eb[TF_ENVELOPE_EPOCH_MAX + 16];
 	const char *seq = lws_get_urlarg_by_name(wsi, "resume=", sb, sizeof sb),
 		*epoch = lws_get_urlarg_by_name(wsi, "epoch=", eb, sizeof eb);
 	struct tf_span e = { 0 }, q = { 0 };
@@ -1458,6 +1663,7 @@ client_join(struct tf_hub *h, struct client *c, struct lws *wsi)
 	if (!url_topics(h, wsi, c))
 		c->all = 1;
 	c->join_seq = h->seq;
+	c->join_eseq = c->seen = h->eseq;
 	c->cursor = h->seq + 1;
 	c->live = 1;
 	c->next = h->clients;
@@ -2147,6 +2353,7 @@ tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 	if (!h->cfg.max_topics)
 		h->cfg.max_topics = 1;
 	make_epoch(h->epoch, sizeof h->epoch);
+	h->epoch_pos = 1;
 	h->ring = tf_ring_create(h->cfg.ring_msgs, h->cfg.ring_bytes);
 	h->topics = calloc(h->cfg.max_topics, sizeof *h->topics);
 	h->dirty = calloc(h->cfg.max_topics, sizeof *h->dirty);
@@ -2303,9 +2510,17 @@ tick(lws_sorted_usec_list_t *sul)
 		each_v1(h, stale_one);
 		h->stale_sent = 1;
 	}
-	for (c = h->clients; c; c = c->next)
+	for (c = h->clients; c; c = c->next) {
 		if (c->hold && now >= c->hold_until)
 			lws_callback_on_writable(c->wsi);
+		if (c->wait && now >= c->wait_until) {
+			/* Not a hold for ever: a node that does not catch up
+			 * sends the client elsewhere (--resume-wait). */
+			h->st.resume_timeouts++;
+			c->wait = 0;
+			close_client(c, 1013, "behind: try another node");
+		}
+	}
 	if (h->draining && !h->killed && now >= h->deadline_ms) {
 		/* Past --drain: close what is left, queued or not. */
 		for (c = h->clients; c; c = c->next) {
@@ -2426,7 +2641,9 @@ tf_hub_stats(const struct tf_hub *h)
 		"\"clients_total\":%llu,\"seq\":%llu,\"epoch\":\"%s\","
 		"\"ring\":{\"messages\":%zu,\"bytes\":%zu,\"first\":%llu,"
 		"\"evicted\":%llu},\"snapshots\":%zu,\"input_ended\":%s,"
-		"\"uptime\":%.3f}",
+		"\"duplicates\":%llu,\"input_gaps\":%llu,"
+		"\"input_missed\":%llu,\"epochs\":%llu,"
+		"\"resume_timeouts\":%llu,\"uptime\":%.3f}",
 		(unsigned long long)h->st.in, (unsigned long long)h->st.bad,
 		(unsigned long long)h->st.out,
 		(unsigned long long)h->st.bytes_out,
@@ -2436,11 +2653,19 @@ tf_hub_stats(const struct tf_hub *h)
 		(unsigned long long)h->st.inbound_dropped,
 		(unsigned long long)h->st.rejected,
 		(unsigned long long)h->st.clients_total,
-		(unsigned long long)h->seq, h->epoch, tf_ring_count(h->ring),
+		(unsigned long long)h->eseq, h->epoch, tf_ring_count(h->ring),
 		tf_ring_bytes(h->ring),
-		(unsigned long long)tf_ring_first(h->ring),
+		(unsigned long long)(tf_ring_count(h->ring) ?
+			tf_ring_get(h->ring, tf_ring_first(h->ring))->eseq :
+			h->eseq + 1),
 		(unsigned long long)h->st.evicted, h->nsnaps,
-		h->input_ended ? "true" : "false", (double)up / 1000.0);
+		h->input_ended ? "true" : "false",
+		(unsigned long long)h->st.dups,
+		(unsigned long long)h->st.input_gaps,
+		(unsigned long long)h->st.input_missed,
+		(unsigned long long)h->st.epochs,
+		(unsigned long long)h->st.resume_timeouts,
+		(double)up / 1000.0);
 	if (b.failed) {
 		tf_buf_finish(&b);
 		return NULL;
@@ -2543,7 +2768,7 @@ tf_hub_metrics(struct tf_hub *h, struct tf_metrics *m)
 		h->st.inbound_dropped);
 	tf_metrics_gauge(m, "tf_sequence",
 		"Sequence number of the last event published.",
-		(double)h->seq);
+		(double)h->eseq);
 	tf_metrics_gauge(m, "tf_ring_messages",
 		"Events held for slow clients and resumes.",
 		(double)tf_ring_count(h->ring));
@@ -2590,7 +2815,7 @@ tf_hub_epoch(const struct tf_hub *hub)
 uint64_t
 tf_hub_seq(const struct tf_hub *hub)
 {
-	return hub->seq;
+	return hub->eseq;
 }
 
 size_t

@@ -78,6 +78,9 @@ struct tf_hub_config {
 	size_t max_keys;
 	size_t batch;		/* bytes per socket write */
 	size_t max_line;	/* longest line published */
+	/* How long a client resumed ahead of this node waits for it to
+	 * catch up before it is closed with 1013. */
+	int64_t resume_wait_ms;
 	tf_hub_inbound_fn *inbound;	/* NULL: client data is dropped */
 	void *inbound_arg;
 	tf_hub_http_fn *http;
@@ -118,6 +121,26 @@ int tf_hub_adopt_fd(struct tf_hub *hub, int fd, tf_hub_fd_fn *fn, void *arg,
  * Clients are told at the next tf_hub_flush. Returns 0, -1 on ENOMEM. */
 int tf_hub_publish(struct tf_hub *hub, const char *line, size_t len,
 	const struct tf_event *ev);
+
+/* Publishes an event that brings its own seq (from 1) and epoch, at most
+ * TF_ENVELOPE_EPOCH_MAX bytes of plain text (--input envelope), and when
+ * topic is not NULL its topic. seqs increase within an epoch, not
+ * necessarily by one: one not above the last is a duplicate, skipped and
+ * counted (1). Another epoch starts the stream over: the history and
+ * snapshots of the old one are dropped and tf.v1 clients closed with 1012.
+ * Returns 0, 1, -1 on ENOMEM, -2 for a seq or epoch out of bounds. */
+int tf_hub_publish_at(struct tf_hub *hub, const char *line, size_t len,
+	const struct tf_event *ev, const char *topic, uint64_t seq,
+	const char *epoch);
+
+/* Whether an event of seq and epoch would be a duplicate for
+ * tf_hub_publish_at (then counted as one): a way to skip it before doing
+ * any other work on it. */
+int tf_hub_duplicate(struct tf_hub *hub, uint64_t seq, const char *epoch);
+
+/* The input says events from..to were lost upstream: every tf.v1 client
+ * connected gets a gap with reason "upstream"; counted. */
+void tf_hub_gap(struct tf_hub *hub, uint64_t from, uint64_t to);
 
 /* Wakes the clients that have new messages and applies --max-lag: call
  * after publishing a batch. */
@@ -165,8 +188,9 @@ int tf_hub_request_allowed(struct tf_hub *hub, struct lws *wsi,
  * named; the rest summed into "other"). 0, or -1 on ENOMEM. */
 int tf_hub_metrics(struct tf_hub *hub, struct tf_metrics *m);
 
-/* The stream's epoch and the sequence number of the last line published:
- * a tf.v1 client that resumes from them gets every line published after. */
+/* The stream's epoch and the sequence number of the last line published
+ * (the input's under tf_hub_publish_at): a tf.v1 client that resumes from
+ * them gets every line published after. */
 const char *tf_hub_epoch(const struct tf_hub *hub);
 uint64_t tf_hub_seq(const struct tf_hub *hub);
 

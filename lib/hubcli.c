@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "hubcli.h"
 #include "inbound.h"
 #include "line.h"
@@ -51,6 +52,8 @@ enum {
 	OPT_INBOUND_MAX,
 	OPT_MAX_SUBSCRIPTIONS,
 	OPT_ALLOW_HOST,
+	OPT_INPUT,
+	OPT_RESUME_WAIT,
 	OPT_END
 };
 
@@ -95,6 +98,8 @@ static const struct {
 	{ "max-subscriptions", required_argument, OPT_MAX_SUBSCRIPTIONS,
 		"MAX_SUBSCRIPTIONS" },
 	{ "allow-host", required_argument, OPT_ALLOW_HOST, "ALLOW_HOST" },
+	{ "input", required_argument, OPT_INPUT, "INPUT" },
+	{ "resume-wait", required_argument, OPT_RESUME_WAIT, "RESUME_WAIT" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -166,7 +171,12 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --max-topics N      distinct topics input makes (1024); more: other\n"
 		"      --max-subscriptions N  topics one client may name (64)\n"
 		"      --max-keys N        distinct --snapshot-key values (100000)\n"
-		"      --batch SIZE        bytes per write to one client (64K)\n");
+		"      --batch SIZE        bytes per write to one client (64K)\n"
+		"      --input FORMAT      lines (default), or envelope: tf.v1 event\n"
+		"                          envelopes as tf-sub writes them, whose\n"
+		"                          seq, epoch and topic are kept\n"
+		"      --resume-wait SECS  a client resumed ahead of this node waits\n"
+		"                          SECS for it (30); then: close 1013\n");
 }
 
 static int
@@ -312,6 +322,17 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 		return 0;
 	case OPT_ALLOW_HOST:
 		return field("--allow-host", arg, &h->allow_hosts, err, errlen);
+	case OPT_INPUT:
+		if (strcmp(arg, "lines") && strcmp(arg, "envelope")) {
+			tf_seterr(err, errlen, "--input: '%s': lines or "
+				"envelope", arg);
+			return -1;
+		}
+		c->envelope = !strcmp(arg, "envelope");
+		return 0;
+	case OPT_RESUME_WAIT:
+		return seconds("--resume-wait", arg, &h->resume_wait_ms, err,
+			errlen);
 	case OPT_CERT:
 		c->cert = arg;
 		return 0;
@@ -594,6 +615,45 @@ flush(struct tf_hubcli_input *in)
 		in->flush(in->arg);
 }
 
+int
+tf_hubcli_publish(struct tf_hub *hub, const struct tf_line *l,
+	const struct tf_event *ev, const struct tf_envelope *env)
+{
+	if (!env)
+		return tf_hub_publish(hub, l->data, l->len, ev);
+	return tf_hub_publish_at(hub, env->data.data, env->data.len, ev,
+		*env->topic ? env->topic : NULL, env->seq, env->epoch);
+}
+
+/* An envelope checked: 0 to hand it on, 1 to skip it (a duplicate). */
+static int
+envelope_in(struct tf_hubcli_input *in, const struct tf_line *l,
+	const struct tf_envelope *e)
+{
+	if (e->gap) {
+		tf_warn("line %llu: gap: seq %llu to %llu (%llu missed "
+			"upstream); tf.v1 clients are told",
+			(unsigned long long)l->no, (unsigned long long)e->from,
+			(unsigned long long)e->to,
+			(unsigned long long)(e->to - e->from + 1));
+		tf_hub_gap(in->hub, e->from, e->to);
+		return 0;
+	}
+	if (tf_hub_duplicate(in->hub, e->seq, e->epoch)) {
+		tf_info("line %llu: seq %llu: not above the last, %llu "
+			"(duplicate, skipped)", (unsigned long long)l->no,
+			(unsigned long long)e->seq,
+			(unsigned long long)tf_hub_seq(in->hub));
+		return 1;
+	}
+	if (tf_hub_seq(in->hub) && strcmp(e->epoch, tf_hub_epoch(in->hub)))
+		tf_warn("line %llu: epoch %s (was %s): a new stream; its "
+			"history starts over, tf.v1 clients are closed to "
+			"resume", (unsigned long long)l->no, e->epoch,
+			tf_hub_epoch(in->hub));
+	return 0;
+}
+
 /* stdin is readable: one read, every complete line in it. */
 static int
 on_input(int fd, void *arg)
@@ -601,6 +661,7 @@ on_input(int fd, void *arg)
 	struct tf_hubcli_input *in = arg;
 	struct tf_line l;
 	struct tf_event ev;
+	struct tf_envelope env;
 	char why[256];
 	ssize_t got;
 
@@ -615,12 +676,19 @@ on_input(int fd, void *arg)
 		return -1;
 	}
 	while (tf_reader_next(in->r, &l)) {
-		int k = tf_event_check(&l, &ev, why, sizeof why);
+		int k = in->cli->envelope ?
+			tf_envelope_check(&l, &env, &ev, why, sizeof why) :
+			tf_event_check(&l, &ev, why, sizeof why);
 
 		if (k == 1)
 			continue;
+		if (k == 0 && in->cli->envelope) {
+			if (envelope_in(in, &l, &env) == 0)
+				in->line(&l, &ev, &env, in->arg);
+			continue;
+		}
 		if (k == 0) {
-			in->line(&l, &ev, in->arg);
+			in->line(&l, &ev, NULL, in->arg);
 			continue;
 		}
 		tf_hub_note_bad(in->hub);

@@ -14,7 +14,7 @@
 /* Option values of the hub's options start here; a program's own options
  * use values below it (or letters). */
 #define TF_HUBCLI_OPT_BASE 512
-#define TF_HUBCLI_NOPTS 29
+#define TF_HUBCLI_NOPTS 31
 
 struct tf_inbound;
 
@@ -27,6 +27,7 @@ struct tf_hubcli {
 	struct tf_inbound *inbound_w;	/* open while serving */
 	int64_t drain_ms;	/* --drain (5 s) */
 	int keep_open;
+	int envelope;		/* --input envelope */
 	/* More LWS_SERVER_OPTION_* for the context (a program's own). */
 	uint64_t lws_options;
 	struct tf_hub_config hub;
@@ -79,16 +80,29 @@ int tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	char *err, size_t errlen);
 
 /* The input side every hub program has: stdin read on the loop, each line
- * checked against the line contract (a bad one counted in the hub and
- * reported on stderr; under --strict the end, status 65), each good one
- * handed to line(); at its end the hub drains, or keeps serving with
- * --keep-open. */
+ * checked against the line contract, or with --input envelope against
+ * tf(7)'s envelope (a bad one counted in the hub and reported on stderr;
+ * under --strict the end, status 65), each good one handed to line(); at
+ * its end the hub drains, or keeps serving with --keep-open. Envelopes
+ * whose seq is not above the last are skipped and counted (/stats
+ * "duplicates"); a gap line goes to the hub's tf.v1 clients. */
 struct tf_line;
 struct tf_reader;
 
-/* A good line and its well-known fields. */
+struct tf_envelope;
+
+/* A good line l and its well-known fields. Under --input envelope, env is
+ * its envelope (else NULL): an event (ev its data's fields; a duplicate
+ * never comes here) to publish with tf_hub_publish_at, or a gap line the
+ * hub has already told its clients of (env->gap), only to pass on. */
 typedef void tf_hubcli_line_fn(const struct tf_line *l,
-	const struct tf_event *ev, void *arg);
+	const struct tf_event *ev, const struct tf_envelope *env, void *arg);
+
+/* Publishes what line() got: the line, or the envelope's event with its
+ * seq, epoch and topic. Returns tf_hub_publish's or tf_hub_publish_at's
+ * answer. */
+int tf_hubcli_publish(struct tf_hub *hub, const struct tf_line *l,
+	const struct tf_event *ev, const struct tf_envelope *env);
 /* The lines of one read are all handed over (flush what they made). */
 typedef void tf_hubcli_flush_fn(void *arg);
 

@@ -15,7 +15,8 @@ msg_size(const struct tf_msg *m)
 	return sizeof *m + m->plain_len + m->v1_len;
 }
 
-/* The envelope up to "data": into buf (6 * TOPIC_MAX + 128 bytes). */
+/* The envelope up to "data": into buf (6 * TOPIC_MAX + 256 bytes: the
+ * epoch is at most 64). */
 static size_t
 envelope_head(char *buf, uint64_t seq, const char *topic, const char *epoch,
 	int snapshot)
@@ -34,12 +35,13 @@ envelope_head(char *buf, uint64_t seq, const char *topic, const char *epoch,
 }
 
 struct tf_msg *
-tf_msg_create(uint64_t seq, uint32_t topic, const char *topic_name,
-	const char *epoch, const char *line, size_t len)
+tf_msg_create(uint64_t seq, uint64_t eseq, uint32_t topic,
+	const char *topic_name, const char *epoch, const char *line,
+	size_t len)
 {
-	char head[6 * TOPIC_MAX + 128];
+	char head[6 * TOPIC_MAX + 256];
 	unsigned char hdr[TF_WS_HEADER_MAX];
-	size_t hn = envelope_head(head, seq, topic_name, epoch, 0);
+	size_t hn = envelope_head(head, eseq, topic_name, epoch, 0);
 	size_t vlen = hn + len + 1, h1, h2;
 	struct tf_msg *m;
 	unsigned char *p;
@@ -52,6 +54,7 @@ tf_msg_create(uint64_t seq, uint32_t topic, const char *topic_name,
 	if (!m)
 		return NULL;
 	m->seq = seq;
+	m->eseq = eseq;
 	m->topic = topic;
 	m->refs = 1;
 	m->snap = NULL;
@@ -90,7 +93,7 @@ const unsigned char *
 tf_msg_snapshot(struct tf_msg *m, const char *topic_name, const char *epoch,
 	size_t *len)
 {
-	char head[6 * TOPIC_MAX + 128];
+	char head[6 * TOPIC_MAX + 256];
 	size_t hn, vlen, h;
 	unsigned char *p;
 
@@ -98,7 +101,7 @@ tf_msg_snapshot(struct tf_msg *m, const char *topic_name, const char *epoch,
 		*len = m->snap_len;
 		return m->snap;
 	}
-	hn = envelope_head(head, m->seq, topic_name, epoch, 1);
+	hn = envelope_head(head, m->eseq, topic_name, epoch, 1);
 	vlen = hn + m->line_len + 1;
 	p = malloc(TF_WS_HEADER_MAX + vlen);
 	if (!p)
@@ -116,7 +119,7 @@ tf_msg_snapshot(struct tf_msg *m, const char *topic_name, const char *epoch,
 struct tf_ring {
 	struct tf_msg **slot;
 	size_t cap, max_bytes, bytes;
-	uint64_t first, next;
+	uint64_t first, next, dropped;
 };
 
 struct tf_ring *
@@ -143,6 +146,7 @@ drop_oldest(struct tf_ring *r)
 	struct tf_msg **s = &r->slot[r->first % r->cap];
 
 	r->bytes -= msg_size(*s);
+	r->dropped = (*s)->eseq;
 	tf_msg_unref(*s);
 	*s = NULL;
 	r->first++;
@@ -204,6 +208,12 @@ size_t
 tf_ring_bytes(const struct tf_ring *r)
 {
 	return r->bytes;
+}
+
+uint64_t
+tf_ring_dropped(const struct tf_ring *r)
+{
+	return r->dropped;
 }
 
 size_t

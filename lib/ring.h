@@ -1,7 +1,9 @@
 /* ring.h: the hub's shared messages. Each input line is framed once (a
  * plain WebSocket text frame of the line and a tf.v1 frame of its
  * envelope), reference-counted, and kept in a ring bounded by count and
- * bytes, indexed by sequence number. */
+ * bytes, indexed by the hub's own count of messages (1, 2, 3...), which
+ * is the seq clients see unless the input brings its own (--input
+ * envelope: increasing, not consecutive). */
 #ifndef TF_RING_H
 #define TF_RING_H
 
@@ -9,7 +11,8 @@
 #include <stdint.h>
 
 struct tf_msg {
-	uint64_t seq;
+	uint64_t seq;		/* the ring's index */
+	uint64_t eseq;		/* the seq in its envelope, what clients see */
 	uint32_t topic;		/* the hub's topic id */
 	uint32_t refs;
 	uint32_t plain_len;	/* header + line */
@@ -21,10 +24,10 @@ struct tf_msg {
 	unsigned char data[];	/* plain frame, then tf.v1 frame */
 };
 
-/* A message of refcount 1 for line[0..len), with seq, topic id and the
- * topic's name and the stream's epoch for its envelope (topic at most 1024
- * bytes). Returns NULL on ENOMEM. */
-struct tf_msg *tf_msg_create(uint64_t seq, uint32_t topic,
+/* A message of refcount 1 for line[0..len), with the ring's index seq,
+ * topic id, and the seq (eseq), the topic's name and the stream's epoch
+ * for its envelope (topic at most 1024 bytes). Returns NULL on ENOMEM. */
+struct tf_msg *tf_msg_create(uint64_t seq, uint64_t eseq, uint32_t topic,
 	const char *topic_name, const char *epoch, const char *line,
 	size_t len);
 void tf_msg_ref(struct tf_msg *m);
@@ -66,7 +69,7 @@ void tf_ring_destroy(struct tf_ring *r);
  * dropped. */
 size_t tf_ring_push(struct tf_ring *r, struct tf_msg *m);
 
-/* The message with seq, or NULL when it is not (or no longer) kept. */
+/* The message of index seq, or NULL when it is not (or no longer) kept. */
 struct tf_msg *tf_ring_get(const struct tf_ring *r, uint64_t seq);
 
 /* The oldest seq kept (== next when empty), and the seq the next push
@@ -74,6 +77,8 @@ struct tf_msg *tf_ring_get(const struct tf_ring *r, uint64_t seq);
 uint64_t tf_ring_first(const struct tf_ring *r);
 uint64_t tf_ring_next(const struct tf_ring *r);
 size_t tf_ring_bytes(const struct tf_ring *r);
+/* The eseq of the newest message dropped (0: none yet). */
+uint64_t tf_ring_dropped(const struct tf_ring *r);
 size_t tf_ring_count(const struct tf_ring *r);
 
 #endif

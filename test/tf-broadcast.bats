@@ -5,6 +5,7 @@
 # websockets); malformed peers: test/ws/raw.py (a bare socket).
 
 load helper
+load nats
 
 WS=$TF_ROOT/test/ws
 # Debian's python3 has the websockets module; a pyenv python3 may not.
@@ -1984,4 +1985,218 @@ Y
 	assert_equal "$(metric 'tf_refusals_total{reason="request_too_large"}')" 1
 	assert_equal "$(metric 'tf_refusals_total{reason="token"}')" 0
 	assert_equal "$(metric tf_clients_total)" 2
+}
+
+# --- --input envelope: one node of many (issue 12) -------------------------
+
+# env_lines SEQ...: tf.v1 event envelopes of epoch e1 around
+# {"type":"price_update","i":SEQ}, as tf-sub --envelope writes them.
+env_lines() {
+	local s
+	for s in "$@"; do
+		printf '{"type":"event","seq":%s,"epoch":"e1","topic":"prices","data":{"type":"price_update","i":%s}}\n' "$s" "$s"
+	done
+}
+
+# one NAME TYPE EXPR: the first frame of TYPE the client printed makes jq's
+# EXPR true.
+one() {
+	jq -s -e "map(select(.type == \"$2\"))[0] | $3" "$1.out" >/dev/null
+}
+
+# seqs NAME: the seqs of the events the client printed, one line.
+seqs() {
+	jq -r 'select(.type == "event") | .seq' "$1.out" | paste -sd ' '
+}
+
+@test "--input envelope: seq, epoch and topic come from the input; bad envelopes and duplicates are skipped and counted; a gap line reaches tf.v1 clients" {
+	bcast --input envelope --history 10
+	env_lines 3 7 >&7
+	wait_for eval 'stats | jq -e ".seq == 7" >/dev/null'
+	js a --protocol tf.v1 --until '"type":"gap"' "$URL/"
+	wait_for welcomed a
+	{
+		env_lines 12
+		echo '{"type":"event","seq":13,"epoch":"e1","data":[1]}'
+		env_lines 12 5
+	} >&7
+	# (A gap notice goes out at once: after what the client has read.)
+	wait_for grep -q '"seq":12' a.out
+	{
+		echo '{"type":"gap","from":13,"to":19,"missed":7,"reason":"history"}'
+		echo '{"type":"event","seq":20,"epoch":"e1","topic":"other","data":{"type":"alert","i":20}}'
+	} >&7
+	finish a
+	assert_equal "$rc" 0
+	# The joiner's history, then live: the input's numbers, not the hub's.
+	one a welcome '.epoch == "e1" and .seq == 7'
+	assert_equal "$(seqs a)" "3 7 12"
+	jq -s -e 'map(select(.seq == 12))[0] | .topic == "prices" and .data == {"type":"price_update","i":12}' a.out
+	one a gap '.from == 13 and .to == 19 and .missed == 7 and .reason == "upstream"'
+	wait_for eval 'stats | jq -e ".seq == 20" >/dev/null'
+	stats | jq -e '.duplicates == 2 and .bad_lines == 1 and .input_gaps == 1 and .input_missed == 7 and .epoch == "e1" and .ring.first == 3'
+	grep -q 'line 4: envelope: "data" is not a JSON object (skipped)' err
+	grep -q 'line 7: gap: seq 13 to 19 (7 missed upstream)' err
+	# The envelope's topic routes it, whatever its data says.
+	js b --protocol tf.v1 --until '"i":20' "$URL/ws/other"
+	finish b
+	assert_equal "$(seqs b)" 20
+	server_exit
+	# Passed on as read, but for what was skipped.
+	assert_equal "$(grep -c . out)" 5
+	grep -q '"type":"gap"' out
+}
+
+@test "--input envelope: a node behind the client sends nothing it has; once past its seq, the events after it and resumed; --resume-wait closes one that does not catch up" {
+	bcast --input envelope
+	env_lines 2 4 6 >&7
+	wait_for eval 'stats | jq -e ".seq == 6" >/dev/null'
+	# The client read up to 9 on a node further ahead.
+	js a --protocol tf.v1 --until '"resumed"' --timeout 20 "$URL/?resume=9&epoch=e1"
+	wait_for welcomed a
+	env_lines 8 >&7
+	wait_for eval 'stats | jq -e ".seq == 8" >/dev/null'
+	sleep 0.3
+	# Nothing it has, and not resumed before this node passes 9.
+	assert_equal "$(jq -c .type a.out | paste -sd ' ')" '"welcome"'
+	# (One write: one read, one batch.)
+	printf '%s\n' "$(env_lines 11 12)" >&7
+	finish a
+	assert_equal "$rc" 0
+	one a welcome '.seq == 6'
+	assert_equal "$(jq -c 'select(.type != "welcome") | [.type, .seq // .from, .count]' a.out | paste -sd ' ')" \
+		'["event",11,null] ["event",12,null] ["resumed",10,2]'
+
+	# Live events keep coming after resumed.
+	js b --protocol tf.v1 --until '"i":14' --timeout 20 "$URL/?resume=13&epoch=e1"
+	wait_for welcomed b
+	env_lines 13 14 >&7
+	finish b
+	assert_equal "$(jq -c 'select(.type != "welcome") | [.type, .seq // .from]' b.out | paste -sd ' ')" \
+		'["resumed",14] ["event",14]'
+	server_exit
+
+	# A node that stays behind: closed with 1013 after --resume-wait.
+	PORT=$(free_port)
+	URL=ws://127.0.0.1:$PORT
+	rm in
+	bcast --input envelope --resume-wait 1
+	env_lines 2 >&7
+	wait_for eval 'stats | jq -e ".seq == 2" >/dev/null'
+	js c --protocol tf.v1 --timeout 20 "$URL/?resume=9&epoch=e1"
+	finish c
+	closed_with c 1013
+	grep -q '^#close 1013 behind: try another node' c.err
+	[ "$(grep -c . c.out)" = 1 ]
+	stats | jq -e '.resume_timeouts == 1'
+}
+
+@test "--input envelope: another epoch starts the stream over: history dropped, tf.v1 clients closed with 1012, plain ones read on" {
+	bcast --input envelope --history 5
+	env_lines 1 2 >&7
+	js v1 --protocol tf.v1 --timeout 20 "$URL/"
+	js plain --until '"i":3' --timeout 20 "$URL/"
+	wait_for welcomed v1
+	wait_for opened plain
+	echo '{"type":"event","seq":1,"epoch":"e2","topic":"prices","data":{"type":"price_update","i":3}}' >&7
+	finish v1
+	closed_with v1 1012
+	finish plain
+	assert_equal "$rc" 0
+	grep -q 'line 3: epoch e2 (was e1): a new stream' err
+	js late --protocol tf.v1 --until '"i":3' --timeout 20 "$URL/"
+	finish late
+	# Only the new epoch's event: seq 1 is not a duplicate of e1's 1.
+	assert_equal "$(jq -c 'select(.type == "event") | [.epoch, .seq]' late.out)" '["e2",1]'
+	stats | jq -e '.epochs == 1 and .duplicates == 0'
+}
+
+# bus_node NAME FLAGS... -- SUBFLAGS...: tf-sub SUBFLAGS --envelope into a FIFO
+# read by tf-broadcast --input envelope FLAGS on a free port: ${NAME}_PORT,
+# ${NAME}_SUB (tf-sub's pid).
+bus_node() {
+	local name=$1 port flags=()
+	shift
+	while [ "$1" != -- ]; do
+		flags+=("$1")
+		shift
+	done
+	shift
+	port=$(free_port)
+	printf -v "${name}_PORT" %s "$port"
+	mkfifo "$name.fifo"
+	tf-sub --envelope -q "$@" >"$name.fifo" 2>"$name.suberr" 3>&- &
+	printf -v "${name}_SUB" %s $!
+	echo $! >>pids
+	tf-broadcast --port "$port" --input envelope -n "${flags[@]}" \
+		<"$name.fifo" 2>>err 3>&- &
+	echo $! >>pids
+	wait_for eval "(exec 8<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+}
+
+# node_at NAME SEQ: the node has published up to SEQ.
+node_at() {
+	curl -sf --max-time 5 "http://127.0.0.1:$(nats_var "$1" PORT)/stats" |
+		jq -e ".seq == $2" >/dev/null
+}
+
+@test "with nats-server: a client reads up to S on node A, resumes on node B with ?resume=S&epoch=E and gets exactly the events after S, once each, in order, then resumed; a node behind waits; one without them gives the history gap" {
+	nats_start s
+	export TF_NATS_URL=$(nats_url s)
+	# Two topics, the nodes follow one: their seqs are not consecutive.
+	$PY -c 'for i in range(1, 61): print("{\"type\":\"%s\",\"i\":%d}" % ("price_update" if i % 3 else "alert", i))' |
+		tf-pub -n -q --create
+	bus_node a --history 4 -- --all --topics market_data
+	bus_node b --history 4 -- --last 30 --topics market_data
+	bus_node c --ring 5 -- --all --topics market_data
+	wait_for node_at a 59
+	wait_for node_at b 59
+	wait_for node_at c 59
+	# The welcome, then the history: 4 events.
+	js r --protocol tf.v1 --count 5 --timeout 20 "ws://127.0.0.1:$a_PORT/"
+	finish r
+	E=$(jq -r 'select(.type == "welcome") | .epoch' r.out)
+	S=$(jq -r 'select(.type == "event") | .seq' r.out | sed -n 2p)
+	[ "$S" = 56 ]
+	# Node B got the same stream from a later start: the same history.
+	js h --protocol tf.v1 --count 5 --timeout 20 "ws://127.0.0.1:$b_PORT/"
+	finish h
+	cmp <(jq -c 'select(.type == "event")' r.out) <(jq -c 'select(.type == "event")' h.out)
+
+	# Resume on B from S: the events after S that B has, then resumed.
+	echo '{"type":"price_update","i":61}' | tf-pub -n -q
+	wait_for node_at b 61
+	js m --protocol tf.v1 --until '"resumed"' --timeout 20 "ws://127.0.0.1:$b_PORT/?resume=$S&epoch=$E"
+	finish m
+	assert_equal "$rc" 0
+	assert_equal "$(seqs m)" "58 59 61"
+	jq -s -e --arg e "$E" 'map(select(.type == "event") | .epoch == $e) | all' m.out
+	assert_equal "$(jq -c 'select(.type == "resumed")' m.out)" \
+		"{\"type\":\"resumed\",\"from\":$((S + 1)),\"count\":3}"
+
+	# B behind: its tf-sub stopped while A reads on.
+	kill -STOP "$b_SUB"
+	$PY -c 'for i in range(62, 66): print("{\"type\":\"price_update\",\"i\":%d}" % i)' | tf-pub -n -q
+	wait_for node_at a 65
+	js w --protocol tf.v1 --count 4 --timeout 30 "ws://127.0.0.1:$b_PORT/?resume=63&epoch=$E"
+	wait_for welcomed w
+	kill -CONT "$b_SUB"
+	finish w
+	assert_equal "$rc" 0
+	one w welcome '.seq == 61'
+	assert_equal "$(seqs w)" "64 65"
+	# resumed once B has passed 63: it counts the events before it.
+	jq -s -e 'map(.type) | index("resumed") as $i | $i != null' w.out
+	jq -s -e '(map(.type) | index("resumed")) as $i | .[$i] | .from == 64 and .count == $i - 1' w.out
+
+	# Node C keeps 5 events: a resume from before them gets the gap, in
+	# the stream's numbers.
+	wait_for node_at c 65
+	js g --protocol tf.v1 --count 2 --timeout 20 "ws://127.0.0.1:$c_PORT/?resume=$S&epoch=$E"
+	finish g
+	one g gap ".reason == \"history\" and .from == $((S + 1)) and .to == 65"
+	# B starts at seq 31 (--last 30): before it, nothing is known there.
+	js o --protocol tf.v1 --count 2 --timeout 20 "ws://127.0.0.1:$b_PORT/?resume=10&epoch=$E"
+	finish o
+	one o gap '.reason == "history" and .from == 11'
 }

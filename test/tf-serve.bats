@@ -939,3 +939,21 @@ metric() {
 	get /healthz >r
 	[ "$code" = 200 ]
 }
+
+@test "--input envelope: the state gets each envelope's data, with the stream's seq and epoch; POST /api/events is refused (409)" {
+	serve --input envelope
+	{
+		echo '{"type":"event","seq":4,"epoch":"e1","topic":"market_data","data":{"type":"price_update","symbol":"BTC-USD","price":100,"ts":1700000000000}}'
+		echo '{"type":"event","seq":9,"epoch":"e1","topic":"market_data","data":{"type":"price_update","symbol":"BTC-USD","price":101,"ts":1700000000500}}'
+		echo '{"type":"event","seq":9,"epoch":"e1","topic":"market_data","data":{"type":"price_update","symbol":"BTC-USD","price":999}}'
+		echo '{"type":"price_update","symbol":"BTC-USD","price":5}'
+	} >&7
+	wait_for eval "curl -s '$URL/stats' | jq -e '.duplicates == 1 and .bad_lines == 1' >/dev/null"
+	get /api/snapshot >snap
+	jq -e '.seq == 9 and .epoch == "e1"' snap
+	assert_equal "$(jq -c '.symbols["BTC-USD"]' snap)" \
+		'{"type":"price_update","symbol":"BTC-USD","price":101,"ts":1700000000500}'
+	get /api/events -X POST --data-binary '{"type":"alert","message":"m"}' >post
+	[ "$code" = 409 ]
+	jq -e '.error | test("--input envelope")' post
+}

@@ -9,6 +9,8 @@ complete -c tf-broadcast -l ring -x -d 'messages kept for slow clients and resum
 complete -c tf-broadcast -l ring-bytes -x -d 'memory those messages may take'
 complete -c tf-broadcast -l max-lag -x -d 'messages a client may fall behind'
 complete -c tf-broadcast -l slow -x -a 'skip close' -d 'what happens past --max-lag'
+complete -c tf-broadcast -l input -x -a 'lines envelope' -d 'input format'
+complete -c tf-broadcast -l resume-wait -x -d 'seconds a client resumed ahead of this node waits'
 complete -c tf-broadcast -l heartbeat -x -d 'tf.v1 heartbeat interval'
 complete -c tf-broadcast -l stale -x -d 'tf.v1 stale notice after this idle time'
 complete -c tf-broadcast -l ping -x -d 'WebSocket ping interval'
