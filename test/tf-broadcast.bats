@@ -1300,6 +1300,24 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	assert_output 900
 }
 
+@test "a client message of --max-message bytes arrives whole, in one frame or in many with a ping between" {
+	# lws reads a client's frames in pieces of 128 bytes (RX_PIECE in
+	# lib/hub.c); the hub joins them, up to --max-message (64K).
+	bcast -n --inbound inbound
+	msg=$(printf '{"x":"%065528d"}' 0)
+	assert_equal "${#msg}" 65536
+	raw one --timeout 3 "$PORT" text "$msg"
+	raw many --timeout 3 "$PORT" frames "$msg"
+	wait_for eval '[ "$(wc -l <inbound 2>/dev/null)" -ge 2 ]'
+	run jq -c '.data.x | length' inbound
+	assert_output $'65528\n65528'
+	finish many
+	grep -qx '#pong 125' many.err
+	finish one
+	run grep '^#close' one.err many.err
+	assert_failure
+}
+
 @test "more than --max-rate client messages per second is closed with 1008" {
 	bcast -n --max-rate 5
 	args=()
