@@ -1283,6 +1283,16 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	wait_for eval 'js d --timeout 1 "$URL/"; finish d; opened d'
 }
 
+@test "--max-clients past the open-files limit is said at start, with the number that fits" {
+	# ulimit -n without -H/-S lowers the hard limit too.
+	run bash -c 'ulimit -n 300 && tf-broadcast --port 0 --max-clients 1000 </dev/null'
+	assert_success
+	assert_output --partial "tf-broadcast: --max-clients 1000: the open-files limit (300, ulimit -Hn) leaves room for about 236 clients; connections past that fail"
+	run bash -c 'ulimit -n 300 && tf-broadcast --port 0 --max-clients 200 </dev/null'
+	assert_success
+	refute_output --partial "open-files"
+}
+
 # --- client messages ---------------------------------------------------------
 
 @test "a client message over --max-message is closed with 1009" {
