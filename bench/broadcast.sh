@@ -325,6 +325,6 @@ if [ -n "$r_tf" ] && [ -n "$r_node" ]; then
 		printf "  tf-broadcast / node ws at 100 clients: %.1fx the deliveries/s\n", (b > 0 ? a / b : 0) }'
 fi
 echo "  (targets: 100 clients >= 1500000 deliveries/s, 0 gaps, >= 10x node ws;"
-echo "   1000 clients p99 <= 20 ms, 0 gaps; idle <= 8 KiB RSS per client;"
+echo "   1000 clients p99 <= 20 ms, 0 gaps; idle <= 2 KiB RSS per client;"
 echo "   10 hung clients: the 90 others as in the first row, server RSS bounded."
 echo "   undeliv.: messages not yet delivered when the run ended, $((SECS + 5)) s after it started)"

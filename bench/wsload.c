@@ -4,7 +4,10 @@
  * (bench/feed.c) wrote into it, how that splits into the first client's
  * read and the fan-out to the last, and the messages each client missed.
  * With --stall K, K of the clients stop reading once connected (a consumer
- * that hangs): the figures are the other clients'. */
+ * that hangs): the figures are the other clients'. --bind and --hist let
+ * several of them share one run of many clients (bench/connections.sh):
+ * each from its own loopback address (its own 28,000 ports) and under its
+ * own open-files limit, their latency histograms summed afterwards. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +54,8 @@ struct conn {
 
 struct opts {
 	struct sockaddr_in addr;
+	struct in_addr bind;		/* --bind: source address, or any */
+	const char *hist;		/* --hist FILE: the latency histogram */
 	char host[64], path[256];
 	int n;				/* -n clients */
 	int stall;			/* --stall: clients that stop reading */
@@ -493,6 +498,21 @@ start_connect(struct load *L, struct conn *c, unsigned seed)
 		exit(1);
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (L->o.bind.s_addr != htonl(INADDR_ANY)) {
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+			.sin_addr = L->o.bind };
+
+		/* The port is picked at connect(), per destination: bind()
+		 * alone would take one of the address's ports for good. */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+			sizeof one);
+		if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			if (!L->o.quiet && L->failed == 0)
+				perror("wsload: bind");
+			conn_end(L, c, 1);
+			return;
+		}
+	}
 	if (c - L->c < L->o.stall) {
 		int small = 4096;
 
@@ -655,6 +675,28 @@ spread(struct load *L)
 	free(b);
 }
 
+/* --hist: every non-empty bucket of the latency histogram, "US COUNT" a
+ * line (US the bucket's middle in microseconds), for a sum over several
+ * load clients. */
+static void
+write_hist(const struct load *L)
+{
+	FILE *f = fopen(L->o.hist, "w");
+	int b;
+
+	if (!f) {
+		perror(L->o.hist);
+		return;
+	}
+	for (b = 0; b < NBUCKETS; b++)
+		if (L->hist[b])
+			fprintf(f, "%.1f %llu\n", bucket_us(b),
+				(unsigned long long)L->hist[b]);
+	fprintf(f, "max %.1f\n", (double)L->lat_max / 1e3);
+	if (fclose(f) != 0)
+		perror(L->o.hist);
+}
+
 static void
 report(struct load *L)
 {
@@ -708,6 +750,8 @@ report(struct load *L)
 		rate = window > 0 ? (double)in_window / window : 0;
 	}
 	spread(L);
+	if (L->o.hist)
+		write_hist(L);
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -804,6 +848,9 @@ usage(FILE *out)
 		"connected (a hung\n"
 		"                  consumer); figures are the others'\n"
 		"  --wait-server S wait this long for the port (default 10)\n"
+		"  --bind ADDR     connect from this local IPv4 address (e.g. "
+		"127.0.0.2)\n"
+		"  --hist FILE     write the latency histogram to FILE\n"
 		"  -q              print only the key=value line\n"
 		"Prints one line of key=value figures on stdout.\n");
 }
@@ -818,6 +865,8 @@ main(int argc, char **argv)
 		{"batch", required_argument, NULL, 'B'},
 		{"wait-server", required_argument, NULL, 'S'},
 		{"stall", required_argument, NULL, 'K'},
+		{"bind", required_argument, NULL, 'A'},
+		{"hist", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -850,6 +899,11 @@ main(int argc, char **argv)
 		case 'B': L.o.batch = atoi(optarg); break;
 		case 'S': L.o.wait_server = strtod(optarg, NULL); break;
 		case 'K': L.o.stall = atoi(optarg); break;
+		case 'A':
+			if (inet_pton(AF_INET, optarg, &L.o.bind) != 1)
+				goto bad;
+			break;
+		case 'H': L.o.hist = optarg; break;
 		case 'q': L.o.quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;

@@ -177,6 +177,7 @@ main(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
 	struct config c = { .output = 1 };
+	char err[300];
 	int rc;
 
 	tf_log_init(argv[0]);
@@ -188,7 +189,8 @@ main(int argc, char **argv)
 		return rc;
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	tf_signals_init();
-	tf_hubcli_raise_fd_limit();
+	if (tf_hubcli_raise_fd_limit(&c.net, err, sizeof err) < 0)
+		tf_warn("%s", err);
 	rc = run(&c);
 	if (c.output && fclose(stdout) != 0 && rc == 0 && errno != EPIPE) {
 		tf_error("stdout: %s", strerror(errno));

@@ -1078,6 +1078,7 @@ int
 main(int argc, char **argv)
 {
 	struct config c = { .max_body = 1 << 20, .max_bodies = 8 << 20 };
+	char err[300];
 	int rc;
 
 	tf_log_init(argv[0]);
@@ -1097,7 +1098,8 @@ main(int argc, char **argv)
 			"no body that long could ever be read");
 	}
 	tf_signals_init();
-	tf_hubcli_raise_fd_limit();
+	if (tf_hubcli_raise_fd_limit(&c.net, err, sizeof err) < 0)
+		tf_warn("%s", err);
 	rc = run(&c);
 	if (fclose(stdout) != 0 && rc == 0 && errno != EPIPE) {
 		tf_error("stdout: %s", strerror(errno));

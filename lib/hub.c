@@ -40,6 +40,14 @@ _Static_assert(HEADER_BUF >= URL_MAX + FIELD_MAX + 4096,
 /* A tf.v1 client gets no events until its first message or HOLD_MS after
  * joining, so that a resume sent on connecting comes before live data. */
 #define HOLD_MS 250
+/* lws gives each WebSocket client a receive buffer of this many bytes
+ * for as long as it is connected (4 KiB unless told: three quarters of an
+ * idle client's 5.5 KiB) and hands a longer frame over in pieces of that
+ * size. Client messages are mostly protocol ops of under 100 bytes, and
+ * client_receive joins the pieces of a longer one, up to --max-message.
+ * lws takes a control frame (at most 125 bytes) from this buffer whole. */
+#define RX_PIECE 128
+_Static_assert(RX_PIECE >= 125, "a control frame fits in one piece");
 
 enum { PROTO_PLAIN = 0x7f00, PROTO_V1, PROTO_FD };
 
@@ -98,8 +106,8 @@ struct client {
 	uint64_t *sent_bl;	/* seqs of backlog sent (tf.v1), ascending */
 	size_t sent_n;
 	uint64_t rcur, rend, rfrom, rcount;	/* a resume in progress */
-	char *rx;
-	size_t rx_len;
+	char *rx;		/* a message in pieces (see RX_PIECE) */
+	uint32_t rx_len, rx_cap;	/* at most --max-message (64 MiB) */
 	double tokens;
 	int64_t tokens_ms;
 };
@@ -1538,7 +1546,7 @@ client_receive(struct tf_hub *h, struct client *c, const char *in,
 	if (c->rx_len + len + rest > h->cfg.max_message) {
 		free(c->rx);
 		c->rx = NULL;
-		c->rx_len = 0;
+		c->rx_len = c->rx_cap = 0;
 		h->st.refused[REF_MESSAGE_SIZE]++;
 		close_client(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 			"message too big");
@@ -1554,17 +1562,25 @@ client_receive(struct tf_hub *h, struct client *c, const char *in,
 		client_message(h, c, in, len, lws_frame_is_binary(wsi));
 		return;
 	}
-	{
-		char *p = realloc(c->rx, c->rx_len + len + 1);
+	if (c->rx_len + len + rest + 1 > c->rx_cap) {
+		/* Room for the rest of this frame at once, and at least twice
+		 * as much as before (bounded by --max-message): a message in
+		 * many small frames is not copied once per frame. */
+		size_t cap = c->rx_len + len + rest + 1,
+			dbl = 2 * (size_t)c->rx_cap, max = h->cfg.max_message + 1;
+		char *p;
 
-		if (!p) {
+		if (dbl > cap)
+			cap = dbl < max ? dbl : max;
+		if (!(p = realloc(c->rx, cap))) {
 			c->rx_skip = 1;
 			return;
 		}
 		c->rx = p;
-		memcpy(c->rx + c->rx_len, in, len);
-		c->rx_len += len;
+		c->rx_cap = (uint32_t)cap;
 	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += (uint32_t)len;
 	if (!final)
 		return;
 	if (!rate_ok(h, c)) {
@@ -1577,7 +1593,7 @@ client_receive(struct tf_hub *h, struct client *c, const char *in,
 	}
 	free(c->rx);
 	c->rx = NULL;
-	c->rx_len = 0;
+	c->rx_len = c->rx_cap = 0;
 }
 
 /* ---- connections ----------------------------------------------------- */
@@ -2394,10 +2410,10 @@ tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 	/* tx_packet_size: lws sends at most this much of one write at a
 	 * time (else its 4 KiB service buffer): let a batch go in one. */
 	h->protocols[0] = (struct lws_protocols){ "tf-plain", callback,
-		sizeof(struct client), 0, PROTO_PLAIN, h,
+		sizeof(struct client), RX_PIECE, PROTO_PLAIN, h,
 		h->scratch_cap - LWS_PRE };
 	h->protocols[1] = (struct lws_protocols){ "tf.v1", callback,
-		sizeof(struct client), 0, PROTO_V1, h,
+		sizeof(struct client), RX_PIECE, PROTO_V1, h,
 		h->scratch_cap - LWS_PRE };
 	h->protocols[2] = (struct lws_protocols){ "tf-fd", callback, 0, 0,
 		PROTO_FD, h, 0 };

@@ -585,15 +585,38 @@ tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	return 0;
 }
 
-void
-tf_hubcli_raise_fd_limit(void)
+/* Descriptors a hub needs besides its WebSocket clients: stdio, the
+ * listening sockets, lws's own, --inbound, HTTP requests in flight. */
+#define FD_RESERVE 64
+
+int
+tf_hubcli_raise_fd_limit(const struct tf_hubcli *c, char *err,
+	size_t errlen)
 {
 	struct rlimit rl;
+	rlim_t want = 65536;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (c->hub.max_clients && c->hub.max_clients + FD_RESERVE > want)
+		want = (rlim_t)c->hub.max_clients + FD_RESERVE;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (c->hub.max_clients && rl.rlim_cur < (rlim_t)c->hub.max_clients +
+	    FD_RESERVE) {
+		tf_seterr(err, errlen, "--max-clients %zu: the open-files "
+			"limit (%llu, ulimit -Hn) leaves room for about %llu "
+			"clients; connections past that fail (raise it, e.g. "
+			"LimitNOFILE= under systemd)", c->hub.max_clients,
+			(unsigned long long)rl.rlim_cur,
+			(unsigned long long)(rl.rlim_cur > FD_RESERVE ?
+			rl.rlim_cur - FD_RESERVE : 0));
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- input ----------------------------------------------------------- */

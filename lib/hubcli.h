@@ -122,8 +122,11 @@ struct tf_hubcli_input {
  * prints the hub's stats on stderr. Returns in->rc. */
 int tf_hubcli_serve(struct tf_hubcli_input *in, struct lws_context *ctx);
 
-/* Raises the soft limit on open files to the hard one (at most 65536), for
- * many clients. */
-void tf_hubcli_raise_fd_limit(void);
+/* Raises the soft limit on open files for many clients: to 65536, or to
+ * what c's --max-clients needs when that is more, as far as the hard limit
+ * allows. Returns 0, or -1 with err filled when the limit leaves no room
+ * for --max-clients clients (the program serves fewer). */
+int tf_hubcli_raise_fd_limit(const struct tf_hubcli *c, char *err,
+	size_t errlen);
 
 #endif

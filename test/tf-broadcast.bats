@@ -1284,6 +1284,16 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	wait_for eval 'js d --timeout 1 "$URL/"; finish d; opened d'
 }
 
+@test "--max-clients past the open-files limit is said at start, with the number that fits" {
+	# ulimit -n without -H/-S lowers the hard limit too.
+	run bash -c 'ulimit -n 300 && tf-broadcast --port 0 --max-clients 1000 </dev/null'
+	assert_success
+	assert_output --partial "tf-broadcast: --max-clients 1000: the open-files limit (300, ulimit -Hn) leaves room for about 236 clients; connections past that fail"
+	run bash -c 'ulimit -n 300 && tf-broadcast --port 0 --max-clients 200 </dev/null'
+	assert_success
+	refute_output --partial "open-files"
+}
+
 # --- client messages ---------------------------------------------------------
 
 @test "a client message over --max-message is closed with 1009" {
@@ -1299,6 +1309,24 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	wait_for grep -q '"client"' inbound
 	run jq -c '.data.x | length' inbound
 	assert_output 900
+}
+
+@test "a client message of --max-message bytes arrives whole, in one frame or in many with a ping between" {
+	# lws reads a client's frames in pieces of 128 bytes (RX_PIECE in
+	# lib/hub.c); the hub joins them, up to --max-message (64K).
+	bcast -n --inbound inbound
+	msg=$(printf '{"x":"%065528d"}' 0)
+	assert_equal "${#msg}" 65536
+	raw one --timeout 3 "$PORT" text "$msg"
+	raw many --timeout 3 "$PORT" frames "$msg"
+	wait_for eval '[ "$(wc -l <inbound 2>/dev/null)" -ge 2 ]'
+	run jq -c '.data.x | length' inbound
+	assert_output $'65528\n65528'
+	finish many
+	grep -qx '#pong 125' many.err
+	finish one
+	run grep '^#close' one.err many.err
+	assert_failure
 }
 
 @test "more than --max-rate client messages per second is closed with 1008" {

@@ -24,6 +24,9 @@
 #                  reads everything (answering pings)
 #   burst N        sends N small text frames at once, then reads
 #   text MSG       sends MSG as a text frame, then reads
+#   frames MSG     sends MSG as a text message in frames of 1000 bytes,
+#                  a ping of 125 bytes (the most a control frame holds)
+#                  after the first, then reads ("#pong N" per pong)
 # Then it reads until the server ends the connection: text frames on stdout,
 # and on stderr "#http STATUS", "#close CODE REASON", "#eof" (closed with
 # no close frame), "#reset", or "#timeout" (exit 124).
@@ -109,6 +112,8 @@ class Peer:
                 if op == 0x1 or op == 0x0:
                     sys.stdout.write(data.decode("utf-8", "replace") + "\n")
                     sys.stdout.flush()
+                elif op == 0xA:
+                    note("#pong %d" % len(data))
                 elif op == 0x9:
                     note("#ping")
                     if pong:
@@ -228,6 +233,13 @@ def main():
         c.send(b"".join(mk(0x1, b'{"i":%d}' % i) for i in range(int(a.arg))))
     elif sc == "text":
         c.send(mk(0x1, a.arg.encode()))
+    elif sc == "frames":
+        m = a.arg.encode()
+        parts = [m[i:i + 1000] for i in range(0, len(m), 1000)]
+        for i, part in enumerate(parts):
+            c.send(mk(0x1 if i == 0 else 0x0, part, fin=i == len(parts) - 1))
+            if i == 0:
+                c.send(mk(0x9, b"p" * 125))
     else:
         note("raw.py: unknown scenario %s" % sc)
         return 2
