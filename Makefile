@@ -63,8 +63,9 @@ $(B)/libtf.a: $(LIB_OBJ)
 $(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
 
-$(B)/lib/bus.o $(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test: ALL_CFLAGS += $(NATS_CFLAGS)
-$(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test: LIBS += $(NATS_LIBS)
+NATS_PROGS = $(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test $(B)/bench/natspub
+$(B)/lib/bus.o $(NATS_PROGS): ALL_CFLAGS += $(NATS_CFLAGS)
+$(NATS_PROGS): LIBS += $(NATS_LIBS)
 
 $(LWC): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

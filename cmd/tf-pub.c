@@ -14,6 +14,7 @@
 #include "bus.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "sig.h"
 #include "vocab.h"
@@ -24,11 +25,14 @@ enum {
 	OPT_MAX_BYTES,
 	OPT_MAX_MSGS,
 	OPT_REPLICAS,
+	OPT_DUPLICATE_WINDOW,
 	OPT_MAX_PENDING,
 	OPT_MAX_PENDING_BYTES,
 	OPT_ACK_TIMEOUT,
 	OPT_DEADLINE,
 	OPT_ID,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 };
 
 /* The bus options (lib/bus.c), then ours, then the end. */
@@ -38,6 +42,8 @@ static struct tf_option options[] = {
 	{ "max-bytes", required_argument, OPT_MAX_BYTES, "TF_PUB_MAX_BYTES" },
 	{ "max-msgs", required_argument, OPT_MAX_MSGS, "TF_PUB_MAX_MSGS" },
 	{ "replicas", required_argument, OPT_REPLICAS, "TF_PUB_REPLICAS" },
+	{ "duplicate-window", required_argument, OPT_DUPLICATE_WINDOW,
+		"TF_PUB_DUPLICATE_WINDOW" },
 	{ "max-pending", required_argument, OPT_MAX_PENDING,
 		"TF_PUB_MAX_PENDING" },
 	{ "max-pending-bytes", required_argument, OPT_MAX_PENDING_BYTES,
@@ -46,6 +52,10 @@ static struct tf_option options[] = {
 		"TF_PUB_ACK_TIMEOUT" },
 	{ "deadline", required_argument, OPT_DEADLINE, "TF_PUB_DEADLINE" },
 	{ "id", required_argument, OPT_ID, "TF_PUB_ID" },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_PUB_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_PUB_METRICS_INTERVAL" },
 	{ "no-output", no_argument, 'n', NULL },
 	{ NULL, 0, 0, NULL },
 };
@@ -54,14 +64,22 @@ static struct tf_option options[] = {
 #define RETRY_MIN_NS (100 * 1000000LL)	/* reconnect and resend backoff, */
 #define RETRY_MAX_NS (2000 * 1000000LL)	/* doubling up to this */
 #define WARN_EVERY_NS (10 * 1000000000LL)	/* repeated warnings */
+/* --duplicate-window: JetStream's own default, so that a stream made by
+ * tf-pub keeps ids as one made by other tools does. It covers what a line
+ * waits at end of input (--ack-timeout + --deadline, 35 s by default)
+ * with room for a server restart or a leader election; the server keeps
+ * every id of the window in memory (at 40,000 lines/s, 2 minutes are
+ * 4.8 million ids), which is why it is not longer. */
+#define DUP_WINDOW_NS (120 * 1000000000LL)
 
 struct config {
 	struct tf_bus_config bus;
-	int create, limits_given, output;
+	int create, limits_given, dup_window_given, output;
 	struct tf_bus_limits limits;
 	uint64_t max_pending, max_pending_bytes;
 	int64_t ack_timeout_ns, deadline_ns;
 	const char *id;
+	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
@@ -72,6 +90,7 @@ enum { E_SENT, E_ACKED, E_FAILED };
 
 struct entry {
 	uint64_t no;		/* input line number */
+	int64_t sent_ns;	/* first sent (tf_mono_ns) */
 	natsMsg *msg;		/* FAILED: ours, to send again */
 	size_t len;
 	int state;
@@ -105,8 +124,12 @@ struct pub {
 	 * answers "no responders" at once, for seconds). */
 	unsigned streak;
 	uint64_t confirmed_then;
-	int64_t resend_at, warned_at;
+	int64_t resend_at, warned_at, dup_warned_at;
+	int window_checked;
 	uint64_t published, confirmed, skipped, too_big, resent, episodes;
+	uint64_t reconnects, unconfirmed;
+	struct tf_metrics *m;	/* --metrics-file */
+	int64_t start_ns;
 };
 
 static void
@@ -127,6 +150,8 @@ usage(FILE *f)
 		"      --max-bytes SIZE keep at most SIZE of messages (64M, 10G)\n"
 		"      --max-msgs N     keep at most N messages\n"
 		"      --replicas N     copies in a JetStream cluster (1 to 5)\n"
+		"      --duplicate-window DUR  how long the stream keeps message\n"
+		"                       ids to drop a line sent again (2m)\n"
 		"      --max-pending N  lines sent but not yet acknowledged (4096);\n"
 		"                       while full, stdin is not read\n"
 		"      --max-pending-bytes SIZE  and at most SIZE of them (64M)\n"
@@ -137,6 +162,7 @@ usage(FILE *f)
 		"  -n, --no-output      publish only; write nothing to stdout\n"
 		"      --strict         the first bad line is fatal (exit 65)\n"
 		"      --max-line SIZE  longest line accepted (default 1M)\n");
+	tf_metrics_usage(f, 23);
 	tf_options_usage(f, 23);
 	fprintf(f,
 		"\n"
@@ -189,6 +215,17 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 			return -1;
 		c->limits.replicas = (int64_t)v;
 		return 0;
+	case OPT_DUPLICATE_WINDOW:
+		c->limits_given = 1;
+		c->dup_window_given = 1;
+		if (tf_parse_duration("--duplicate-window", arg,
+			    &c->limits.duplicates_ns, err, errlen) < 0)
+			return -1;
+		if (c->limits.duplicates_ns < 1000000000LL) {
+			tf_seterr(err, errlen, "--duplicate-window: at least 1s");
+			return -1;
+		}
+		return 0;
 	case OPT_MAX_PENDING:
 		return tf_parse_u64("--max-pending", arg, 1, 1000000,
 			&c->max_pending, err, errlen);
@@ -219,6 +256,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case 'n':
 		c->output = 0;
 		return 0;
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	}
 	rc = tf_bus_set(&c->bus, val, arg, err, errlen);
 	return rc > 0 ? 0 : rc;
@@ -371,6 +412,43 @@ msg_id(struct pub *p, uint64_t no, char *buf, size_t size)
 
 /* ---- the connection -------------------------------------------------- */
 
+/* A duration for messages: "35s", "1.5s", "200ms". */
+static const char *
+dur(int64_t ns, char *buf, size_t size)
+{
+	if (ns % 1000000000LL == 0)
+		snprintf(buf, size, "%llds", (long long)(ns / 1000000000LL));
+	else if (ns >= 1000000000LL)
+		snprintf(buf, size, "%.1fs", (double)ns / 1e9);
+	else
+		snprintf(buf, size, "%lldms", (long long)(ns / 1000000));
+	return buf;
+}
+
+/* The stream drops a message id it has seen only within its duplicate
+ * window: a line sent again later than that is stored twice if the
+ * server had stored it before. At end of input a line may wait
+ * --ack-timeout and then --deadline: say so once when the stream's
+ * window is shorter. */
+static void
+check_window(struct pub *p)
+{
+	int64_t need = p->c->ack_timeout_ns + p->c->deadline_ns;
+	char a[32], b[32];
+
+	if (p->window_checked)
+		return;
+	p->window_checked = 1;
+	if (p->st.duplicates_ns <= 0 || p->st.duplicates_ns >= need)
+		return;
+	tf_warn("stream %s drops repeated message ids for %s only, less than "
+		"a line may wait to be sent again (--ack-timeout + "
+		"--deadline: %s): such a line may be stored twice (make the "
+		"stream with a longer --duplicate-window)",
+		p->c->bus.stream, dur(p->st.duplicates_ns, a, sizeof a),
+		dur(need, b, sizeof b));
+}
+
 /* Connects and finds (or makes) the stream. Returns 0, or -1 with err. */
 static int
 open_bus(struct pub *p, char *err, size_t errlen)
@@ -408,6 +486,7 @@ open_bus(struct pub *p, char *err, size_t errlen)
 		p->bus = NULL;
 		return -1;
 	}
+	check_window(p);
 	return 0;
 }
 
@@ -456,6 +535,7 @@ try_reconnect(struct pub *p)
 		return;
 	if (open_bus(p, err, sizeof err) == 0) {
 		tf_warn("connected to %s", tf_bus_url(p->bus));
+		p->reconnects++;
 		return;
 	}
 	/* Say it once per doubling, not once per attempt. */
@@ -479,6 +559,38 @@ send_msg(struct pub *p, natsMsg **m, uint64_t no)
 	po.MsgId = id;
 	po.MaxWait = p->c->ack_timeout_ns / 1000000;
 	return js_PublishMsgAsync(tf_bus_js(p->bus), m, &po);
+}
+
+/* Says (at most every WARN_EVERY_NS) when the oldest line to send again
+ * was first sent longer ago than the stream keeps message ids: if the
+ * server stored it before, it will be stored twice. */
+static void
+stale(struct pub *p, int64_t now)
+{
+	size_t i;
+	uint64_t no = 0;
+	int64_t sent = 0;
+	char a[32], b[32];
+
+	if (p->st.duplicates_ns <= 0 || (p->dup_warned_at &&
+		    now - p->dup_warned_at < WARN_EVERY_NS))
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n; i++)
+		if (at(p, i)->state == E_FAILED) {
+			no = at(p, i)->no;
+			sent = at(p, i)->sent_ns;
+			break;
+		}
+	pthread_mutex_unlock(&p->mu);
+	if (!no || now - sent <= p->st.duplicates_ns)
+		return;
+	p->dup_warned_at = now;
+	tf_warn("line %llu: first sent %s ago, longer than stream %s drops "
+		"repeated message ids (%s): if the server stored it then, "
+		"it is stored twice",
+		(unsigned long long)no, dur(now - sent, a, sizeof a),
+		p->c->bus.stream, dur(p->st.duplicates_ns, b, sizeof b));
 }
 
 /* Sends every failed line again, oldest first, once nothing is in flight
@@ -525,6 +637,7 @@ resend(struct pub *p)
 			count, count == 1 ? "" : "s",
 			(unsigned long long)first);
 	}
+	stale(p, now);
 	/* After a failed round, one line first: the rest follow once the
 	 * stream takes it, rather than thousands of lines per try while a
 	 * cluster has no leader. */
@@ -590,6 +703,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	pthread_mutex_lock(&p->mu);
 	e = at(p, p->n++);
 	e->no = l->no;
+	e->sent_ns = tf_mono_ns();
 	e->msg = NULL;
 	e->len = l->len;
 	e->state = E_ACKED;	/* no state yet: counted by the next */
@@ -709,6 +823,7 @@ unconfirmed(struct pub *p)
 		last = at(p, left - 1)->no;
 	}
 	pthread_mutex_unlock(&p->mu);
+	p->unconfirmed = left;
 	if (left)
 		tf_error("%zu line%s not acknowledged by stream %s within "
 			 "--deadline (lines %llu to %llu); they may or may "
@@ -716,6 +831,64 @@ unconfirmed(struct pub *p)
 			left, left == 1 ? "" : "s", p->c->bus.stream,
 			(unsigned long long)first, (unsigned long long)last);
 	return left;
+}
+
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (an unwritable path
+ * is found before anything is read), while publishing, and a last time
+ * with how the run ended (exit status rc). Returns 0, or -1 when the
+ * write failed (reported as lib/metrics does). */
+static int
+write_metrics(struct pub *p, int when, int rc)
+{
+	const struct tf_metrics_common com = { "tf-pub", p->start_ns,
+		p->published + p->too_big + p->skipped, p->skipped };
+	struct tf_metrics *m = p->m;
+	size_t n, bytes;
+	uint64_t dups, seq;
+
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	n = p->n;
+	bytes = p->bytes;
+	dups = p->dups;
+	seq = p->seq_last;
+	pthread_mutex_unlock(&p->mu);
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	tf_metrics_counter(m, "tf_pub_published_lines_total",
+		"Lines sent to the stream (the first time).", p->published);
+	tf_metrics_counter(m, "tf_pub_acknowledged_lines_total",
+		"Lines the stream acknowledged.", p->confirmed);
+	tf_metrics_counter(m, "tf_pub_resent_lines_total",
+		"Lines sent again, not acknowledged in time or refused.",
+		p->resent);
+	tf_metrics_counter(m, "tf_pub_duplicate_lines_total",
+		"Lines the stream acknowledged as already stored (a copy "
+		"sent again: stored once).", dups);
+	tf_metrics_counter(m, "tf_pub_failed_lines_total",
+		"Lines not published: larger than the server takes, or not "
+		"acknowledged within --deadline at the end.",
+		p->too_big + p->unconfirmed);
+	tf_metrics_counter(m, "tf_pub_reconnects_total",
+		"Connections made again after the connection was lost.",
+		p->reconnects);
+	tf_metrics_gauge(m, "tf_pub_pending_lines",
+		"Lines in the window: sent, not acknowledged yet.", (double)n);
+	tf_metrics_gauge(m, "tf_pub_pending_bytes",
+		"Bytes of the lines in the window.", (double)bytes);
+	tf_metrics_gauge(m, "tf_pub_max_pending_lines",
+		"The window's size (--max-pending).",
+		(double)p->c->max_pending);
+	tf_metrics_gauge(m, "tf_pub_last_seq",
+		"The highest stream sequence acknowledged (0: none yet).",
+		(double)seq);
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - p->start_ns);
+	return tf_metrics_file_report(&p->c->mf, m, when == METRICS_RUNNING,
+		"publishing");
 }
 
 static int
@@ -758,6 +931,8 @@ loop(struct pub *p)
 		if (!p->reading && !p->n)
 			return 0;
 		now = tf_mono_ns();
+		if (tf_metrics_file_due(&p->c->mf, now))
+			write_metrics(p, METRICS_RUNNING, 0);
 		if (!p->reading && now >= p->deadline)
 			return unconfirmed(p) ? 1 : 0;
 
@@ -771,6 +946,12 @@ loop(struct pub *p)
 			wake_at = p->deadline;
 		if (wake_at)
 			timeout = wake_at > now ? wake_at - now : 0;
+		if (p->m) {
+			int64_t t = tf_metrics_file_timeout(&p->c->mf, now);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
 		tf_log_flush_stdout(&p->output, "publishing");
 		pfd[1].fd = want_input && p->reading ? STDIN_FILENO : -1;
 		if (tf_signal_wait(pfd, 2, timeout) <= 0)
@@ -820,7 +1001,8 @@ random_id(char *buf, size_t size)
 static int
 run(struct config *c)
 {
-	struct pub p = { .c = c, .output = c->output, .reading = 1 };
+	struct pub p = { .c = c, .output = c->output, .reading = 1,
+		.start_ns = tf_now_ns() };
 	char err[512];
 	size_t i;
 	int rc;
@@ -838,10 +1020,25 @@ run(struct config *c)
 		rc = 1;
 		goto out;
 	}
+	if (c->mf.path) {
+		if (!(p.m = tf_metrics_file_builder(&c->mf, "tf-pub", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			rc = 1;
+			goto out;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(&p, METRICS_START, 0) < 0) {
+			tf_metrics_destroy(p.m);
+			p.m = NULL;
+			rc = 2;
+			goto out;
+		}
+	}
 	if (open_bus(&p, err, sizeof err) < 0) {
 		tf_error("%s", err);
 		rc = 1;
-		goto out;
+		goto final;
 	}
 	tf_info("publishing to stream %s (epoch %s) on %s as %s",
 		c->bus.stream, p.st.epoch, tf_bus_url(p.bus), p.id);
@@ -852,7 +1049,11 @@ run(struct config *c)
 	if (p.too_big && rc == 0)
 		rc = 1;
 	summary(&p, p.n);
+final:
+	if (write_metrics(&p, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
 out:
+	tf_metrics_destroy(p.m);
 	tf_bus_destroy(p.bus);
 	/* What is left in the window after the deadline: our messages. */
 	for (i = 0; p.win && i < p.n; i++)
@@ -876,6 +1077,7 @@ main(int argc, char **argv)
 		.max_pending_bytes = 64 << 20,
 		.ack_timeout_ns = 5000000000LL,
 		.deadline_ns = 30000000000LL,
+		.limits.duplicates_ns = DUP_WINDOW_NS,
 	};
 	char err[512];
 	int first, rc;
@@ -900,9 +1102,18 @@ main(int argc, char **argv)
 	}
 	if (c.limits_given && !c.create) {
 		tf_options_free();
-		return tf_usage_error("--max-age, --max-bytes, --max-msgs and "
-				      "--replicas shape a new stream: they "
-				      "need --create");
+		return tf_usage_error("--max-age, --max-bytes, --max-msgs, "
+				      "--replicas and --duplicate-window shape "
+				      "a new stream: they need --create");
+	}
+	/* JetStream refuses a window longer than the stream's max age. */
+	if (c.limits.max_age_ns && c.limits.duplicates_ns > c.limits.max_age_ns) {
+		if (c.dup_window_given) {
+			tf_options_free();
+			return tf_usage_error("--duplicate-window: at most "
+					      "--max-age");
+		}
+		c.limits.duplicates_ns = c.limits.max_age_ns;
 	}
 	if (tf_bus_check(&c.bus, argc, argv, err, sizeof err) < 0) {
 		tf_options_free();

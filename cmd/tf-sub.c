@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 #include "sig.h"
 #include "vocab.h"
@@ -31,6 +32,8 @@ enum {
 	OPT_UNTIL_END,
 	OPT_ENVELOPE,
 	OPT_MAX_BUFFER,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 };
 
 /* The bus options (lib/bus.c), then ours, then the end. Where to start
@@ -47,6 +50,10 @@ static struct tf_option options[] = {
 	{ "envelope", no_argument, OPT_ENVELOPE, "TF_SUB_ENVELOPE" },
 	{ "max-buffer", required_argument, OPT_MAX_BUFFER,
 		"TF_SUB_MAX_BUFFER" },
+	{ "metrics-file", required_argument, OPT_METRICS_FILE,
+		"TF_SUB_METRICS_FILE" },
+	{ "metrics-interval", required_argument, OPT_METRICS_INTERVAL,
+		"TF_SUB_METRICS_INTERVAL" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -77,6 +84,7 @@ struct config {
 	char topics[MAX_TOPICS][TF_BUS_SUBJECT_MAX];	/* as subjects */
 	size_t ntopics;
 	int all_topics;			/* "*" among them */
+	struct tf_metrics_file mf;
 	struct tf_common common;
 };
 
@@ -107,6 +115,9 @@ struct sub {
 
 	uint64_t written, skipped, gaps, missed, dups, resubs;
 	uint64_t seq_first, seq_last;
+	uint64_t bytes, reconnects;
+	struct tf_metrics *m;		/* --metrics-file */
+	int64_t start_ns;
 };
 
 static void
@@ -134,6 +145,7 @@ usage(FILE *f)
 		"      --max-buffer SIZE  events held for a slow reader (64M)\n"
 		"      --strict         the first bad event is fatal (exit 65)\n"
 		"      --max-line SIZE  skip events longer than SIZE (default 1M)\n");
+	tf_metrics_usage(f, 23);
 	tf_options_usage(f, 23);
 	fprintf(f,
 		"\n"
@@ -238,6 +250,10 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_MAX_BUFFER:
 		return tf_parse_size("--max-buffer", arg, 64 * 1024,
 			(uint64_t)1 << 31, &c->max_buffer, err, errlen);
+	case OPT_METRICS_FILE:
+		return tf_metrics_set_path(&c->mf, arg, err, errlen);
+	case OPT_METRICS_INTERVAL:
+		return tf_metrics_set_interval(&c->mf, arg, err, errlen);
 	}
 	rc = tf_bus_set(&c->bus, val, arg, err, errlen);
 	return rc > 0 ? 0 : rc;
@@ -678,6 +694,7 @@ take(struct sub *s, natsMsg *m)
 		s->seq_first = seq;
 	s->seq_last = seq;
 	s->written++;
+	s->bytes += len;
 	return 0;
 }
 
@@ -700,6 +717,50 @@ resync(struct sub *s, int why)
 		s->why = "the consumer's sequence disagrees with ours";
 		break;
 	}
+}
+
+enum { METRICS_START, METRICS_RUNNING, METRICS_FINAL };
+
+/* Writes --metrics-file, when asked for: at the start (an unwritable path
+ * is found before connecting), while following (at least every IDLE_MS
+ * while connected), and a last time with how the run ended (exit status
+ * rc). Returns 0, or -1 when the write failed (reported as lib/metrics
+ * does). */
+static int
+write_metrics(struct sub *s, int when, int rc)
+{
+	const struct tf_metrics_common com = { "tf-sub", s->start_ns,
+		s->written + s->skipped, s->skipped };
+	struct tf_metrics *m = s->m;
+
+	if (!m)
+		return 0;
+	tf_metrics_clear(m);
+	tf_metrics_common(m, &com);
+	tf_metrics_counter(m, "tf_sub_events_total",
+		"Events written to stdout.", s->written);
+	tf_metrics_counter(m, "tf_sub_event_bytes_total",
+		"Bytes of the events written (the lines, without envelopes).",
+		s->bytes);
+	tf_metrics_counter(m, "tf_sub_gaps_total",
+		"Holes in the stream sequence reported (events expired or "
+		"deleted before they were read).", s->gaps);
+	tf_metrics_counter(m, "tf_sub_missed_events_total",
+		"Stream sequences the gaps left out.", s->missed);
+	tf_metrics_counter(m, "tf_sub_reconnects_total",
+		"Connections to a server made again after a disconnection.",
+		s->reconnects);
+	tf_metrics_counter(m, "tf_sub_resubscribes_total",
+		"Consumers made again to read on from the next sequence (a "
+		"reconnection, a leader change, messages nats.c dropped).",
+		s->resubs > 1 ? s->resubs - 1 : 0);
+	tf_metrics_gauge(m, "tf_sub_last_seq",
+		"The stream sequence of the last event written (0: none yet).",
+		(double)s->seq_last);
+	if (when == METRICS_FINAL)
+		tf_metrics_last_run(m, rc, tf_now_ns() - s->start_ns);
+	return tf_metrics_file_report(&s->c->mf, m, when == METRICS_RUNNING,
+		"following");
 }
 
 /* Waits before the next try to subscribe; says why once per doubling. */
@@ -733,8 +794,12 @@ follow(struct sub *s)
 		if (atomic_exchange(&s->disconnected, 0))
 			tf_warn("disconnected from %s; reconnecting",
 				tf_bus_url(s->bus));
-		if (atomic_exchange(&s->reconnected, 0))
+		if (atomic_exchange(&s->reconnected, 0)) {
 			tf_warn("reconnected");
+			s->reconnects++;
+		}
+		if (tf_metrics_file_due(&s->c->mf, tf_mono_ns()))
+			write_metrics(s, METRICS_RUNNING, 0);
 		if ((rc = atomic_exchange(&s->resync, 0)))
 			resync(s, rc - 1);
 		if (!s->ns || s->stale) {
@@ -845,7 +910,7 @@ summary(struct sub *s)
 static int
 run(struct config *c)
 {
-	struct sub s = { .c = c };
+	struct sub s = { .c = c, .start_ns = tf_now_ns() };
 	char err[512], all[TF_BUS_SUBJECT_MAX];
 	struct stat st;
 	int rc;
@@ -861,12 +926,25 @@ run(struct config *c)
 	 * takes every subject under the prefix (and we pick). */
 	snprintf(all, sizeof all, "%s.>", c->bus.prefix);
 	s.filter = c->ntopics == 1 ? c->topics[0] : all;
+	if (c->mf.path) {
+		if (!(s.m = tf_metrics_file_builder(&c->mf, "tf-sub", 0, err,
+			      sizeof err))) {
+			tf_error("--metrics-file: %s", err);
+			rc = 1;
+			goto out;
+		}
+		/* An unwritable path is found now, before any work. */
+		if (write_metrics(&s, METRICS_START, 0) < 0) {
+			rc = 2;
+			goto out;
+		}
+	}
 	s.bus = tf_bus_connect(&c->bus, "tf-sub", 1, NULL, on_event, &s, err,
 		sizeof err);
 	if (!s.bus) {
 		tf_error("%s", err);
 		rc = 1;
-		goto out;
+		goto final;
 	}
 	rc = follow(&s);
 	/* What was read before an error or a bad event under --strict is
@@ -879,7 +957,11 @@ run(struct config *c)
 	if (s.ns && natsConnection_Status(tf_bus_nc(s.bus)) ==
 			NATS_CONN_STATUS_CONNECTED)
 		natsSubscription_Unsubscribe(s.ns);
+final:
+	if (write_metrics(&s, METRICS_FINAL, rc) < 0 && !rc)
+		rc = 1;
 out:
+	tf_metrics_destroy(s.m);
 	/* With the connection closed (its reader thread joined), the
 	 * subscriptions can go. */
 	if (s.bus)

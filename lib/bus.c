@@ -531,6 +531,7 @@ fill_stream(const char *name, const char *prefix, const jsStreamInfo *si,
 	st->msgs = si->State.Msgs;
 	st->created_ns = si->Created;
 	st->replicas = si->Config ? si->Config->Replicas : 1;
+	st->duplicates_ns = si->Config ? si->Config->Duplicates : 0;
 	for (i = 0; si->Config && i < si->Config->SubjectsLen; i++) {
 		const char *sub = si->Config->Subjects[i];
 
@@ -599,6 +600,7 @@ tf_bus_stream_create(struct tf_bus *b, const char *stream, const char *prefix,
 	sc.MaxBytes = l->max_bytes ? l->max_bytes : -1;
 	sc.MaxMsgs = l->max_msgs ? l->max_msgs : -1;
 	sc.Replicas = l->replicas ? l->replicas : 1;
+	sc.Duplicates = l->duplicates_ns;
 	s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
 	if (s == NATS_OK) {
 		fill_stream(stream, prefix, si, st);

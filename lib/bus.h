@@ -108,14 +108,16 @@ struct tf_bus_stream {
 	uint64_t first_seq, last_seq, msgs;
 	int64_t created_ns;
 	int64_t replicas;
+	int64_t duplicates_ns;	/* how long the server keeps message ids */
 	int covers;		/* its subjects take every PREFIX.topic */
 	int within;		/* and only subjects under PREFIX. */
 	char epoch[TF_BUS_EPOCH_SIZE];
 };
 
-/* Limits of a stream tf-pub creates (0: none; replicas 0: 1). */
+/* Limits of a stream tf-pub creates (0: none; replicas 0: 1;
+ * duplicates_ns 0: the server's default window for message ids). */
 struct tf_bus_limits {
-	int64_t max_age_ns, max_bytes, max_msgs, replicas;
+	int64_t max_age_ns, max_bytes, max_msgs, replicas, duplicates_ns;
 };
 
 #define TF_BUS_NOT_FOUND 1

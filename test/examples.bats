@@ -258,6 +258,38 @@ fake_webhook() {
 	assert_equal "$(ls "$TMPDIR")" ""
 }
 
+@test "cluster.sh: the engine's events go through a 3-node NATS cluster to a WebSocket node and to the recorder" {
+	command -v nats-server >/dev/null ||
+		skip "nats-server is not installed (Debian: the nats-server package)"
+	export NATS_PORTS="$(free_port) $(free_port) $(free_port)"
+	export ROUTE_PORTS="$(free_port) $(free_port) $(free_port)"
+	export WS_PORTS="$(free_port) $(free_port)"
+	B=$TF_BUILD DIR=$PWD/c RATE=50 DURATION=4s start cluster.sh
+	# The cluster's election, then the engine: up to 60 s on a busy machine.
+	for ((i = 0; i < 600; i++)); do
+		grep -q 'cluster: NATS on' err && break
+		gone "$PID" && fail "cluster.sh ended: $(cat err)"
+		sleep 0.1
+	done
+	grep -q "WebSocket nodes ws://127.0.0.1:${WS_PORTS%% *}/ and ws://127.0.0.1:${WS_PORTS##* }/" err
+	run_err /usr/bin/python3 "$TF_ROOT/test/ws/client.py" --count 3 --timeout 20 \
+		"ws://127.0.0.1:${WS_PORTS##* }/"
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == '{"type":'* ]]
+	for ((i = 0; i < 300; i++)); do
+		gone "$PID" && break
+		sleep 0.1
+	done
+	finish cluster.sh
+	assert_equal "$status" 0
+	# tf-sim's events at 50/s for 4 s, every one recorded.
+	n=$(sqlite3 c/all.db 'select count(*) from events')
+	[ "$n" -ge 150 ] || fail "recorded $n events: $(cat err)"
+	[ -d c/nats-1 ] && [ -d c/nats-3 ]
+	assert_equal "$(ls "$TMPDIR")" ""
+}
+
 @test "the systemd units pass systemd-analyze verify, and run the programs with options they know" {
 	command -v systemd-analyze >/dev/null ||
 		skip "systemd-analyze is not installed (Debian: the systemd package)"
@@ -274,12 +306,12 @@ fake_webhook() {
 	assert_success
 	assert_output ""
 	# systemd-analyze checks ExecStart's program, not its options (nor
-	# those of the programs a "sh -c" runs).
+	# those of the programs a "sh -c" runs, each up to a "|", ";" or ")").
 	while read -r prog opt; do
 		"$TF_BUILD/$prog" --help | grep -q -- "$opt\\b" ||
 			fail "$prog has no $opt"
 	done < <(grep -h '^ExecStart=' "$TF_ROOT"/examples/systemd/*.service |
-		grep -oE '@BINDIR@/tf-[a-z]+[^|]*' |
+		grep -oE '@BINDIR@/tf-[a-z]+[^|;)]*' |
 		awk '{ sub("@BINDIR@/", "", $1); for (i = 2; i <= NF; i++) if ($i ~ /^--?[a-z]/) print $1, $i }')
 	grep -q '^ExecStart=.*tf-record ' "$TF_ROOT/examples/systemd/tf-record.service"
 	grep -q '^ExecStart=.*tf-serve ' "$TF_ROOT/examples/systemd/tf-serve.service"

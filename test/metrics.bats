@@ -6,6 +6,7 @@
 # how the last run ended.
 
 load helper
+load nats
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
@@ -480,4 +481,83 @@ Y
 	# Every sample the programs wrote went in: nothing dropped.
 	run curl -sf "$api/targets"
 	[ "$(jq -r '[.data.activeTargets[] | .health] | join(" ")' <<<"$output")" = "up up" ]
+}
+
+@test "tf-pub --metrics-file: lines published and acknowledged, the window while the server is away, failed lines at the deadline" {
+	nats_start s
+	export TF_NATS_URL=$(nats_url s)
+	printf '%s\n' '{"type":"a"}' 'not json' '{"type":"b"}' '{"type":"c"}' >in
+	run_err tf-pub -n --create --metrics-file p.prom <in
+	assert_success
+	valid p.prom
+	is p.prom tf_input_lines_total 4
+	is p.prom tf_bad_lines_total 1
+	is p.prom tf_pub_published_lines_total 3
+	is p.prom tf_pub_acknowledged_lines_total 3
+	is p.prom tf_pub_failed_lines_total 0
+	is p.prom tf_pub_pending_lines 0
+	is p.prom tf_pub_max_pending_lines 4096
+	is p.prom tf_pub_last_seq 3
+	is p.prom tf_last_run_exit_status 0
+	[ "$(grep -vc '^#' p.prom)" -eq "$(grep -c '{program="tf-pub",file="p.prom"' p.prom)" ]
+
+	mkfifo fifo
+	tf-pub -n --deadline 1s --metrics-file p.prom --metrics-interval 100ms \
+		<fifo 2>err &
+	pid=$!
+	echo $pid >>pids
+	exec 7>fifo
+	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	nats_kill s STOP
+	printf '%s\n' '{"type":"d"}' '{"type":"e"}' >&7
+	wait_for has_metric p.prom tf_pub_pending_lines 2
+	is p.prom tf_pub_published_lines_total 2
+	exec 7>&-
+	rc=0
+	wait "$pid" || rc=$?
+	nats_kill s CONT
+	assert_equal "$rc" 1
+	valid p.prom
+	is p.prom tf_pub_failed_lines_total 2
+	is p.prom tf_pub_acknowledged_lines_total 0
+	is p.prom tf_last_run_exit_status 1
+
+	run_err tf-pub --metrics-file nodir/p.prom </dev/null
+	assert_failure 2
+	assert_equal "$stderr" "tf-pub: --metrics-file: cannot create nodir/p.prom.tmp: No such file or directory"
+}
+
+@test "tf-sub --metrics-file: events, bytes, gaps, the last seq; reconnections while following" {
+	nats_start s
+	export TF_NATS_URL=$(nats_url s)
+	printf '{"type":"a","i":%d}\n' 1 2 3 4 5 | tf-pub -n --create
+	run nats_raw "$TF_NATS_URL" 'req $JS.API.STREAM.MSG.DELETE.TF {"seq":3}'
+	run_err tf-sub --all --until-end --metrics-file s.prom
+	assert_success
+	valid s.prom
+	is s.prom tf_sub_events_total 4
+	is s.prom tf_sub_event_bytes_total $((4 * 18))
+	is s.prom tf_sub_gaps_total 1
+	is s.prom tf_sub_missed_events_total 1
+	is s.prom tf_sub_last_seq 5
+	is s.prom tf_sub_reconnects_total 0
+	is s.prom tf_last_run_exit_status 0
+
+	tf-sub --metrics-file s.prom --metrics-interval 100ms >out 2>err &
+	pid=$!
+	echo $pid >>pids
+	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	nats_kill s
+	nats_start s
+	wait_for has_metric s.prom tf_sub_reconnects_total 1
+	printf '{"type":"a","i":%d}\n' 6 | tf-pub -n
+	wait_for has_metric s.prom tf_sub_last_seq 6
+	valid s.prom
+	kill -TERM "$pid"
+	wait "$pid" || true
+	is s.prom tf_last_run_exit_status 143
+
+	run_err tf-sub --metrics-file nodir/s.prom </dev/null
+	assert_failure 2
+	assert_equal "$stderr" "tf-sub: --metrics-file: cannot create nodir/s.prom.tmp: No such file or directory"
 }

@@ -86,6 +86,50 @@ stored() {
 	[[ $stderr == *"cannot create stream TF: "*"replicas > 1 not supported in non-clustered mode"* ]]
 }
 
+@test "--duplicate-window: --create sets how long the stream drops repeated ids; a shorter window than tf-pub needs is a warning" {
+	dupwin() {
+		curl -s "http://127.0.0.1:$s_MON/jsz?streams=true&config=true" |
+			jq -r --arg n "$1" '.account_details[0].stream_detail[] |
+				select(.name == $n) | .config.duplicate_window'
+	}
+	tf-pub -n --create </dev/null
+	assert_equal "$(dupwin TF)" 120000000000
+	tf-pub -n --create --stream T5 --subject-prefix t5 --duplicate-window 5m </dev/null
+	assert_equal "$(dupwin T5)" 300000000000
+	# Never past --max-age, which JetStream refuses.
+	tf-pub -n --create --stream T6 --subject-prefix t6 --max-age 30s </dev/null
+	assert_equal "$(dupwin T6)" 30000000000
+	run_err tf-pub --create --max-age 30s --duplicate-window 1m </dev/null
+	assert_failure 2
+	[[ $stderr == *"--duplicate-window: at most --max-age"* ]]
+	run_err tf-pub --duplicate-window 5m </dev/null
+	assert_failure 2
+	[[ $stderr == *"--duplicate-window shape a new stream: they need --create"* ]]
+
+	# 10 s is less than --ack-timeout + --deadline (5 s + 30 s).
+	tf-pub -n --create --stream T7 --subject-prefix t7 --duplicate-window 10s </dev/null
+	run_err tf-pub -n --stream T7 --subject-prefix t7 <<<'{"a":1}'
+	assert_success
+	[[ $stderr == *"stream T7 drops repeated message ids for 10s only, less than a line may wait to be sent again (--ack-timeout + --deadline: 35s): such a line may be stored twice"* ]]
+	run_err tf-pub -n --stream T7 --subject-prefix t7 --ack-timeout 1s --deadline 9s <<<'{"a":1}'
+	assert_success
+	[[ $stderr != *"drops repeated message ids"* ]]
+}
+
+@test "a line sent again later than the stream's duplicate window after its first send is reported" {
+	tf-pub -n --create --duplicate-window 1s --max-age 1h </dev/null
+	mkfifo in
+	tf-pub -n --ack-timeout 100ms --deadline 1s <in 2>err &
+	echo $! >>pids
+	exec 7>in
+	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	nats_kill s STOP
+	lines 3 >&7
+	wait_for grep -q 'line 1: first sent [0-9.]*s ago, longer than stream TF drops repeated message ids (1s): if the server stored it then, it is stored twice' err
+	nats_kill s CONT
+	exec 7>&-
+}
+
 @test "the stream must take the subjects of --subject-prefix" {
 	tf-pub --create --subject-prefix other </dev/null
 	run_err tf-pub <<<'{"a":1}'
