@@ -1,13 +1,15 @@
 // dashboard.mjs: the browser and HTTP side of bench/dashboard.sh. Prints one
 // line of key=value figures on stdout (like bench/wsload), notes on stderr.
 //
-//   node bench/dashboard.mjs first URL RUNS
+//   node bench/dashboard.mjs first URL RUNS [URL2]
 //       RUNS page loads, each in a fresh browser context (empty cache):
-//       ms from navigation start to the first live event rendered
-//       (window.tfDash.firstEventAt) -> runs= p50_ms= min_ms= max_ms=,
+//       ms from navigation start to the end of the frame that painted
+//       the first live event (see probe) -> runs= p50_ms= min_ms= max_ms=,
 //       and the p50 of each stage on the way: doc_ms= charts_ms=
-//       snapshot_ms= ready_ms= ws_open_ms= welcome_ms= event_ms= first_ms=; then
-//       each page loaded again in its context (cache warm): warm_p50_ms=
+//       snapshot_ms= ready_ms= ws_open_ms= welcome_ms= event_ms= first_ms=
+//       (the page's script drew it) painted_ms=; then
+//       each page loaded again in its context (cache warm): warm_p50_ms=;
+//       with URL2, as many loads of it in turns, on a second line
 //   node bench/dashboard.mjs snapshot URL N
 //       N sequential GET /api/snapshot on one keep-alive connection
 //       -> n= p50_ms= p99_ms= max_ms= bytes= events=
@@ -23,7 +25,7 @@ import { chromium } from 'playwright-core';
 import http from 'node:http';
 
 const CHROMIUM = process.env.TF_CHROMIUM || '/usr/bin/chromium';
-const [mode, url, nArg] = process.argv.slice(2);
+const [mode, url, nArg, url2] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function pct(sorted, p) {
@@ -48,9 +50,12 @@ async function launch() {
 // The stages of a page load, in ms from navigation start: the document,
 // the chart library, the snapshot (responseEnd of each), the snapshot
 // rendered (body[data-ready]), the WebSocket open, its welcome, the first
-// live event received, the first live event rendered.
+// live event received, the first live event rendered by the page's script
+// (window.tfDash.firstEventAt) and the end of the frame that put it on the
+// screen (painted: a task queued from the next animation frame runs once
+// that frame's style, layout and paint are done).
 const STAGES = ['doc', 'charts', 'snapshot', 'ready', 'ws_open', 'welcome',
-	'event', 'first'];
+	'event', 'first', 'painted'];
 
 function probe() {
 	window.__t = {};
@@ -76,52 +81,102 @@ function probe() {
 			window.__t.ready ??= performance.now();
 	}).observe(document, { subtree: true, attributes: true,
 		attributeFilter: ['data-ready'] });
+	// Whether the page's code runs in an animation frame callback: a
+	// change made there is painted in that frame, else in the next one.
+	let inFrame = false;
+	const raf = window.requestAnimationFrame.bind(window);
+	window.requestAnimationFrame = (fn) => raf((t) => {
+		inFrame = true;
+		try {
+			fn(t);
+		} finally {
+			inFrame = false;
+		}
+	});
+	const painted = () => {
+		window.__t.painted ??= performance.now();
+	};
+	// window.tfDash.firstEventAt, watched as the page sets it.
+	let dash;
+	Object.defineProperty(window, 'tfDash', { configurable: true,
+		get: () => dash,
+		set: (d) => {
+			dash = d;
+			let at = d.firstEventAt;
+			Object.defineProperty(d, 'firstEventAt', { enumerable: true,
+				get: () => at,
+				set: (v) => {
+					at = v;
+					if (v === null || window.__t.paintAsked)
+						return;
+					window.__t.paintAsked = true;
+					if (inFrame)
+						setTimeout(painted, 0);
+					else
+						raf(() => setTimeout(painted, 0));
+				} });
+		} });
 }
 
-async function first(runs) {
+// One cold load of url in a fresh context (empty cache), then the same
+// page again in that context (files revalidated): the stages of the cold
+// one and the warm one's first event.
+async function firstOnce(browser, url) {
+	const ctx = await browser.newContext({
+		viewport: { width: 1280, height: 800 } });
+	const page = await ctx.newPage();
+	await page.addInitScript(probe);
+	await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+	await page.waitForFunction(() => window.__t.painted, null,
+		{ timeout: 10000, polling: 20 });
+	// performance.now() counts from the navigation's time origin.
+	const r = await page.evaluate(() => {
+		const end = (re) => {
+			const e = performance.getEntriesByType('resource')
+				.find((x) => re.test(x.name));
+			return e ? e.responseEnd : NaN;
+		};
+		return { ...window.__t,
+			doc: performance.getEntriesByType('navigation')[0].responseEnd,
+			charts: end(/lightweight-charts/), snapshot: end(/api\/snapshot/),
+			first: window.tfDash.firstEventAt };
+	});
+	await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+	await page.waitForFunction(() => window.__t.painted, null,
+		{ timeout: 10000, polling: 20 });
+	r.warm = await page.evaluate(() => window.__t.painted);
+	await ctx.close();
+	return r;
+}
+
+function summary(rs) {
+	const out = { runs: rs.length };
+	for (const s of [...STAGES, 'warm']) {
+		const v = rs.map((r) => r[s] ?? NaN).sort((a, b) => a - b);
+		out[`${s}_ms`] = pct(v, 50);
+		if (s === 'painted') {
+			out.min_ms = v[0];
+			out.max_ms = v[v.length - 1];
+		}
+	}
+	out.p50_ms = out.painted_ms;
+	out.warm_p50_ms = out.warm_ms;
+	delete out.warm_ms;
+	return out;
+}
+
+// RUNS loads of url; with url2, as many of url2 in turns with them (one
+// line of figures each), so that both see the same machine.
+async function first(runs, url2) {
 	const browser = await launch();
-	const t = Object.fromEntries(STAGES.map((s) => [s, []]));
-	const warm = [];
+	const a = [], b = [];
 	for (let i = 0; i < runs; i++) {
-		const ctx = await browser.newContext({
-			viewport: { width: 1280, height: 800 } });
-		const page = await ctx.newPage();
-		await page.addInitScript(probe);
-		await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
-		await page.waitForFunction(() => window.tfDash &&
-			window.tfDash.firstEventAt, null, { timeout: 10000, polling: 20 });
-		// performance.now() counts from the navigation's time origin.
-		const r = await page.evaluate(() => {
-			const end = (re) => {
-				const e = performance.getEntriesByType('resource')
-					.find((x) => re.test(x.name));
-				return e ? e.responseEnd : NaN;
-			};
-			return { ...window.__t,
-				doc: performance.getEntriesByType('navigation')[0].responseEnd,
-				charts: end(/lightweight-charts/), snapshot: end(/api\/snapshot/),
-				first: window.tfDash.firstEventAt };
-		});
-		for (const s of STAGES)
-			t[s].push(r[s] ?? NaN);
-		// Again in the same context: a repeat visit, files revalidated.
-		await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
-		await page.waitForFunction(() => window.tfDash &&
-			window.tfDash.firstEventAt, null, { timeout: 10000, polling: 20 });
-		warm.push(await page.evaluate(() => window.tfDash.firstEventAt));
-		await ctx.close();
+		a.push(await firstOnce(browser, url));
+		if (url2)
+			b.push(await firstOnce(browser, url2));
 	}
 	await browser.close();
-	const out = { runs };
-	for (const s of STAGES) {
-		const v = t[s].sort((a, b) => a - b);
-		out[`${s}_ms`] = pct(v, 50);
-	}
-	out.p50_ms = out.first_ms;
-	out.min_ms = t.first[0];
-	out.max_ms = t.first[t.first.length - 1];
-	out.warm_p50_ms = pct(warm.sort((a, b) => a - b), 50);
-	return out;
+	return url2 ? `${fmt(summary(a))}\n${fmt(summary(b))}` : summary(a);
 }
 
 function get(agent, path) {
@@ -244,13 +299,15 @@ async function soak(secs) {
 }
 
 const modes = { first, snapshot, soak };
-if (!modes[mode] || !url || !/^http:\/\/127\.0\.0\.1:\d+\/$/.test(url)) {
+const local = (u) => /^http:\/\/127\.0\.0\.1:\d+\/$/.test(u);
+if (!modes[mode] || !url || !local(url) || (url2 && (mode !== 'first' || !local(url2)))) {
 	console.error('usage: node bench/dashboard.mjs first|snapshot|soak ' +
-		'http://127.0.0.1:PORT/ N');
+		'http://127.0.0.1:PORT/ N [http://127.0.0.1:PORT2/ (first)]');
 	process.exit(2);
 }
 try {
-	console.log(fmt(await modes[mode](Number(nArg))));
+	const r = await modes[mode](Number(nArg), url2);
+	console.log(typeof r === 'string' ? r : fmt(r));
 	process.exit(0);
 } catch (e) {
 	console.error(`dashboard.mjs: ${mode}: ${e.message}`);

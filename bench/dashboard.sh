@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # dashboard.sh: tf-serve's dashboard on 127.0.0.1, in headless chromium
 # (bench/dashboard.mjs drives it with playwright-core): 1) time from
-# navigation start to the first live event rendered (window.tfDash.
-# firstEventAt), fed by tf-sim at RATE1 events/s, each load in a fresh
+# navigation start to the first live event on the screen (the end of the
+# frame that painted what window.tfDash.firstEventAt marks), fed by tf-sim at RATE1 events/s, each load in a fresh
 # browser context; 2) GET /api/snapshot latency with a full state (tf-sim
 # -n EVENTS unpaced into tf-serve --keep-open), N requests one after the
 # other on a keep-alive connection; 3) the page live for DURATION s at
 # 1,000 events/s: animation frames per second and JS heap at start and end;
-# 4) with BASE=REF, scenario 3 again with the page of git revision REF
-# (served by the same tf-serve from --web-root), to show what the page's
-# newer panels cost: BASE=e410683 is the page before issue 11 (positions,
-# round trips, profit, events feed, alert center).
+# 4) with BASE=REF, scenarios 1 and 3 again with the page of git revision
+# REF (served by the same tf-serve from --web-root), to show what the
+# page's newer panels cost: BASE=e410683 is the page before issue 11
+# (positions, round trips, profit, events feed, alert center).
 #
 # env: B (build dir), DURATION (60: seconds of scenario 3), RUNS (10: page
 #      loads of scenario 1), RATE1 (200), EVENTS (200000), N (200),
-#      RATE3 (1000), BASE (a git revision: scenario 4), KEEP=1 (keep the
-#      run directory and print its name)
+#      RATE3 (1000), BASE (a git revision: scenario 4), ONLY (a list of
+#      the scenarios to run, e.g. "first": first, snapshot, soak), KEEP=1
+#      (keep the run directory and print its name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -100,46 +101,72 @@ fig() {
 	tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
-# 1) first live data
-start first -- --rate "$RATE1"
-sleep 1
-node bench/dashboard.mjs first "http://127.0.0.1:$port/" "$RUNS" \
-	>"$tmp/first" || echo "dashboard.sh: first: failed" >&2
-stop
-
-# 2) /api/snapshot with a full state
-start snap --keep-open -- --rate 0 -n "$EVENTS"
-for ((i = 0; i < 1200; i++)); do	# at most 60 s to take them in
-	[ "$(events_applied)" -ge "$EVENTS" ] && break
-	sleep 0.05
-done
-applied=$(events_applied)
-[ "$applied" -ge "$EVENTS" ] ||
-	echo "dashboard.sh: snapshot: tf-serve applied $applied of $EVENTS events in 60 s" >&2
-rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$spid/status" 2>/dev/null || echo 0)
-node bench/dashboard.mjs snapshot "http://127.0.0.1:$port/" "$N" \
-	>"$tmp/snap" || echo "dashboard.sh: snapshot: failed" >&2
-gz=$(curl -s --compressed -H 'Accept-Encoding: gzip' -o /dev/null \
-	-w '%{size_download}' --max-time 10 "http://127.0.0.1:$port/api/snapshot" || echo "")
-printf ' applied=%s rss_kib=%s gzip_bytes=%s\n' "$applied" "$rss" "$gz" >>"$tmp/snap"
-stop
-
-# 3) a minute at 1,000 events/s
-start soak -- --rate "$RATE3"
-node bench/dashboard.mjs soak "http://127.0.0.1:$port/" "$DURATION" \
-	>"$tmp/soak" 2>"$tmp/soak.err" || {
-	echo "dashboard.sh: soak: failed" >&2
-	cat "$tmp/soak.err" >&2
+# want SCENARIO: whether ONLY (all when empty) names it.
+want() {
+	[ -z "${ONLY:-}" ] || [[ " ${ONLY//,/ } " == *" $1 "* ]]
 }
-serve_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
-	sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$spid/stat" 2>/dev/null ||
-	echo "?")
-stop
 
-# 4) the same with the page of $BASE
 if [ -n "${BASE:-}" ]; then
 	mkdir "$tmp/base"
 	git archive "$BASE" web | tar -x -C "$tmp/base"
+fi
+
+# 1) first live data (with BASE, the two pages load in turns, so that a
+# change in the machine's load falls on both alike)
+if want first; then
+	start first -- --rate "$RATE1"
+	url1="http://127.0.0.1:$port/" url2=""
+	pids1="$simpid $spid"
+	if [ -n "${BASE:-}" ]; then
+		start first-base --web-root "$tmp/base/web" -- --rate "$RATE1"
+		url2="http://127.0.0.1:$port/"
+	fi
+	sleep 1
+	node bench/dashboard.mjs first "$url1" "$RUNS" $url2 >"$tmp/first.both" ||
+		echo "dashboard.sh: first: failed" >&2
+	sed -n 1p "$tmp/first.both" >"$tmp/first"
+	sed -n 2p "$tmp/first.both" >"$tmp/base.first"
+	[ -n "$url2" ] && stop
+	simpid=${pids1% *} spid=${pids1#* }
+	stop
+fi
+
+# 2) /api/snapshot with a full state
+if want snapshot; then
+	start snap --keep-open -- --rate 0 -n "$EVENTS"
+	for ((i = 0; i < 1200; i++)); do	# at most 60 s to take them in
+		[ "$(events_applied)" -ge "$EVENTS" ] && break
+		sleep 0.05
+	done
+	applied=$(events_applied)
+	[ "$applied" -ge "$EVENTS" ] ||
+		echo "dashboard.sh: snapshot: tf-serve applied $applied of $EVENTS events in 60 s" >&2
+	rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$spid/status" 2>/dev/null || echo 0)
+	node bench/dashboard.mjs snapshot "http://127.0.0.1:$port/" "$N" \
+		>"$tmp/snap" || echo "dashboard.sh: snapshot: failed" >&2
+	gz=$(curl -s --compressed -H 'Accept-Encoding: gzip' -o /dev/null \
+		-w '%{size_download}' --max-time 10 "http://127.0.0.1:$port/api/snapshot" || echo "")
+	printf ' applied=%s rss_kib=%s gzip_bytes=%s\n' "$applied" "$rss" "$gz" >>"$tmp/snap"
+	stop
+fi
+
+# 3) a minute at 1,000 events/s
+serve_cpu="?"
+if want soak; then
+	start soak -- --rate "$RATE3"
+	node bench/dashboard.mjs soak "http://127.0.0.1:$port/" "$DURATION" \
+		>"$tmp/soak" 2>"$tmp/soak.err" || {
+		echo "dashboard.sh: soak: failed" >&2
+		cat "$tmp/soak.err" >&2
+	}
+	serve_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
+		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$spid/stat" 2>/dev/null ||
+		echo "?")
+	stop
+fi
+
+# 4) the same with the page of $BASE
+if [ -n "${BASE:-}" ] && want soak; then
 	start base --web-root "$tmp/base/web" -- --rate "$RATE3"
 	node bench/dashboard.mjs soak "http://127.0.0.1:$port/" "$DURATION" \
 		>"$tmp/base.soak" 2>"$tmp/base.err" || {
@@ -159,8 +186,8 @@ row() {
 					what, v["p50_ms"], v["min_ms"], v["max_ms"], v["runs"]
 				printf "    p50 stages: document %.0f, chart library %.0f, snapshot %.0f, rendered %.0f,\n",
 					v["doc_ms"], v["charts_ms"], v["snapshot_ms"], v["ready_ms"]
-				printf "    WebSocket open %.0f, welcome %.0f, first live event received %.0f, drawn %.0f ms\n",
-					v["ws_open_ms"], v["welcome_ms"], v["event_ms"], v["first_ms"]
+				printf "    WebSocket open %.0f, welcome %.0f, first live event received %.0f, drawn %.0f, painted %.0f ms\n",
+					v["ws_open_ms"], v["welcome_ms"], v["event_ms"], v["first_ms"], v["painted_ms"]
 				printf "  %-44s p50 %6.0f ms\n", "  the same, loaded again (cache warm)", v["warm_p50_ms"]
 			}
 			else if (kind == "snap")
@@ -178,14 +205,22 @@ row() {
 		}'
 }
 
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "tf-serve dashboard: headless $("$CHROMIUM" --version 2>/dev/null | head -n1) on 127.0.0.1"
-echo "  ($(nproc) cores shared by tf-sim, tf-serve and the browser; load average before: $load0)"
-row "$tmp/first" "first live data after navigation start" first
-echo "    (fed at $RATE1 events/s; each first load in a fresh context, empty cache)"
-row "$tmp/snap" "GET /api/snapshot, $N requests" snap
-echo "    (state of $(fig "$tmp/snap" applied) events; tf-serve RSS $((${rss:-0} / 1024)) MiB; one keep-alive connection)"
-row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
-[ -n "${BASE:-}" ] && row "$tmp/base.soak" "the same, the page of $BASE" soak
-echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
-echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC)"
+echo "  ($(nproc) cores shared by tf-sim, tf-serve and the browser; load average before: $load0, after: $load1)"
+if want first; then
+	row "$tmp/first" "first live data after navigation start" first
+	[ -n "${BASE:-}" ] && row "$tmp/base.first" "the same, the page of $BASE (loads in turns)" first
+	echo "    (fed at $RATE1 events/s; each first load in a fresh context, empty cache)"
+fi
+if want snapshot; then
+	row "$tmp/snap" "GET /api/snapshot, $N requests" snap
+	echo "    (state of $(fig "$tmp/snap" applied) events; tf-serve RSS $((${rss:-0} / 1024)) MiB; one keep-alive connection)"
+fi
+if want soak; then
+	row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
+	[ -n "${BASE:-}" ] && row "$tmp/base.soak" "the same, the page of $BASE" soak
+	echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
+	echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC)"
+fi
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"

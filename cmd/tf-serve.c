@@ -40,6 +40,7 @@ enum {
 	OPT_SNAPSHOT_CANDLES,
 	OPT_ROUND_TRIPS,
 	OPT_MAX_SYMBOLS,
+	OPT_MAX_CANDLES,
 	OPT_MAX_BODY,
 	OPT_MAX_BODIES,
 };
@@ -62,6 +63,8 @@ static struct tf_option options[] = {
 		"TF_SERVE_ROUND_TRIPS" },
 	{ "max-symbols", required_argument, OPT_MAX_SYMBOLS,
 		"TF_SERVE_MAX_SYMBOLS" },
+	{ "max-candles", required_argument, OPT_MAX_CANDLES,
+		"TF_SERVE_MAX_CANDLES" },
 	{ "max-body", required_argument, OPT_MAX_BODY, "TF_SERVE_MAX_BODY" },
 	{ "max-bodies", required_argument, OPT_MAX_BODIES,
 		"TF_SERVE_MAX_BODIES" },
@@ -132,6 +135,8 @@ usage(FILE *f)
 		"                          newest candles per series in a snapshot (300)\n"
 		"      --round-trips N     closed round trips kept (500)\n"
 		"      --max-symbols N     symbols kept; more are ignored (1000)\n"
+		"      --max-candles N     candles kept in all series; past it the symbols\n"
+		"                          ticked least recently lose theirs (500000: 32 MB)\n"
 		"      --max-body SIZE     longest POST body; over: HTTP 413 (1M)\n"
 		"      --max-bodies SIZE   POST bodies being read at once; over: 503 (8M)\n");
 	tf_hubcli_usage(f, 8080);
@@ -214,6 +219,12 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	case OPT_MAX_SYMBOLS:
 		return limit("--max-symbols", arg, &d->max_symbols, err,
 			errlen);
+	case OPT_MAX_CANDLES:
+		if (tf_parse_u64("--max-candles", arg, 1, 1000000000, &v, err,
+			    errlen) < 0)
+			return -1;
+		d->max_candles = (size_t)v;
+		return 0;
 	case OPT_MAX_BODY:
 		if (tf_parse_size("--max-body", arg, 1, 1 << 30, &v, err,
 			    errlen) < 0)
@@ -463,7 +474,8 @@ process_stats(struct state *s, struct tf_buf *b)
 		"\"rss\":%ld,\"connections\":%zu,\"events\":%llu,"
 		"\"state\":{\"kept\":%llu,\"symbols\":%llu,"
 		"\"symbols_dropped\":%llu,\"bad_prices\":%llu,"
-		"\"late_ticks\":%llu,\"bad_fills\":%llu,\"nomem\":%llu}}",
+		"\"late_ticks\":%llu,\"bad_fills\":%llu,\"nomem\":%llu,"
+		"\"candles\":%llu,\"series_evicted\":%llu}}",
 		TF_VERSION, (double)(wall - s->start_ns) / 1e9, s->cpu_pct,
 		rss_pages * pagesize, tf_hub_clients(s->hub),
 		(unsigned long long)dc.events, (unsigned long long)dc.kept,
@@ -472,7 +484,9 @@ process_stats(struct state *s, struct tf_buf *b)
 		(unsigned long long)dc.bad_prices,
 		(unsigned long long)dc.late_ticks,
 		(unsigned long long)dc.bad_fills,
-		(unsigned long long)dc.nomem);
+		(unsigned long long)dc.nomem,
+		(unsigned long long)dc.candles,
+		(unsigned long long)dc.series_evicted);
 }
 
 static int
@@ -993,6 +1007,12 @@ add_metrics(struct tf_metrics *m, void *arg)
 		"trade_executed events that are no fill.", dc.bad_fills);
 	tf_metrics_counter(m, "tf_dashboard_nomem_total",
 		"Events not kept for lack of memory.", dc.nomem);
+	tf_metrics_gauge(m, "tf_dashboard_candles",
+		"Candle slots held, of --max-candles (64 bytes each).",
+		(double)dc.candles);
+	tf_metrics_counter(m, "tf_dashboard_series_evicted_total",
+		"Symbols whose candles were dropped for --max-candles.",
+		dc.series_evicted);
 	tf_metrics_counter(m, "tf_request_bodies_refused_total",
 		"Requests answered 503 for want of room in --max-bodies.",
 		s->bodies_refused);
@@ -1092,6 +1112,11 @@ main(int argc, char **argv)
 	if ((rc = tf_hubcli_parse(&c.net, argc, argv, options, set_option, &c,
 		    &c.common, usage)) >= 0)
 		return rc;
+	if (c.dash.max_candles / TF_DASH_NTF < c.dash.candles) {
+		tf_options_free();
+		return tf_usage_error("--max-candles is less than 7 times "
+			"--candles: one symbol's series must fit");
+	}
 	if (c.max_bodies < c.max_body) {
 		tf_options_free();
 		return tf_usage_error("--max-bodies is less than --max-body: "

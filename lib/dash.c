@@ -110,6 +110,7 @@ struct sym {
 	size_t nlen;
 	struct entry latest;	/* len 0: no market data line yet */
 	struct ring candles[TF_DASH_NTF];
+	uint64_t used;		/* the state's tick clock at its latest tick */
 	uint64_t ticks;		/* good price ticks */
 	uint64_t due;		/* earliest due of its predictions */
 	double price;		/* of the latest good tick */
@@ -147,6 +148,9 @@ struct tf_dash {
 	uint64_t rt_count, rt_wins, rt_losses;
 	double rt_pnl, rt_win_sum, rt_loss_sum, rt_best, rt_worst;
 	double fees, realized_peak, realized_dd;
+	/* candle slots of every series (max_candles at most), tick clock */
+	size_t candle_slots;
+	uint64_t clock;
 	struct tf_dash_counters count;
 };
 
@@ -506,6 +510,7 @@ tf_dash_config_init(struct tf_dash_config *cfg)
 	cfg->max_symbols = 1000;
 	cfg->snapshot_candles = 300;
 	cfg->round_trips = 500;
+	cfg->max_candles = 500000;
 }
 
 struct tf_dash *
@@ -518,7 +523,7 @@ tf_dash_create(const struct tf_dash_config *cfg, char *err, size_t errlen)
 #define L(f) { #f, offsetof(struct tf_dash_config, f) }
 		L(candles), L(trades), L(orders), L(alerts), L(predictions),
 		L(patterns), L(equity), L(max_symbols), L(snapshot_candles),
-		L(round_trips),
+		L(round_trips), L(max_candles),
 #undef L
 	};
 	struct tf_dash *d;
@@ -532,6 +537,13 @@ tf_dash_create(const struct tf_dash_config *cfg, char *err, size_t errlen)
 				limits[i].name);
 			return NULL;
 		}
+	}
+	if (cfg->candles > SIZE_MAX / TF_DASH_NTF ||
+	    cfg->max_candles < TF_DASH_NTF * cfg->candles) {
+		tf_seterr(err, errlen, "max_candles: at least %d times "
+			"candles (%zu), so that one symbol's series fit",
+			TF_DASH_NTF, cfg->candles);
+		return NULL;
 	}
 	if (cfg->max_symbols > INT32_MAX / 4) {
 		tf_seterr(err, errlen, "max_symbols: at most %d",
@@ -693,6 +705,61 @@ resolve(struct tf_dash *d, struct sym *s, int32_t k)
 	s->due = due;
 }
 
+/* Drops every series of the symbol ticked least recently that has
+ * candles, other than keep. 0 when there is none. */
+static int
+evict_series(struct tf_dash *d, const struct sym *keep)
+{
+	struct sym *old = NULL;
+	size_t i;
+	int j;
+
+	for (i = 0; i < d->nsyms; i++) {
+		struct sym *s = d->syms[i];
+
+		if (s != keep && s->candles[0].alloc &&
+		    (!old || s->used < old->used))
+			old = s;
+	}
+	if (!old)
+		return 0;
+	for (j = 0; j < TF_DASH_NTF; j++) {
+		d->candle_slots -= old->candles[j].alloc;
+		ring_finish(&old->candles[j], 0);
+		ring_init(&old->candles[j], sizeof(struct candle),
+			d->cfg.candles);
+	}
+	d->count.series_evicted++;
+	return 1;
+}
+
+/* ring_next for a series of s, within max_candles: a ring that must grow
+ * first takes the slots of the symbols ticked least recently. NULL on
+ * ENOMEM. */
+static void *
+candle_next(struct tf_dash *d, struct sym *s, struct ring *r)
+{
+	size_t was = r->alloc, grow;
+	void *slot;
+
+	if (r->n < r->alloc || r->n == r->max)
+		return ring_next(r);
+	/* As ring_next grows it: double, from 16, up to max. */
+	grow = (was ? was * 2 : 16);
+	if (grow > r->max || grow < was)
+		grow = r->max;
+	grow -= was;
+	/* One symbol's series always fit (tf_dash_create): once the
+	 * others are gone, there is room. */
+	while (d->candle_slots + grow > d->cfg.max_candles &&
+	    evict_series(d, s))
+		;
+	if (!(slot = ring_next(r)))
+		return NULL;
+	d->candle_slots += r->alloc - was;
+	return slot;
+}
+
 static int
 apply_tick(struct tf_dash *d, const char *line, size_t len,
 	const struct tf_event *ev, int64_t arrival_ms, int is_price)
@@ -707,9 +774,10 @@ apply_tick(struct tf_dash *d, const char *line, size_t len,
 	if ((k = sym_get(d, &ev->symbol)) < 0)
 		return k == -3 ? -1 : 0;
 	s = d->syms[k];
+	s->used = ++d->clock;
 	/* Room in every series first, so a tick is in all or in none. */
 	for (i = 0; i < TF_DASH_NTF; i++)
-		if (!ring_next(&s->candles[i]))
+		if (!candle_next(d, s, &s->candles[i]))
 			return -1;
 	if (entry_set(&s->latest, line, len) < 0)
 		return -1;
@@ -1315,6 +1383,7 @@ void
 tf_dash_counters(const struct tf_dash *d, struct tf_dash_counters *c)
 {
 	*c = d->count;
+	c->candles = d->candle_slots;
 }
 
 /* A finite double in the fewest digits that read back the same; null

@@ -43,6 +43,9 @@ struct tf_dash_config {
 	size_t max_symbols;	/* distinct symbols; more are not kept (1000) */
 	size_t snapshot_candles; /* per series in tf_dash_snapshot (300) */
 	size_t round_trips;	/* closed round trips kept (500) */
+	/* candle slots of all series together (500000: 32 MB), at least
+	 * TF_DASH_NTF * candles (one symbol's series) */
+	size_t max_candles;
 };
 
 /* Fills cfg with the defaults above. Every limit must be at least 1. */
@@ -50,11 +53,14 @@ void tf_dash_config_init(struct tf_dash_config *cfg);
 
 struct tf_dash;
 
-/* A state for cfg. NULL with err filled (ENOMEM, a zero limit). Memory
- * grows with use, up to the limits: candles take 64 bytes each (at most
- * max_symbols * TF_DASH_NTF * candles of them; a series grows only as its
- * buckets pass, so a 1d series holds one a day), kept lines their length,
- * a round trip about 100 bytes and its order ids. */
+/* A state for cfg. NULL with err filled (ENOMEM, a zero limit,
+ * max_candles below TF_DASH_NTF * candles). Memory grows with use, up to
+ * the limits: candles take 64 bytes each (a series grows as its buckets
+ * pass, so a 1d series holds one a day; its slots double from 16 up to
+ * candles), at most max_candles slots in all: a series that must grow
+ * past that first drops every series of the symbol ticked least recently
+ * (series_evicted), never those of the symbol being ticked. Kept lines
+ * take their length, a round trip about 100 bytes and its order ids. */
 struct tf_dash *tf_dash_create(const struct tf_dash_config *cfg, char *err,
 	size_t errlen);
 /* NULL does nothing. */
@@ -190,6 +196,8 @@ struct tf_dash_counters {
 	uint64_t late_ticks;	/* candle updates ignored as too old */
 	uint64_t bad_fills;	/* trade_executed lines that are no fill */
 	uint64_t nomem;		/* lines not kept for lack of memory */
+	uint64_t candles;	/* candle slots held (64 bytes each) */
+	uint64_t series_evicted; /* symbols whose series went for max_candles */
 };
 void tf_dash_counters(const struct tf_dash *d, struct tf_dash_counters *c);
 

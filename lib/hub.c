@@ -486,7 +486,13 @@ send_welcome(struct tf_hub *h, struct client *c)
 	add_topics(h, c, &b);
 	tf_buf_adds(&b, ",\"server\":");
 	tf_buf_json(&b, h->cfg.server, strlen(h->cfg.server));
-	tf_buf_addf(&b, ",\"client\":%llu}", (unsigned long long)c->id);
+	tf_buf_addf(&b, ",\"client\":%llu", (unsigned long long)c->id);
+	/* Whether the input is stale, and since when: a client shows the
+	 * truth from the first message, not "live" until a notice follows. */
+	tf_buf_addf(&b, ",\"stale\":%s,\"idle_ms\":%lld,\"stale_ms\":%lld}",
+		h->stale_sent ? "true" : "false",
+		(long long)(mono_ms() - h->last_input_ms),
+		(long long)h->cfg.stale_ms);
 	ctrl_add(c, &b);
 	tf_buf_finish(&b);
 }

@@ -97,11 +97,28 @@ still_serving() {
 	}
 }
 
+# current_page: the tf-serve under test serves the page of this checkout,
+# file for file. The tests run whatever $TF_BUILD holds and build nothing:
+# a tf-serve built before the page last changed would serve an older page
+# (its old texts then show in a test's failure, as if the page had
+# regressed).
+current_page() {
+	local f
+	for f in $(cd "$TF_ROOT/web" && find . -type f | sed 's|^\./||'); do
+		curl -sf --max-time 10 "${URL%%\?*}$f" | cmp -s - "$TF_ROOT/web/$f" || {
+			echo "$TF_BUILD/tf-serve serves a /$f other than web/$f:" \
+				"build it again (make B=$(basename "$TF_BUILD") all)" >&2
+			return 1
+		}
+	done
+}
+
 # browser NAME ARGS...: runs test/browser/NAME.mjs against $URL; it ends
 # within 40 s whatever happens.
 browser() {
 	local n=$1
 	shift
+	current_page
 	timeout -k 5 40 node "$BROWSER/$n.mjs" "$URL" "$@" 3>&-
 }
 
@@ -296,5 +313,11 @@ serve_quiet() {
 @test "true numbers: the server's round-trip metrics, open positions with live unrealized P&L, closed trades sorted, filtered and exported as CSV, profit by day and symbol" {
 	serve_quiet
 	browser trading
+	still_serving 1
+}
+
+@test "with the server's staleness off (--stale 0) an idle feed does not look live: the page's own limit (?stale=N) says stale" {
+	serve_quiet --stale 0
+	browser idle
 	still_serving 1
 }

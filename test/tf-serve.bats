@@ -422,6 +422,30 @@ PY
 	get /api/system | jq -e '.server.state.symbols == 1 and .server.state.symbols_dropped == 2'
 }
 
+@test "--max-candles bounds the candles of all series: the symbol ticked least recently loses its series" {
+	# A symbol's 7 series of --candles 2 take 14 slots: one symbol fits.
+	serve --candles 2 --max-candles 14
+	# BTC-USD, then ETH-USD (BTC-USD's series go), then BTC-USD again.
+	feed "$events"
+	settled 1 19
+	get '/api/candles?symbol=BTC-USD&tf=1s' >c
+	assert_equal "$(jq -c '[.candles[].c]' c)" '[97]'
+	get '/api/candles?symbol=ETH-USD&tf=1s' >c
+	assert_equal "$(jq -c '.candles | length' c)" 0
+	feed '{"type":"price_update","symbol":"ETH-USD","price":2100,"ts":1700000002000}'
+	settled 2 21
+	get '/api/candles?symbol=ETH-USD&tf=1s' >c
+	assert_equal "$(jq -c '[.candles[].c]' c)" '[2100]'
+	get '/api/candles?symbol=BTC-USD&tf=1s' >c
+	assert_equal "$(jq -c '.candles | length' c)" 0
+	get /api/system | jq -e '.server.state.candles == 14 and
+		.server.state.series_evicted == 3 and .server.state.symbols == 2'
+	get /metrics | grep -qx 'tf_dashboard_series_evicted_total 3'
+	run_err tf-serve --port "$(free_port)" --candles 3 --max-candles 20 </dev/null
+	assert_equal "$status" 2
+	[[ $stderr == *"--max-candles is less than 7 times --candles"* ]]
+}
+
 @test "--snapshot-candles N: a snapshot carries the newest N candles of each series, /api/candles all kept" {
 	serve --snapshot-candles 1
 	feed "$events"

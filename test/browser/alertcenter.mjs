@@ -1,8 +1,10 @@
 // alertcenter.mjs: nothing important goes unseen. Against a tf-serve fed
 // by nothing but this test's alerts:
 //   - an alert already kept when the page loads counts in the tab's title
-//     but gets no toast; a live high or critical one gets a toast (a high
-//     one's goes after a while, a critical one's stays until dismissed);
+//     and gets its toast, once: dismissed, it gets none after a reload
+//     (still counted until acknowledged); a live high or critical one gets
+//     a toast (a high one's goes after a while, a critical one's stays
+//     until dismissed);
 //   - the title counts the high and critical alerts not acknowledged;
 //     Acknowledge (toast or row) and "Acknowledge all" bring it down, and
 //     the acknowledgements survive a reload;
@@ -51,13 +53,26 @@ const toasts = (t) => t.page.evaluate(() => [...document.querySelectorAll(
 	e.querySelector('.toast-title').textContent]));
 
 await run('alertcenter', async (t) => {
-	// Kept before the page loads: counted, no toast.
+	// Kept before the page loads: counted, and a toast the user has not
+	// seen yet.
 	await inject([alert('critical', 'Old critical', 'from before')]);
 	await load(t);
 	await waitFor(t, () => document.title === '(1) tf dashboard', null,
 		'the title counts the unacknowledged critical alert: "(1) tf dashboard"');
-	check((await toasts(t)).length === 0, 'an alert from before the page ' +
-		'loaded gets no toast');
+	await waitFor(t, () => [...document.querySelectorAll('#toasts .toast')]
+		.map((e) => e.querySelector('.toast-title').textContent).join() ===
+		'Old critical', null, 'a toast for the critical alert from before ' +
+		'the page loaded');
+	await t.page.click('#toasts .toast .toast-close', { timeout: 5000 });
+	await waitFor(t, () => !document.querySelector('#toasts .toast'), null,
+		'the toast dismissed');
+	// Dismissed is not acknowledged: counted after a reload, no toast.
+	await load(t);
+	await waitFor(t, () => document.querySelectorAll('#alerts li.alert')
+		.length === 1 && document.title === '(1) tf dashboard', null,
+	'after a reload the alert is listed and still counted');
+	check((await toasts(t)).length === 0, 'a toast shown once is not ' +
+		'shown again after a reload');
 	const asked = await t.page.evaluate(() => window.__notes.asked);
 	check(asked === 0, `no notification permission asked on load (${asked})`);
 
@@ -149,6 +164,8 @@ await run('alertcenter', async (t) => {
 		.length === 4, null, 'the alerts again after a reload');
 	check(await title(t) === 'tf dashboard', `acknowledgements survive a ` +
 		`reload (title "${await title(t)}")`);
+	check((await toasts(t)).length === 0, 'no toast again for acknowledged ' +
+		'alerts after a reload');
 	check(await t.page.getAttribute('#sound', 'aria-pressed') === 'true',
 		'the sound setting survives a reload');
 	check(t.errors.length === 0, `no console error (${t.errors.join('; ')})`);

@@ -8,7 +8,9 @@
 //     the age of the last event, which grows; the next event makes it live;
 //   - with the network down the data dims, the bot state shows unknown and
 //     every control button is disabled; a failed control's message
-//     clears once the page is connected again.
+//     clears once the page is connected again;
+//   - back to the server that is still stale, the pill goes from
+//     reconnecting to stale without ever saying live.
 import { run, check, waitFor, inject, sleep } from './lib.mjs';
 
 const connIs = (t, s, what, timeout) => waitFor(t, (x) =>
@@ -68,8 +70,9 @@ await run('liveness', async (t) => {
 	await sleep(2200);
 	const a2 = await age();
 	check(a2 >= a1 + 1, `the age grows (${a1} s, then ${a2} s)`);
+	const lastAt = Date.now();
 	await inject([{ type: 'price_update', symbol: 'LIVE-USD', price: 10.6,
-		ts: Date.now() }]);
+		ts: lastAt }]);
 	await connIs(t, 'live', '#conn live again with the next event');
 	const hist = await t.page.evaluate(() => window.__tf.conn);
 	check(hist.indexOf('live') > hist.indexOf('waiting'), `"live" only ` +
@@ -84,6 +87,7 @@ await run('liveness', async (t) => {
 	await waitFor(t, () => /no reader/.test(document.querySelector(
 		'#control-error').textContent), null, '#control-error shows the 503');
 
+	const seen = await t.page.evaluate(() => window.__tf.conn.length);
 	await t.context.setOffline(true);
 	await connIs(t, 'offline', '#conn offline with the network down');
 	const down = await waitFor(t, () => {
@@ -101,11 +105,16 @@ await run('liveness', async (t) => {
 		`disconnected (got ${dis})`);
 	check(/no reader/.test(await t.page.textContent('#control-error')),
 		'the failure stays shown while disconnected');
+	// The server stale (--stale 1) by the time the page is back.
+	await sleep(lastAt + 2000 - Date.now());
 	await t.context.setOffline(false);
 	// Back online with no event for longer than --stale: connected, and
 	// stale is the truth (the server's notice comes with the welcome).
 	await connIs(t, 'stale', '#conn stale again with the network back ' +
 		'and still no event', 15000);
+	const back = (await t.page.evaluate(() => window.__tf.conn)).slice(seen);
+	check(!back.includes('live'), `never "live" on the way back to a ` +
+		`stale server: the welcome says it is stale (states: ${back})`);
 	await waitFor(t, () => document.querySelector('#control-error')
 		.textContent === '' && document.body.dataset.conn === 'up' &&
 		!document.querySelector('#bot-start').disabled, null,

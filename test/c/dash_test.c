@@ -387,6 +387,75 @@ test_config(void)
 		"bad tf");
 }
 
+/* max_candles: the symbols ticked least recently lose their series. */
+static void
+test_candle_budget(void)
+{
+	struct tf_dash_config cfg;
+	struct tf_dash_counters cnt;
+	struct tf_dash *d;
+	char err[256] = "";
+	jv v;
+	int i;
+
+	tf_dash_config_init(&cfg);
+	CHECK(cfg.max_candles == 500000, "max_candles default");
+	cfg.candles = 100;
+	cfg.max_candles = 699;
+	d = tf_dash_create(&cfg, err, sizeof err);
+	CHECK(!d && strstr(err, "max_candles"), "below 7 series: %s", err);
+	/* Each series takes 16 slots at its first candle: a symbol 112. */
+	cfg.max_candles = 700;
+	d = tf_dash_create(&cfg, err, sizeof err);
+	CHECK(d != NULL, "7 series: %s", err);
+	for (i = 0; i < 6; i++) {
+		char sym[2] = { (char)('A' + i), 0 };
+
+		tick(d, sym, T0, 1 + i, 1);
+	}
+	tick(d, "A", T0 + 1000, 1, 1);	/* A ticked after the others */
+	tf_dash_counters(d, &cnt);
+	CHECK(cnt.candles == 6 * 112 && cnt.series_evicted == 0, "6 symbols "
+		"in %llu slots", (unsigned long long)cnt.candles);
+	/* A's 1s series grows to 32 slots (688), then to 64: past 700, B
+	 * (ticked least recently) loses its series, never A. */
+	for (i = 2; i < 40; i++)
+		tick(d, "A", T0 + i * 1000, 1, 1);
+	tf_dash_counters(d, &cnt);
+	CHECK(cnt.candles == 608 && cnt.series_evicted == 1, "B evicted: "
+		"%llu slots, %llu evicted", (unsigned long long)cnt.candles,
+		(unsigned long long)cnt.series_evicted);
+	v = candles(d, "B", "1s", 0, 0);
+	CHECK(count(v, "candles") == 0, "B's series gone, B known");
+	jv_free(v);
+	v = candles(d, "C", "1s", 0, 0);
+	CHECK(count(v, "candles") == 1, "C kept");
+	jv_free(v);
+	for (i = 40; i < 130; i++)
+		tick(d, "A", T0 + i * 1000, 1, 1);
+	tf_dash_counters(d, &cnt);
+	CHECK(cnt.candles == 644 && cnt.series_evicted == 1 &&
+		      cnt.symbols == 6, "A's 1s series full (100): %llu slots, "
+		"%llu evicted", (unsigned long long)cnt.candles,
+		(unsigned long long)cnt.series_evicted);
+	v = candles(d, "A", "1s", 0, 0);
+	CHECK(count(v, "candles") == 100, "A's 100 candles");
+	jv_free(v);
+	/* B again: it takes its 112 slots from C, now the oldest. */
+	tick(d, "B", T0 + 200000, 2, 1);
+	tf_dash_counters(d, &cnt);
+	CHECK(cnt.candles == 644 && cnt.series_evicted == 2, "C evicted: "
+		"%llu slots, %llu evicted", (unsigned long long)cnt.candles,
+		(unsigned long long)cnt.series_evicted);
+	v = candles(d, "C", "1s", 0, 0);
+	CHECK(count(v, "candles") == 0, "C's series gone");
+	jv_free(v);
+	v = candles(d, "B", "1s", 0, 0);
+	CHECK(count(v, "candles") == 1, "B's series back");
+	jv_free(v);
+	tf_dash_destroy(d);
+}
+
 static void
 test_empty(void)
 {
@@ -1785,6 +1854,7 @@ main(int argc, char **argv)
 {
 	(void)argc;
 	test_config();
+	test_candle_budget();
 	test_empty();
 	test_candles();
 	test_bounds();

@@ -1,7 +1,11 @@
 // alerts.js: the alert center. Nothing important goes unseen: a high or
-// critical alert that arrives live gets a toast (a critical one stays
-// until dismissed), counts in the tab's title until acknowledged, and
-// beeps or raises a browser notification when the user turned those on.
+// critical alert gets a toast (a critical one stays until dismissed),
+// counts in the tab's title until acknowledged, and beeps or raises a
+// browser notification when the user turned those on. That holds for one
+// that arrives live and for one first seen in a snapshot (a reload, or a
+// resync after a gap): each alert gets its toast once per browser (the
+// toasted ones are remembered like the acknowledged ones), never when
+// acknowledged.
 // Repeats of a low alert (same title, symbol and source) are grouped into
 // one row, so they cannot bury the rest. The count chips filter.
 
@@ -31,6 +35,7 @@ export class AlertCenter {
 	constructor() {
 		this.ul = $('alerts');
 		this.acked = new StoredSet('tf.dashboard.acked', 2000);
+		this.toasted = new StoredSet('tf.dashboard.toasted', 2000);
 		this.minRank = 0;
 		this.only = null;	// a chip's priority, or null
 		this.version = -1;
@@ -100,6 +105,7 @@ export class AlertCenter {
 		const fresh = list.added - this.added;
 		if (list.version !== this.version || fresh > list.items.length) {
 			this.rebuild(list);
+			this.catchUp(list);
 			return;
 		}
 		if (fresh <= 0)
@@ -259,12 +265,42 @@ export class AlertCenter {
 
 	arrived(a) {
 		const p = prioOf(a);
-		if (priorityRank(p) < 2 || this.acked.has(alertKey(a)))
+		const key = alertKey(a);
+		if (priorityRank(p) < 2 || this.acked.has(key) || this.toasted.has(key))
 			return;
+		this.toasted.add(key);
 		this.toast(a);
 		if (setting('sound'))
 			this.beep(p === 'critical');
 		this.notify(a);
+	}
+
+	// The high and critical alerts of a snapshot that this browser has
+	// neither shown as a toast nor had acknowledged: the newest TOASTS of
+	// them get their toast (and one beep, and their notifications) now;
+	// every one of them counts as shown, the title keeps counting them.
+	catchUp(list) {
+		const due = [];
+		const keys = [];
+		for (let i = list.items.length - 1; i >= 0; i--) {
+			const a = list.items[i];
+			const key = alertKey(a);
+			if (priorityRank(prioOf(a)) < 2 || this.acked.has(key) ||
+			    this.toasted.has(key))
+				continue;
+			keys.push(key);
+			if (due.length < TOASTS)
+				due.push(a);
+		}
+		if (!keys.length)
+			return;
+		this.toasted.addAll(keys.reverse());
+		for (const a of due.reverse()) {
+			this.toast(a);
+			this.notify(a);
+		}
+		if (setting('sound'))
+			this.beep(due.some((a) => prioOf(a) === 'critical'));
 	}
 
 	toast(a) {

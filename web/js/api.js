@@ -10,6 +10,19 @@ export class ApiError extends Error {
 	}
 }
 
+// The data of an answer {status, ok, statusText, data}, or an ApiError.
+function check(r) {
+	const data = r.data;
+	if (!r.ok) {
+		const why = data && typeof data.error === 'string' ? data.error :
+			r.statusText || 'request failed';
+		throw new ApiError(r.status, `${r.status} ${why}`);
+	}
+	if (data === null || typeof data !== 'object')
+		throw new ApiError(r.status, 'not a JSON object');
+	return data;
+}
+
 async function request(method, path, body) {
 	const headers = { Accept: 'application/json' };
 	if (token)
@@ -31,17 +44,48 @@ async function request(method, path, body) {
 	} catch (e) {
 		data = null;
 	}
-	if (!res.ok) {
-		const why = data && typeof data.error === 'string' ? data.error :
-			res.statusText || 'request failed';
-		throw new ApiError(res.status, `${res.status} ${why}`);
-	}
-	if (data === null || typeof data !== 'object')
-		throw new ApiError(res.status, 'not a JSON object');
-	return data;
+	return check({ status: res.status, ok: res.ok, statusText: res.statusText, data });
 }
 
 export const getSnapshot = () => request('GET', '/api/snapshot');
+
+// boot.js's early work (a classic script: window.tfBoot). Should the
+// modules ever run first, the empty one left here tells it to do nothing.
+function boot() {
+	if (!window.tfBoot)
+		window.tfBoot = { snapshot: null, socket: null };
+	return window.tfBoot;
+}
+
+// The snapshot boot.js asked for at start the first time, a fresh one
+// after.
+export function takeSnapshot() {
+	const b = boot();
+	const p = b.snapshot;
+	b.snapshot = null;
+	if (!p)
+		return getSnapshot();
+	return p.then(check, () => {
+		throw new ApiError(0, 'server unreachable');
+	});
+}
+
+// The socket boot.js opened for position pos ({epoch, seq}), with the
+// messages it got so far, or null (none, or for another position). Taken
+// once; the caller owns it afterwards.
+export function takeSocket(pos) {
+	const b = boot();
+	const s = b.socket;
+	b.socket = null;
+	if (!s)
+		return null;
+	s.ws.onmessage = null;
+	if (s.pos.epoch !== pos.epoch || s.pos.seq !== pos.seq) {
+		s.ws.close(1000, 'unused');
+		return null;
+	}
+	return s;
+}
 
 export function getCandles(symbol, tf, to) {
 	const q = new URLSearchParams({ symbol, tf });
@@ -61,7 +105,7 @@ export const postControl = (action) =>
 	request('POST', '/api/control/' + encodeURIComponent(action), {});
 
 // The WebSocket's address, with the token as ?token= (a browser cannot
-// set headers on a WebSocket).
+// set headers on a WebSocket; boot.js makes the same).
 // The stream's URL; pos {epoch, seq} asks the server to resume from there
 // as the connection opens, before any live event can go out (tf(7)).
 export function wsUrl(pos) {

@@ -3,9 +3,9 @@
 // them once per animation frame, and wires the page's controls.
 
 import {
-	getSnapshot, getCandles, getSystem, getTrading, getMetrics, postControl, ApiError,
+	getSnapshot, takeSnapshot, getCandles, getSystem, getTrading, getMetrics, postControl,
+	ApiError,
 } from './api.js';
-import { takeSnapshot } from './boot.js';
 import { Stream } from './stream.js';
 import { State, TFS, newDirty } from './state.js';
 import { PriceChart, EquityChart, ProfitCharts } from './chart.js';
@@ -57,6 +57,17 @@ let rateCount = 0, rate = 0;
 // whether data is flowing ("stale" after the server's notice).
 let streamState = 'connecting';
 let staleAt = null;	// performance.now() of the last input the server had
+// The server's --stale in ms (its welcome's stale_ms): 0 when off, null
+// when it does not say (an older tf-serve). Then the page judges by
+// itself: no event for IDLE_MS (?stale=SECONDS on the page's URL) is
+// stale too.
+let serverStaleMs = null;
+let lastEventAt = null;	// performance.now() of the last event or input
+let welcomeSeq = null;	// the last seq when the stream connected
+const IDLE_MS = (() => {
+	const v = Number(new URLSearchParams(location.search).get('stale'));
+	return v > 0 && v <= 86400 ? v * 1000 : 10000;
+})();
 
 // ---- applying events, once per frame ------------------------------------
 
@@ -315,13 +326,6 @@ async function loadSnapshot(first) {
 		});
 		resumeIn = null;
 	}
-	if (!priceChart) {
-		// Made with the first data they draw: an empty chart's paint
-		// would hold up the stream's first messages for nothing.
-		priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
-		priceChart.setOverlays(setting('overlays'));
-		equityChart = new EquityChart($('equity'));
-	}
 	state.load(snap, dirty);
 	loaded = true;
 	drawConn();
@@ -342,12 +346,41 @@ async function loadSnapshot(first) {
 	// shows live data without waiting for another frame.
 	frame();
 	document.body.dataset.ready = '1';
-	// The profit charts are below the first screen: made once it is up.
-	if (!profitCharts)
-		setTimeout(() => {
-			profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
-			profitCharts.draw(state);
-		}, 0);
+	if (first) {
+		// What is below the first screen or costs most to lay out (the
+		// lists: hundreds of rows; the profit charts) comes once the
+		// first screen is painted, one part a frame.
+		afterPaint(() => {
+			panels.hold = false;
+			schedule();
+			afterPaint(() => {
+				if (!profitCharts) {
+					profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
+					profitCharts.draw(state);
+				}
+			});
+		});
+	}
+}
+
+// Runs fn in a task after the next frame is on the screen (at once in a
+// hidden tab, which gets no frames).
+function afterPaint(fn) {
+	if (document.hidden)
+		setTimeout(fn, 0);
+	else
+		requestAnimationFrame(() => setTimeout(fn, 0));
+}
+
+// The charts of the first screen, made while the snapshot and the stream
+// are on their way. Their first formatted number also loads the number
+// formats (tens of ms the first time), here rather than in the first
+// frame with data.
+function makeCharts() {
+	priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
+	priceChart.setOverlays(setting('overlays'));
+	equityChart = new EquityChart($('equity'));
+	fmtPrice(1);
 }
 
 // Takes an envelope into the queue when it is the next one after the
@@ -408,9 +441,15 @@ function onResumed() {
 function onEvent(env) {
 	dash.events++;
 	rateCount++;
-	if (staleAt !== null) {
-		staleAt = null;
-		drawConn();
+	// Only input newer than the welcome says the server is fed again:
+	// the missed events a resume replays are old news.
+	if (welcomeSeq === null || !isNum(env.seq) || env.seq > welcomeSeq) {
+		const wasIdle = idleSince() !== null;
+		lastEventAt = performance.now();
+		if (wasIdle) {
+			staleAt = null;
+			drawConn();
+		}
 	}
 	if (reorder) {
 		reorder.push(env);
@@ -470,7 +509,6 @@ function onStatus(st, text) {
 	streamState = st;
 	streamText = text;
 	if (st === 'live') {
-		staleAt = null;	// the server says so again if it still is
 		if (was !== 'live' && was !== 'connecting')
 			setText($('control-error'), '');	// it was about the old link
 	}
@@ -500,9 +538,9 @@ function drawConn() {
 		} else if (!state.hasData) {
 			st = 'waiting';
 			text = 'Waiting for data';
-		} else if (staleAt !== null) {
+		} else if (idleSince() !== null) {
 			st = 'stale';
-			text = `Stale · last event ${fmtDuration((performance.now() - staleAt) / 1000)} ago`;
+			text = `Stale · last event ${fmtDuration((performance.now() - idleSince()) / 1000)} ago`;
 		} else {
 			text = 'Live';
 		}
@@ -510,7 +548,9 @@ function drawConn() {
 	if (el.dataset.state !== st)
 		el.dataset.state = st;
 	setText(el, text);
-	el.title = st === 'stale' ? 'The server has had no input for a while: the figures may be old' : '';
+	el.title = st !== 'stale' ? '' : staleAt !== null ?
+		'The server has had no input for a while: the figures may be old' :
+		'No event for a while (the server does not tell): the figures may be old';
 	const conn = streamState === 'live' ? 'up' : 'down';
 	if (document.body.dataset.conn !== conn)
 		document.body.dataset.conn = conn;
@@ -520,6 +560,29 @@ function onStale(m) {
 	// Connected, but the server has had no input for m.idle seconds.
 	staleAt = performance.now() - (isNum(m.idle) ? m.idle * 1000 : 0);
 	drawConn();
+}
+
+// A connection's welcome: whether the server's input is stale, and since
+// when, before the pill can say live.
+function onWelcome(m) {
+	const now = performance.now();
+	welcomeSeq = isNum(m.seq) ? m.seq : null;
+	serverStaleMs = isNum(m.stale_ms) && m.stale_ms >= 0 ? m.stale_ms : null;
+	if (isNum(m.idle_ms) && m.idle_ms >= 0)
+		lastEventAt = now - m.idle_ms;
+	staleAt = m.stale === true ? lastEventAt !== null ? lastEventAt : now : null;
+}
+
+// Since when the input is stale (performance.now() of its last event), or
+// null: the server's notice, else (the server's staleness off or unknown)
+// no event for IDLE_MS.
+function idleSince() {
+	if (staleAt !== null)
+		return staleAt;
+	if (serverStaleMs || lastEventAt === null ||
+	    performance.now() - lastEventAt < IDLE_MS)
+		return null;
+	return lastEventAt;
 }
 
 function drawMeta() {
@@ -729,7 +792,7 @@ async function start() {
 		resuming: onResuming,
 		resumed: onResumed,
 		// A server that restarted answers the resume with a gap "epoch".
-		welcome: () => {},
+		welcome: onWelcome,
 		stale: onStale,
 		status: onStatus,
 	});
@@ -737,12 +800,12 @@ async function start() {
 		rate = rateCount;
 		rateCount = 0;
 		drawMeta();
-		if (staleAt !== null)
-			drawConn();
+		drawConn();	// the age of the last event, or it turns stale
 		if (loaded)
 			panels.tick(state);
 	}, 1000);
 
+	makeCharts();
 	// The first snapshot, retried with the stream's backoff until it comes.
 	const backoff = [1, 2, 4, 8, 16];
 	for (let attempt = 0; ; attempt++) {

@@ -183,7 +183,9 @@ export class Panels {
 		this.trips = new TripsView(() => this.trips.draw(state));
 		this.due = {};
 		this.listAt = -Infinity;
-		this.firstDeferred = false;
+		// The lists wait while this is set: the page's first screen
+		// (main.js) is painted first.
+		this.hold = true;
 		this.listMs = LIST_MS;
 		this.posAt = 0;
 		this.connected = false;
@@ -205,14 +207,9 @@ export class Panels {
 			if (d[k])
 				due[k] = true;
 		const now = performance.now();
-		let lists = (due.trades || due.predictions || due.patterns || due.alerts ||
-			due.feed || due.trading || due.all) && (d.all || now - this.listAt >= this.listMs);
-		if (lists && this.listAt === -Infinity && !this.firstDeferred) {
-			// The first screen: the charts and the figures first, the
-			// lists (hundreds of rows to lay out) in the next frame.
-			this.firstDeferred = true;
-			lists = false;
-		}
+		const lists = !this.hold && (due.trades || due.predictions || due.patterns ||
+			due.alerts || due.feed || due.trading || due.all) &&
+			(d.all || now - this.listAt >= this.listMs);
 		if (lists) {
 			this.listAt = now;
 			this.drawLists(state, due);
@@ -237,7 +234,7 @@ export class Panels {
 			this.drawBot(state);
 		if (d.all || this.hadData !== state.hasData || d.trading)
 			this.drawEmpty(state);
-		return Object.keys(this.due).length > 0;
+		return !this.hold && Object.keys(this.due).length > 0;
 	}
 
 	holds(state, syms) {

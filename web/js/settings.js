@@ -1,5 +1,5 @@
 // settings.js: what the user chose on this page (time zone, sound,
-// notifications, chart overlays, acknowledged alerts), kept in
+// notifications, chart overlays, acknowledged and toasted alerts), kept in
 // localStorage so that a reload or the next visit keeps it. A browser
 // that refuses storage (private mode, quota) still works: the choices
 // then last as long as the page.

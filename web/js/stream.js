@@ -2,8 +2,7 @@
 // page's state holds (epoch + seq), hands envelopes and gaps to its owner,
 // and reconnects with backoff 1, 2, 4, 8, 16 s (then 16) when it drops.
 
-import { wsUrl } from './api.js';
-import { takeSocket } from './boot.js';
+import { wsUrl, takeSocket } from './api.js';
 
 const BACKOFF = [1, 2, 4, 8, 16];
 const PING_IDLE_MS = 20000;	// send {"op":"ping"} after this much silence
@@ -194,8 +193,10 @@ export class Stream {
 		case 'welcome':
 			this.attempt = 0;
 			this.everLive = true;
-			this.status('live', 'Live');
+			// First what it says of the input's freshness, so that
+			// the status never shows live for a stale server.
 			this.on.welcome(m);
+			this.status('live', 'Live');
 			break;
 		case 'gap':
 			this.on.gap(m);
