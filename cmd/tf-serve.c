@@ -844,10 +844,6 @@ req_free(struct state *s, struct lws *wsi)
 
 /* ---- requests lws does not take as HTTP ------------------------------ */
 
-/* A socket lws hands over sets no timeout of its own: one that never
- * sends its request is closed after this many seconds. */
-#define RAW_TIMEOUT_S 5
-
 /* The methods a path takes, for Allow. */
 static const char *
 allowed(const char *path)
@@ -861,7 +857,7 @@ allowed(const char *path)
 static void
 request_path(const char *in, size_t len, char *path, size_t size)
 {
-	const char *sp = memchr(in, ' ', len), *end;
+	const char *sp = in ? memchr(in, ' ', len) : NULL, *end;
 	size_t n;
 
 	path[0] = '\0';
@@ -879,34 +875,20 @@ request_path(const char *in, size_t len, char *path, size_t size)
 	path[n] = '\0';
 }
 
-/* lws answers a method it does not know (PROPFIND, TRACE, BREW) with an
- * HTML 403 of its own, before any callback, unless the vhost falls back
- * to a raw socket (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG,
- * set in run()); CONNECT always becomes a raw socket. Each gets one JSON
- * 405 here, and the connection is closed once it is sent. */
+/* Unknown methods (PROPFIND, TRACE, BREW) and CONNECT: a JSON 405 naming
+ * what the path takes (tf_http_raw_not_allowed). */
 static int
 on_raw(struct state *s, struct lws *wsi, enum lws_callback_reasons reason,
 	const void *in, size_t len)
 {
-	char buf[LWS_PRE + 2048], path[256], msg[64];
-	size_t n;
+	char path[256];
 
 	switch (reason) {
 	case LWS_CALLBACK_RAW_ADOPT:
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, RAW_TIMEOUT_S);
-		return 0;
 	case LWS_CALLBACK_RAW_RX:
-		if (!in || !len)
-			return 0;
 		request_path(in, len, path, sizeof path);
-		snprintf(msg, sizeof msg, "method not allowed (use %s)",
+		return tf_http_raw_not_allowed(wsi, reason, in, len,
 			allowed(path));
-		n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
-			HTTP_STATUS_METHOD_NOT_ALLOWED, allowed(path), msg);
-		if (!n || lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
-			    LWS_WRITE_RAW) < 0)
-			return -1;
-		return lws_raw_transaction_completed(wsi);
 	case LWS_CALLBACK_RAW_CLOSE:
 		/* A keep-alive connection's earlier request, if any. */
 		req_free(s, wsi);

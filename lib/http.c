@@ -30,6 +30,21 @@ finished(struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* Writes the whole body[0..len) now, the last of the answer. */
+static int
+write_body(struct lws *wsi, const void *body, size_t len)
+{
+	unsigned char *b = malloc(LWS_PRE + len);
+	int rc;
+
+	if (!b)
+		return -1;
+	memcpy(b + LWS_PRE, body, len);
+	rc = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	free(b);
+	return rc < 0 ? -1 : 0;
+}
+
 int
 tf_http_respond(struct lws *wsi, struct tf_http_out *o, unsigned status,
 	const char *type, const void *body, size_t len, void *owned, int flags,
@@ -37,7 +52,10 @@ tf_http_respond(struct lws *wsi, struct tf_http_out *o, unsigned status,
 {
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
 		*end = buf + sizeof buf - 1;
-	size_t i;
+	int head = o ? o->head :
+		lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+	size_t i, n;
+	int rc;
 
 	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
 		goto fail;
@@ -55,14 +73,35 @@ tf_http_respond(struct lws *wsi, struct tf_http_out *o, unsigned status,
 	if ((flags & TF_HTTP_VARY) &&
 	    header(wsi, "vary:", "Accept-Encoding", &p, end))
 		goto fail;
+	/* HTTP/2 has no Connection header (an HTTP/2 stream is not the
+	 * network connection): its close ends the stream alone. */
+	if ((flags & TF_HTTP_CLOSE) && lws_get_network_wsi(wsi) == wsi &&
+	    header(wsi, "connection:", "close", &p, end))
+		goto fail;
 	for (i = 0; headers && headers[i]; i += 2)
 		if (header(wsi, headers[i], headers[i + 1], &p, end))
 			goto fail;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
+	if (lws_finalize_http_header(wsi, &p, end))
 		goto fail;
-	if (!len || o->head) {
+	if (head)
+		len = 0;
+	/* Headers and body in writes of their own, as HTTP/2 needs. */
+	n = (size_t)(p - start);
+	if (lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) != (int)n)
+		goto fail;
+	if (!o) {
+		/* lws keeps what the socket does not take at once, and
+		 * sends it before any close. */
+		rc = len ? write_body(wsi, body, len) : 0;
 		free(owned);
-		return finished(wsi);
+		if (rc < 0)
+			return -1;
+		return flags & TF_HTTP_CLOSE ? -1 : finished(wsi);
+	}
+	o->close = !!(flags & TF_HTTP_CLOSE);
+	if (!len) {
+		free(owned);
+		return o->close ? -1 : finished(wsi);
 	}
 	free(o->owned);
 	o->owned = owned;
@@ -100,7 +139,7 @@ tf_http_write_more(struct lws *wsi, struct tf_http_out *o)
 		return 0;
 	}
 	tf_http_out_finish(o);
-	return finished(wsi);
+	return o->close ? -1 : finished(wsi);
 }
 
 void
@@ -193,9 +232,9 @@ tf_http_gzip_wanted(const char *ae)
 	return g > 0 && (i < 0 || g >= i);
 }
 
-int
-tf_http_json(struct lws *wsi, struct tf_http_out *o, unsigned status,
-	struct tf_buf *b, const char *const *headers)
+static int
+json_answer(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	struct tf_buf *b, int flags, const char *const *headers)
 {
 	int vary = 0;
 
@@ -220,30 +259,60 @@ tf_http_json(struct lws *wsi, struct tf_http_out *o, unsigned status,
 			tf_buf_finish(b);
 			return tf_http_respond(wsi, o, status,
 				"application/json", gz, n, gz,
-				TF_HTTP_NO_STORE | TF_HTTP_GZIP | vary,
+				TF_HTTP_NO_STORE | TF_HTTP_GZIP | vary | flags,
 				headers);
 		}
 	}
 	return tf_http_respond(wsi, o, status, "application/json", b->p,
-		b->len, b->p, TF_HTTP_NO_STORE | vary, headers);
+		b->len, b->p, TF_HTTP_NO_STORE | vary | flags, headers);
+}
+
+int
+tf_http_json(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	struct tf_buf *b, const char *const *headers)
+{
+	return json_answer(wsi, o, status, b, 0, headers);
+}
+
+static int
+error_answer(struct lws *wsi, struct tf_http_out *o, unsigned status,
+	int flags, const char *const *headers, const char *fmt, va_list ap)
+{
+	struct tf_buf b;
+	char msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	tf_buf_init(&b);
+	tf_buf_adds(&b, "{\"error\":");
+	tf_buf_json(&b, msg, strlen(msg));
+	tf_buf_adds(&b, "}");
+	return json_answer(wsi, o, status, &b, flags, headers);
 }
 
 int
 tf_http_error(struct lws *wsi, struct tf_http_out *o, unsigned status,
 	const char *const *headers, const char *fmt, ...)
 {
-	struct tf_buf b;
-	char msg[512];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = error_answer(wsi, o, status, 0, headers, fmt, ap);
 	va_end(ap);
-	tf_buf_init(&b);
-	tf_buf_adds(&b, "{\"error\":");
-	tf_buf_json(&b, msg, strlen(msg));
-	tf_buf_adds(&b, "}");
-	return tf_http_json(wsi, o, status, &b, headers);
+	return rc;
+}
+
+int
+tf_http_error_now(struct lws *wsi, unsigned status, int flags,
+	const char *const *headers, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = error_answer(wsi, NULL, status, flags, headers, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -309,6 +378,29 @@ tf_http_raw_error(char *buf, size_t size, unsigned status, const char *allow,
 		status, tf_http_reason(status), n, allow ? "allow: " : "",
 		allow ? allow : "", allow ? "\r\n" : "", body);
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+int
+tf_http_raw_not_allowed(struct lws *wsi, enum lws_callback_reasons reason,
+	const void *in, size_t len, const char *allow)
+{
+	char buf[LWS_PRE + 2048], msg[128];
+	size_t n;
+
+	if (reason == LWS_CALLBACK_RAW_ADOPT) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+			TF_HTTP_RAW_TIMEOUT_S);
+		return 0;
+	}
+	if (reason != LWS_CALLBACK_RAW_RX || !in || !len)
+		return 0;
+	snprintf(msg, sizeof msg, "method not allowed (use %s)", allow);
+	n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
+		HTTP_STATUS_METHOD_NOT_ALLOWED, allow, msg);
+	if (!n || lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
+		    LWS_WRITE_RAW) < 0)
+		return -1;
+	return lws_raw_transaction_completed(wsi);
 }
 
 const char *

@@ -21,6 +21,7 @@ struct tf_http_out {
 	size_t len, off;
 	unsigned char *owned;	/* p, when it is ours to free */
 	int head;		/* a HEAD request: headers only */
+	int close;		/* hang up once sent (TF_HTTP_CLOSE) */
 };
 
 /* Headers an answer may carry, besides Content-Type, Content-Length and
@@ -30,6 +31,7 @@ enum {
 	TF_HTTP_NO_CACHE = 2,	/* Cache-Control: no-cache (revalidate) */
 	TF_HTTP_GZIP = 4,	/* Content-Encoding: gzip */
 	TF_HTTP_VARY = 8,	/* Vary: Accept-Encoding */
+	TF_HTTP_CLOSE = 16,	/* Connection: close; hang up once sent */
 };
 
 /* JSON answers this long or longer are sent gzip-compressed when the
@@ -42,6 +44,10 @@ enum {
  * the transaction completes once it is sent. owned (NULL, or a malloc'd
  * block, usually body) is freed once the body is sent, at once when there
  * is none (HEAD, len 0), and on failure; body must stay valid until then.
+ * With o NULL, headers and body go at once in one write (lws keeps what
+ * the socket does not take), a HEAD request (read from wsi) getting the
+ * headers only: for code that does not own the connection's writeable
+ * callbacks (the hub's routes under a program's own).
  * Returns 0, or -1: close the connection (the callback's return value). */
 int tf_http_respond(struct lws *wsi, struct tf_http_out *o, unsigned status,
 	const char *type, const void *body, size_t len, void *owned, int flags,
@@ -80,6 +86,12 @@ int tf_http_error(struct lws *wsi, struct tf_http_out *o, unsigned status,
 	const char *const *headers, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* As tf_http_error with o NULL (at once, in one write) and flags
+ * (TF_HTTP_CLOSE). */
+int tf_http_error_now(struct lws *wsi, unsigned status, int flags,
+	const char *const *headers, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 /* 405 with Allow: allow ("GET, HEAD") and a JSON error naming it. */
 int tf_http_not_allowed(struct lws *wsi, struct tf_http_out *o,
 	const char *allow);
@@ -96,6 +108,21 @@ const char *tf_http_reason(unsigned status);
  * bytes always hold it with an Allow of up to 64). */
 size_t tf_http_raw_error(char *buf, size_t size, unsigned status,
 	const char *allow, const char *msg);
+
+/* lws sets no timeout on a connection it hands over as a raw socket: one
+ * that never sends its request is closed after this many seconds. */
+#define TF_HTTP_RAW_TIMEOUT_S 5
+
+/* A request lws does not take as HTTP, handed over as a raw socket: a
+ * method lws does not know (PROPFIND, TRACE), which it would answer with
+ * an HTML 403 of its own unless the vhost falls back to a raw socket
+ * (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG), and CONNECT,
+ * always. Call on LWS_CALLBACK_RAW_ADOPT (sets TF_HTTP_RAW_TIMEOUT_S) and
+ * LWS_CALLBACK_RAW_RX (answers the JSON 405 of tf_http_raw_error with
+ * Allow: allow, then hangs up). Returns the callback's value. */
+int tf_http_raw_not_allowed(struct lws *wsi,
+	enum lws_callback_reasons reason, const void *in, size_t len,
+	const char *allow);
 
 /* The Content-Type of a file by its name's extension;
  * application/octet-stream for an unknown one. */

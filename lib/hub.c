@@ -26,17 +26,14 @@
 #define KEY_MAX 256		/* bytes of a snapshot key */
 #define CTRL_MAX (1024 * 1024)	/* control bytes queued for one client */
 #define TICK_MS 200
-#define URL_MAX 8192		/* bytes of a request's path and query: 414 */
-#define FIELD_MAX 8192		/* bytes of one header field: 431 */
-/* lws keeps a request's URL and header fields in one buffer of this many
- * bytes (4 KiB by default), and drops a request that overflows it
- * without an answer: room for the longest URL and field, and more. */
-#define HEADER_BUF (3 * 8192)
-_Static_assert(URL_MAX >= TF_HUB_TOKEN_MAX + 64 &&
-	FIELD_MAX >= TF_HUB_TOKEN_MAX + 64,
+/* A URL (path and query) or one header field may take this part of
+ * cfg.max_header: longer ones are answered 414 and 431 (too_long). */
+#define HEADER_PARTS 3
+_Static_assert(TF_HUB_HEADER_MIN / HEADER_PARTS >= TF_HUB_TOKEN_MAX + 64,
 	"a request can carry the longest token in a header or the URL");
-_Static_assert(HEADER_BUF >= URL_MAX + FIELD_MAX + 4096,
-	"the buffer holds a URL and a field cut at their limits, and more");
+/* The longest URL any cfg.max_header lets in, and the byte past it where
+ * lws cuts one. */
+#define URL_ROOM (TF_HUB_HEADER_MAX / HEADER_PARTS + 2)
 /* A tf.v1 client gets no events until its first message or HOLD_MS after
  * joining, so that a resume sent on connecting comes before live data. */
 #define HOLD_MS 250
@@ -239,6 +236,8 @@ tf_hub_config_init(struct tf_hub_config *cfg)
 	cfg->batch = 64 * 1024;
 	cfg->max_line = 1024 * 1024;
 	cfg->resume_wait_ms = 30000;
+	/* lws's default is 4 KiB: a URL or field of 8 KiB, and more. */
+	cfg->max_header = 24 * 1024;
 }
 
 /* ---- topics ---------------------------------------------------------- */
@@ -1648,7 +1647,7 @@ resume_from_url(struct tf_hub *h, struct client *c, struct lws *wsi)
 static size_t
 url_topics(struct tf_hub *h, struct lws *wsi, struct client *c)
 {
-	char path[512], arg[HEADER_BUF];
+	char path[512], arg[URL_ROOM];
 	const char *topic = NULL, *list;
 	size_t any = 0;
 
@@ -1924,12 +1923,14 @@ is_url_token(int t)
 
 /* lws cuts a URL or a header field one byte past our limit (token_limits)
  * and reads on, so that an over-long one is still answered: 414 for a URL
- * (path and query) over URL_MAX, 431 for a header field over FIELD_MAX.
- * Returns the status, with *why, or 0. */
+ * (path and query), 431 for a header field, over a third of
+ * cfg.max_header. A header block over cfg.max_header fills lws's buffer
+ * and lws 4.1 hangs up without an answer, before any callback that could
+ * give one (tf-broadcast(1), BUGS). Returns the status, with *why, or 0. */
 static unsigned
 too_long(struct tf_hub *h, struct lws *wsi, const char **why)
 {
-	size_t url = 0;
+	size_t url = 0, max = h->cfg.max_header / HEADER_PARTS;
 	int t, n;
 
 	for (t = 0; t < WSI_TOKEN_COUNT; t++) {
@@ -1938,16 +1939,16 @@ too_long(struct tf_hub *h, struct lws *wsi, const char **why)
 			continue;
 		if (is_url_token(t)) {
 			url += (size_t)n;
-		} else if ((size_t)n > FIELD_MAX) {
+		} else if ((size_t)n > max) {
 			snprintf(h->why, sizeof h->why, "header field too "
-				"large: at most %d bytes", FIELD_MAX);
+				"large: at most %zu bytes", max);
 			*why = h->why;
 			return 431;
 		}
 	}
-	if (url > URL_MAX) {
-		snprintf(h->why, sizeof h->why, "URL too long: at most %d "
-			"bytes", URL_MAX);
+	if (url > max) {
+		snprintf(h->why, sizeof h->why, "URL too long: at most %zu "
+			"bytes", max);
 		*why = h->why;
 		return 414;
 	}
@@ -1955,42 +1956,24 @@ too_long(struct tf_hub *h, struct lws *wsi, const char **why)
 }
 
 /* Answers status with {"error":msg} and hangs up, or keeps the
- * connection (keep) for the next request. Returns the callback's value. */
+ * connection (keep) for the next request. At once: under a program's own
+ * routes (cfg.http) the writeable callbacks are the program's. Returns
+ * the callback's value. */
 static int
 json_error(struct lws *wsi, unsigned status, const char *msg, int keep)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-		*end = buf + sizeof buf;
-	struct tf_buf b;
-	int rc = -1;
+	return tf_http_error_now(wsi, status, keep ? 0 : TF_HTTP_CLOSE, NULL,
+		"%s", msg);
+}
 
-	tf_buf_init(&b);
-	tf_buf_adds(&b, "{\"error\":");
-	tf_buf_json(&b, msg, strlen(msg));
-	tf_buf_adds(&b, "}\n");
-	if (b.failed || b.len > 512 ||
-	    lws_add_http_common_headers(wsi, status, "application/json",
-		b.len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-		(unsigned char *)"no-store", 8, &p, end) ||
-	    (!keep && lws_add_http_header_by_token(wsi,
-		WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p, end)) ||
-	    /* The hub's own routes take GET and HEAD only. */
-	    (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
-		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW,
-		(unsigned char *)"GET, HEAD", 9, &p, end)) ||
-	    lws_finalize_http_header(wsi, &p, end))
-		goto out;
-	memcpy(p, b.p, b.len);
-	p += b.len;
-	/* Headers and body in one write: lws sends what it cannot at once
-	 * before it closes. */
-	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
-		goto out;
-	rc = keep && !lws_http_transaction_completed(wsi) ? 0 : -1;
-out:
-	tf_buf_finish(&b);
-	return rc;
+/* The hub's own routes take GET and HEAD only. */
+static int
+not_allowed(struct lws *wsi)
+{
+	static const char *const allow[] = { "allow:", "GET, HEAD", NULL };
+
+	return tf_http_error_now(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		TF_HTTP_CLOSE, allow, "method not allowed (use GET, HEAD)");
 }
 
 /* Answers an upgrade request with an HTTP error and hangs up. Written by
@@ -2000,12 +1983,7 @@ static int
 refuse(struct lws *wsi, unsigned code, const char *why)
 {
 	unsigned char buf[LWS_PRE + 1024];
-	const char *status = code == 400 ? "Bad Request" :
-		code == 414 ? "URI Too Long" :
-		code == 431 ? "Request Header Fields Too Large" :
-		code == 401 ? "Unauthorized" :
-		code == 403 ? "Forbidden" : code == 404 ? "Not Found" :
-		"Service Unavailable";
+	const char *status = tf_http_reason(code);
 	int n;
 
 	n = snprintf((char *)buf + LWS_PRE, sizeof buf - LWS_PRE,
@@ -2063,27 +2041,14 @@ static int
 answer(struct lws *wsi, unsigned status, const char *type, const char *body,
 	size_t n)
 {
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-		*end = hdr + sizeof hdr - 1;
-	unsigned char *buf = malloc(LWS_PRE + n + 1);
-	int rc = -1, head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+	char *buf = malloc(n + 1);
 
 	if (!buf)
 		return -1;
-	memcpy(buf + LWS_PRE, body, n);
-	buf[LWS_PRE + n] = '\n';
-	if (lws_add_http_common_headers(wsi, status, type, n + 1, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-		(unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		goto out;
-	if (!head && lws_write(wsi, buf + LWS_PRE, n + 1,
-		LWS_WRITE_HTTP_FINAL) < 0)
-		goto out;
-	rc = lws_http_transaction_completed(wsi) ? -1 : 0;
-out:
-	free(buf);
-	return rc;
+	memcpy(buf, body, n);
+	buf[n] = '\n';
+	return tf_http_respond(wsi, NULL, status, type, buf, n + 1, buf,
+		TF_HTTP_NO_STORE, NULL);
 }
 
 static int
@@ -2174,35 +2139,13 @@ serve_probe(struct tf_hub *h, struct lws *wsi, int ready)
 	return rc;
 }
 
-/* A request lws does not take as HTTP: a method it does not know
- * (PROPFIND, TRACE), which it would answer with an HTML 403 of its own,
- * comes here as a raw socket (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_
- * ACCEPT_CONFIG), and CONNECT always does. Each gets one JSON 405 and the
- * connection is closed; one that never sends its request is closed after
- * RAW_TIMEOUT_S, since lws sets no timeout on a raw socket. Programs with
- * routes of their own (cfg.http) answer these themselves. */
-#define RAW_TIMEOUT_S 5
-
+/* Whether path is one of the hub's own routes, answered before a
+ * program's (cfg.http). */
 static int
-raw_request(struct lws *wsi, enum lws_callback_reasons reason,
-	const void *in, size_t len)
+hub_route(const char *path)
 {
-	char buf[LWS_PRE + 1024];
-	size_t n;
-
-	if (reason == LWS_CALLBACK_RAW_ADOPT) {
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, RAW_TIMEOUT_S);
-		return 0;
-	}
-	if (!in || !len)
-		return 0;
-	n = tf_http_raw_error(buf + LWS_PRE, sizeof buf - LWS_PRE,
-		HTTP_STATUS_METHOD_NOT_ALLOWED, "GET, HEAD",
-		"method not allowed (use GET, HEAD)");
-	if (!n || lws_write(wsi, (unsigned char *)buf + LWS_PRE, n,
-		    LWS_WRITE_RAW) < 0)
-		return -1;
-	return lws_raw_transaction_completed(wsi);
+	return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+		!strcmp(path, "/stats") || !strcmp(path, "/metrics");
 }
 
 static int
@@ -2224,11 +2167,10 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 			refused(h, (enum refusal)r);
 			return json_error(wsi, HTTP_STATUS_FORBIDDEN, why, 0);
 		}
-		if (!h->cfg.http &&
+		if ((!h->cfg.http || hub_route(path)) &&
 		    lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
 		    lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
-			return json_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
-				"method not allowed (use GET, HEAD)", 0);
+			return not_allowed(wsi);
 		/* Probes need no token: they tell only alive and ready,
 		 * and a kubelet or load balancer has none to give. */
 		if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz"))
@@ -2250,8 +2192,11 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	}
 	if (h->cfg.http)
 		return h->cfg.http(wsi, reason, user, in, len, h->cfg.http_arg);
+	/* Unknown methods and CONNECT (see tf_http_raw_not_allowed);
+	 * programs with routes of their own answer these themselves. */
 	if (reason == LWS_CALLBACK_RAW_ADOPT || reason == LWS_CALLBACK_RAW_RX)
-		return raw_request(wsi, reason, in, len);
+		return tf_http_raw_not_allowed(wsi, reason, in, len,
+			"GET, HEAD");
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
@@ -2364,10 +2309,17 @@ is_well_known(const char *f)
 struct tf_hub *
 tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 {
-	struct tf_hub *h = calloc(1, sizeof *h);
+	struct tf_hub *h;
 	size_t frame_max, i;
 
-	if (!h)
+	if (cfg->max_header < TF_HUB_HEADER_MIN ||
+	    cfg->max_header > TF_HUB_HEADER_MAX) {
+		tf_seterr(err, errlen, "header buffer of %zu bytes: between "
+			"%d and %d", cfg->max_header, TF_HUB_HEADER_MIN,
+			TF_HUB_HEADER_MAX);
+		return NULL;
+	}
+	if (!(h = calloc(1, sizeof *h)))
 		goto nomem;
 	h->cfg = *cfg;
 	if (!h->cfg.batch)
@@ -2405,8 +2357,8 @@ tf_hub_create(const struct tf_hub_config *cfg, char *err, size_t errlen)
 		tf_scan_keys_add(&h->keys, h->cfg.snapshot_key) : -1;
 	topic_find(h, "other", 5, 1);
 	for (i = 0; i < WSI_TOKEN_COUNT; i++)
-		h->limits.token_limit[i] = is_url_token((int)i) ?
-			URL_MAX + 1 : FIELD_MAX + 1;
+		h->limits.token_limit[i] = (unsigned short)(h->cfg.max_header /
+			HEADER_PARTS + 1);
 	frame_max = h->cfg.max_line + 6 * TOPIC_MAX + 256;
 	h->scratch_cap = LWS_PRE + (frame_max > h->cfg.batch ? frame_max :
 		h->cfg.batch);
@@ -2490,7 +2442,9 @@ tf_hub_context_info(struct tf_hub *h, struct lws_context_creation_info *info)
 	 * from clients must be UTF-8 (else 1007). */
 	info->extensions = NULL;
 	info->options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
-	info->max_http_header_data = HEADER_BUF;
+	/* The int field: the short one cannot hold 64 KiB. */
+	info->max_http_header_data = 0;
+	info->max_http_header_data2 = (unsigned)h->cfg.max_header;
 	info->token_limits = &h->limits;
 }
 

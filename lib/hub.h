@@ -50,8 +50,15 @@ typedef int tf_hub_inbound_fn(const char *line, size_t len, void *arg);
 typedef int tf_hub_fd_fn(int fd, void *arg);
 
 /* The longest token (--token) a client can give, in a header or the URL:
- * tf_hub_context_info sizes lws's header buffer for it. */
+ * the smallest header buffer has room for it. */
 #define TF_HUB_TOKEN_MAX 4096
+
+/* Bounds of cfg.max_header, the bytes of a request's URL and header
+ * fields together (lws's header buffer, one size per context). A URL or
+ * one field may take a third of it: the least holds the longest token;
+ * past the most lws would cut a field's length (16 bits). */
+#define TF_HUB_HEADER_MIN (16 * 1024)
+#define TF_HUB_HEADER_MAX (64 * 1024)
 
 struct tf_hub_config {
 	const char *server;	/* "tf-broadcast 0.1.0", for welcome */
@@ -81,6 +88,7 @@ struct tf_hub_config {
 	/* How long a client resumed ahead of this node waits for it to
 	 * catch up before it is closed with 1013. */
 	int64_t resume_wait_ms;
+	size_t max_header;	/* bytes of a request's header block (24K) */
 	tf_hub_inbound_fn *inbound;	/* NULL: client data is dropped */
 	void *inbound_arg;
 	tf_hub_http_fn *http;
@@ -101,8 +109,9 @@ struct tf_hub *tf_hub_create(const struct tf_hub_config *cfg, char *err,
 void tf_hub_destroy(struct tf_hub *hub);
 
 /* Sets info's protocols and token limits (owned by the hub), ping/idle
- * policy, header buffer (24 KiB: URLs and header fields up to 8 KiB are
- * read, longer ones answered 414/431) and the options the hub needs
+ * policy, header buffer (cfg.max_header: a URL or header field up to a
+ * third of it is read, a longer one answered 414/431) and the options the
+ * hub needs
  * (UTF-8 validation; no extensions, so no permessage-deflate); the caller
  * sets the rest (port, iface, TLS). */
 void tf_hub_context_info(struct tf_hub *hub,

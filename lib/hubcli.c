@@ -54,6 +54,7 @@ enum {
 	OPT_ALLOW_HOST,
 	OPT_INPUT,
 	OPT_RESUME_WAIT,
+	OPT_MAX_HEADER_SIZE,
 	OPT_END
 };
 
@@ -100,6 +101,8 @@ static const struct {
 	{ "allow-host", required_argument, OPT_ALLOW_HOST, "ALLOW_HOST" },
 	{ "input", required_argument, OPT_INPUT, "INPUT" },
 	{ "resume-wait", required_argument, OPT_RESUME_WAIT, "RESUME_WAIT" },
+	{ "max-header-size", required_argument, OPT_MAX_HEADER_SIZE,
+		"MAX_HEADER_SIZE" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -161,6 +164,9 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --cert FILE         TLS certificate (PEM); with --key: TLS\n"
 		"      --key FILE          TLS private key (PEM)\n"
 		"      --max-clients N     refuse more with HTTP 503 (0: no limit)\n"
+		"      --max-header-size SIZE  a request's URL and header fields\n"
+		"                          together (24K); a URL or one field over a\n"
+		"                          third of it: HTTP 414/431\n"
 		"      --max-message SIZE  longest client message; over: close 1009 (64K)\n"
 		"      --max-rate N        client messages per second (100; 0: no limit);\n"
 		"                          over: close 1008\n"
@@ -342,6 +348,10 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_MAX_CLIENTS:
 		return number(tf_parse_u64, "--max-clients", arg, 0, 10000000,
 			&h->max_clients, err, errlen);
+	case OPT_MAX_HEADER_SIZE:
+		return number(tf_parse_size, "--max-header-size", arg,
+			TF_HUB_HEADER_MIN, TF_HUB_HEADER_MAX, &h->max_header,
+			err, errlen);
 	case OPT_MAX_MESSAGE:
 		return number(tf_parse_size, "--max-message", arg, 1, 64 << 20,
 			&h->max_message, err, errlen);

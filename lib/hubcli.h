@@ -14,7 +14,7 @@
 /* Option values of the hub's options start here; a program's own options
  * use values below it (or letters). */
 #define TF_HUBCLI_OPT_BASE 512
-#define TF_HUBCLI_NOPTS 31
+#define TF_HUBCLI_NOPTS 32
 
 struct tf_inbound;
 

@@ -1265,6 +1265,17 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	[ "$rc" -ne 0 ]
 	run grep '^#open' clear.err
 	assert_failure
+	# HTTP/2, which TLS offers: answers and errors, one that closes too.
+	h2() {
+		curl -s --http2 --cacert "$BATS_FILE_TMPDIR/cert.pem" -m 5 \
+			-w ' %{http_code} %{http_version}' "$@"
+	}
+	run h2 "https://127.0.0.1:$PORT/healthz"
+	assert_output $'{"status":"alive"}\n 200 2'
+	run h2 "https://127.0.0.1:$PORT/nope"
+	assert_output --partial $'"}\n 404 2'
+	run h2 -X POST "https://127.0.0.1:$PORT/healthz"
+	assert_output $'{"error":"method not allowed (use GET, HEAD)"}\n 405 2'
 }
 
 @test "--max-clients: one more handshake gets 503; a freed place can be taken" {
@@ -1502,6 +1513,45 @@ print(head.split(b"\r\n")[0].decode(), body.decode().strip())' "$PORT" "$@"; }
 	still_serving 1
 }
 
+# many_fields N: curl arguments for N header fields of 1000 bytes each.
+many_fields() {
+	local i f
+	f=$(printf 'a%.0s' $(seq 1 1000))
+	for ((i = 0; i < $1; i++)); do
+		printf '%s\n' -H "X-Field-$i: $f"
+	done
+}
+
+@test "--max-header-size sets the header buffer; a URL or a field over a third of it gets 414/431; out of 16K..64K is a usage error" {
+	bcast -n --max-header-size 48K
+	mapfile -t fields < <(many_fields 40)
+	run curl -s "${fields[@]}" "http://127.0.0.1:$PORT/healthz"
+	assert_output '{"status":"alive"}'
+	long=$(printf 'a%.0s' $(seq 1 17000))
+	run curl -s -D h -H "Cookie: $long" "http://127.0.0.1:$PORT/healthz"
+	assert_output '{"error":"header field too large: at most 16384 bytes"}'
+	grep -q '^HTTP/1.1 431' h
+	run curl -s "http://127.0.0.1:$PORT/healthz?x=$long"
+	assert_output '{"error":"URL too long: at most 16384 bytes"}'
+	run curl -s -H "Cookie: ${long:0:16000}" \
+		"http://127.0.0.1:$PORT/healthz?x=${long:0:16000}"
+	assert_output '{"status":"alive"}'
+	for v in 15K 65K; do
+		run_err tf-broadcast --max-header-size "$v"
+		assert_failure 2
+		[[ $stderr == *--max-header-size* ]]
+	done
+}
+
+@test "a header block over --max-header-size in all, each field within its limit, is closed without an answer (libwebsockets 4.1; BUGS in the man page); the server goes on" {
+	bcast -n
+	mapfile -t fields < <(many_fields 40)
+	run curl -s "${fields[@]}" "http://127.0.0.1:$PORT/healthz"
+	# 52: the server closed the connection without a reply.
+	assert_failure 52
+	still_serving 1
+}
+
 @test "every method but GET and HEAD is a JSON 405 with Allow, also ones libwebsockets does not know; CONNECT is answered, not held open" {
 	bcast -n
 	raw_method() { timeout 10 $PY -c 'import socket, sys
@@ -1525,6 +1575,40 @@ print(lines[0], allow[0] if allow else "no-allow", body.decode().strip())' "$POR
 	run raw_method CONNECT 127.0.0.1:22
 	assert_output 'HTTP/1.1 405 Method Not Allowed allow: GET, HEAD {"error":"method not allowed (use GET, HEAD)"}'
 	still_serving 1
+}
+
+@test "/healthz, /readyz, /stats and /metrics: other methods 405 with Allow; HEAD gets the headers without a body, errors too" {
+	bcast -n --token s3cret
+	for m in POST PUT DELETE; do
+		for p in /healthz /readyz /stats /metrics; do
+			curl -s -m 5 -X "$m" -D h -o r \
+				"http://127.0.0.1:$PORT$p?token=s3cret" || true
+			grep -q '^HTTP/1.1 405 ' h || { echo "$m $p:" >&2; cat h r >&2; false; }
+			grep -qix 'allow: GET, HEAD'$'\r' h
+			jq -e '.error == "method not allowed (use GET, HEAD)"' r
+		done
+	done
+	head_req() { timeout 10 $PY -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(("HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+a = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    a += d
+head, _, body = a.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), "body:%r" % body)' "$PORT" "$1"; }
+	for p in /healthz /readyz "/stats?token=s3cret" "/metrics?token=s3cret"; do
+		run head_req "$p"
+		assert_output "HTTP/1.1 200 OK body:b''"
+	done
+	run head_req /stats
+	assert_output "HTTP/1.1 401 Unauthorized body:b''"
+	run head_req /nope
+	assert_output "HTTP/1.1 404 Not Found body:b''"
+	run curl -s "http://127.0.0.1:$PORT/healthz"
+	assert_output '{"status":"alive"}'
 }
 
 @test "SIGUSR1 prints the stats JSON on stderr and the server carries on" {

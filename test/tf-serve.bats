@@ -555,6 +555,45 @@ PY
 	[ "$code" = 200 ]
 }
 
+# head_req PATH: a HEAD request on a bare socket, read to its end: the
+# status line, then "body:" and the bytes after the headers (none, or the
+# answer would be taken as the start of the next one).
+head_req() {
+	timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(("HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+a = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    a += d
+head, _, body = a.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), "body:%r" % body)' "$PORT" "$1"
+}
+
+@test "/healthz, /readyz, /stats and /metrics take GET and HEAD only: other methods 405 with Allow; HEAD gets the headers without a body" {
+	# --stale 0: /readyz stays 200 however long the loop takes.
+	serve --token s3cret --stale 0
+	for m in POST PUT DELETE PATCH OPTIONS; do
+		for p in /healthz /readyz /stats /metrics; do
+			curl -s -m 5 -X "$m" -D h -o r "$URL$p?token=s3cret" || true
+			grep -q '^HTTP/1.1 405 ' h || { echo "$m $p:" >&2; cat h r >&2; false; }
+			grep -qix 'allow: GET, HEAD'$'\r' h
+			grep -qi '^content-type: application/json' h
+			jq -e '.error == "method not allowed (use GET, HEAD)"' r
+		done
+	done
+	for p in /healthz /readyz "/stats?token=s3cret" "/metrics?token=s3cret"; do
+		run head_req "$p"
+		assert_output "HTTP/1.1 200 OK body:b''"
+	done
+	run head_req /stats
+	assert_output "HTTP/1.1 401 Unauthorized body:b''"
+	get /healthz >r
+	[ "$code" = 200 ]
+}
+
 @test "--max-bodies bounds the POST bodies being read at once: 503 past it, room again once they end" {
 	serve --max-body 1M --max-bodies 2M
 	[ "$(get /api/system | jq .http.max_bodies)" = 2097152 ]
@@ -829,6 +868,23 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 	grep -qi '^content-type: application/json' h
 	get /api/metrics -H "Authorization: Bearer s3cret" >r
 	[ "$code" = 200 ]
+}
+
+@test "--max-header-size: a larger header buffer takes a larger header block; a field over a third of it is a JSON 431" {
+	serve --max-header-size 64K
+	f=$(printf 'a%.0s' $(seq 1 1000))
+	args=()
+	for ((i = 0; i < 40; i++)); do
+		args+=(-H "X-Field-$i: $f")
+	done
+	get /healthz "${args[@]}" >r
+	[ "$code" = 200 ]
+	long=$(printf 'a%.0s' $(seq 1 22000))
+	get /api/metrics -H "Cookie: $long" >r
+	[ "$code" = 431 ]
+	jq -e '.error == "header field too large: at most 21845 bytes"' r
+	run tf-serve --max-header-size 8K
+	assert_failure 2
 }
 
 # issue 13: HTTP encodings

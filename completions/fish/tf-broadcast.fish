@@ -21,6 +21,7 @@ complete -c tf-broadcast -l allow-host -x -d 'Host names allowed besides loopbac
 complete -c tf-broadcast -l cert -r -F -d 'TLS certificate'
 complete -c tf-broadcast -l key -r -F -d 'TLS private key'
 complete -c tf-broadcast -l max-clients -x -d 'refuse more clients with 503'
+complete -c tf-broadcast -l max-header-size -x -d 'URL and header bytes of a request'
 complete -c tf-broadcast -l max-message -x -d 'longest client message'
 complete -c tf-broadcast -l max-rate -x -d 'client messages per second'
 complete -c tf-broadcast -l inbound -r -F -d 'append client messages to this file'

@@ -35,6 +35,7 @@ complete -c tf-serve -l allow-host -x -d 'Host names allowed besides loopback on
 complete -c tf-serve -l cert -r -F -d 'TLS certificate'
 complete -c tf-serve -l key -r -F -d 'TLS private key'
 complete -c tf-serve -l max-clients -x -d 'refuse more clients with 503'
+complete -c tf-serve -l max-header-size -x -d 'URL and header bytes of a request'
 complete -c tf-serve -l max-message -x -d 'longest client message'
 complete -c tf-serve -l max-rate -x -d 'client messages per second'
 complete -c tf-serve -l inbound -r -F -d 'append client messages to this file'
