@@ -2185,6 +2185,11 @@ node_at() {
 	jq -s -e --arg e "$E" 'map(select(.type == "event") | .epoch == $e) | all' m.out
 	assert_equal "$(jq -c 'select(.type == "resumed")' m.out)" \
 		"{\"type\":\"resumed\",\"from\":$((S + 1)),\"count\":3}"
+	# The same resume on A: the same frames.
+	wait_for node_at a 61
+	js m2 --protocol tf.v1 --until '"resumed"' --timeout 20 "ws://127.0.0.1:$a_PORT/?resume=$S&epoch=$E"
+	finish m2
+	cmp <(grep -v welcome m.out) <(grep -v welcome m2.out)
 
 	# B behind: its tf-sub stopped while A reads on.
 	kill -STOP "$b_SUB"
