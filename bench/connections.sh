@@ -14,7 +14,10 @@
 # env: B (build dir), CONNS (100000), SECS (30: messages, one a second),
 #      RUNS (3: figures of each run, then their median and spread),
 #      PER (10000: clients per load client), CONNECT_S (300: seconds
-#      allowed to connect them all), KEEP=1 (keep the run directory)
+#      allowed to connect them all), KEEP=1 (keep the run directory),
+#      TF_FLAGS (more flags for tf-broadcast), RT=1 (feeder, server and load clients at SCHED_FIFO priorities 3, 2
+#      and 1, needs CAP_SYS_NICE: on a machine busy with other work, the
+#      figures of one that has its cores to itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -23,6 +26,12 @@ SECS=${SECS:-30}
 RUNS=${RUNS:-3}
 PER=${PER:-10000}
 CONNECT_S=${CONNECT_S:-300}
+read -r -a tf_flags <<<"${TF_FLAGS:-}"
+rt_feed=() rt_server=() rt_client=()
+if [ "${RT:-0}" = 1 ]; then
+	rt_feed=(chrt -f 3) rt_server=(chrt -f 2) rt_client=(chrt -f 1)
+	chrt -f 1 true || { echo "connections.sh: RT=1: cannot use SCHED_FIFO" >&2; exit 1; }
+fi
 for p in tf-broadcast bench/feed bench/wsload; do
 	[ -x "$B/$p" ] || { echo "connections.sh: $B/$p missing: run make" >&2; exit 1; }
 done
@@ -124,10 +133,12 @@ one() {
 	mkdir -p "$dir"
 	port=$(free_port)
 	mkfifo "$dir/fifo"
-	"$B/tf-broadcast" --port "$port" -n --max-clients "$n" \
+	${rt_server[@]+"${rt_server[@]}"} "$B/tf-broadcast" --port "$port" -n \
+		--max-clients "$n" ${tf_flags[@]+"${tf_flags[@]}"} \
 		<"$dir/fifo" 2>"$dir/server.err" &
 	spid=$!
-	"$B/bench/feed" -n "$SECS" -r 1 --wait "$dir/go" --hold 600 \
+	${rt_feed[@]+"${rt_feed[@]}"} "$B/bench/feed" -n "$SECS" -r 1 \
+		--wait "$dir/go" --hold 600 \
 		>"$dir/fifo" &
 	fpid=$!
 	for ((i = 0; i < 100; i++)); do
@@ -139,7 +150,8 @@ one() {
 	tc0=$(now_s)
 	for ((i = 0; i < procs; i++)); do
 		k=$((i < procs - 1 ? PER : n - PER * (procs - 1)))
-		"$B/bench/wsload" -q -n "$k" --bind "127.0.0.$((i + 2))" \
+		${rt_client[@]+"${rt_client[@]}"} "$B/bench/wsload" -q -n "$k" \
+			--bind "127.0.0.$((i + 2))" \
 			-e "$SECS" -w 0 -d $((CONNECT_S + SECS + 30)) \
 			--ready "$dir/ready.$i" --hist "$dir/hist.$i" \
 			"ws://127.0.0.1:$port/" >"$dir/w.$i" 2>"$dir/w.$i.err" &
@@ -219,7 +231,7 @@ done
 
 echo "tf-broadcast: $n connected WebSocket clients$([ "$n" -lt "$CONNS" ] && echo " (of $CONNS asked: the limits above)"), a broadcast of 1 msg/s for ${SECS}s;"
 echo "  $procs load clients of up to $PER from 127.0.0.2..; $(nproc) cores shared by server, load clients and feeder;"
-echo "  load average before the runs: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  load average before the runs: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)$([ "${RT:-0}" = 1 ] && echo "; RT=1: feeder, server and load clients at SCHED_FIFO")"
 printf "  %-5s %9s %9s %8s %8s %9s %6s %11s %10s %9s\n" run connected "connect s" \
 	"p50 ms" "p99 ms" "max ms" gaps "server RSS" "per client" "server CPU"
 for ((r = 1; r <= RUNS; r++)); do
