@@ -91,6 +91,7 @@ enum { E_SENT, E_ACKED, E_FAILED };
 struct entry {
 	uint64_t no;		/* input line number */
 	int64_t sent_ns;	/* first sent (tf_mono_ns) */
+	int64_t sent_last;	/* last sent: --ack-timeout runs from here */
 	natsMsg *msg;		/* FAILED: ours, to send again */
 	size_t len;
 	int state;
@@ -490,35 +491,74 @@ open_bus(struct pub *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* The connection closed: take back from nats.c every message still
- * waiting for its acknowledgement (to send again) and drop the
- * connection. */
+/* Takes back from nats.c every message still waiting for its
+ * acknowledgement, to send again: their acknowledgements, if they come
+ * after all, are dropped (the message ids make a resend harmless). */
 static void
-lose_bus(struct pub *p)
+take_back(struct pub *p, natsStatus why, const char *text)
 {
 	natsMsgList l = { 0 };
 	int i;
 
-	if (js_PublishAsyncGetPendingList(&l, tf_bus_js(p->bus)) == NATS_OK) {
-		pthread_mutex_lock(&p->mu);
-		for (i = 0; i < l.Count; i++) {
-			uint64_t no = msg_line(l.Msgs[i]);
-			struct entry *e = no ? find(p, no) : NULL;
+	if (js_PublishAsyncGetPendingList(&l, tf_bus_js(p->bus)) != NATS_OK)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < l.Count; i++) {
+		uint64_t no = msg_line(l.Msgs[i]);
+		struct entry *e = no ? find(p, no) : NULL;
 
-			if (e && e->state == E_SENT) {
-				set_state(p, e, E_FAILED);
-				e->msg = l.Msgs[i];
-				l.Msgs[i] = NULL;
-			}
+		if (e && e->state == E_SENT) {
+			set_state(p, e, E_FAILED);
+			e->msg = l.Msgs[i];
+			l.Msgs[i] = NULL;
 		}
-		if (p->why == NATS_OK) {
-			p->why = NATS_CONNECTION_CLOSED;
-			snprintf(p->why_text, sizeof p->why_text,
-				"connection to %s lost", tf_bus_url(p->bus));
-		}
-		pthread_mutex_unlock(&p->mu);
-		natsMsgList_Destroy(&l);
 	}
+	if (p->why == NATS_OK) {
+		p->why = why;
+		snprintf(p->why_text, sizeof p->why_text, "%s", text);
+	}
+	pthread_mutex_unlock(&p->mu);
+	natsMsgList_Destroy(&l);
+}
+
+/* --ack-timeout, kept here rather than by nats.c: its timer per message
+ * (jsPubOptions.MaxWait) costs about a third of the CPU time of a
+ * publish. When the line sent longest ago has waited --ack-timeout, every
+ * line in flight is taken back to be sent again (they would time out in
+ * turn, and lines are sent again only once none is in flight). Returns
+ * when the next check is due (0: nothing in flight). */
+static int64_t
+expire(struct pub *p, int64_t now)
+{
+	int64_t oldest = 0;
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; p->nsent && i < p->n; i++) {
+		struct entry *e = at(p, i);
+
+		if (e->state == E_SENT && (!oldest || e->sent_last < oldest))
+			oldest = e->sent_last;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!oldest)
+		return 0;
+	if (now - oldest < p->c->ack_timeout_ns)
+		return oldest + p->c->ack_timeout_ns;
+	take_back(p, NATS_TIMEOUT, "no acknowledgement within --ack-timeout");
+	return 0;
+}
+
+/* The connection closed: take back every message still waiting for its
+ * acknowledgement (to send again) and drop the connection. */
+static void
+lose_bus(struct pub *p)
+{
+	char text[160];
+
+	snprintf(text, sizeof text, "connection to %s lost",
+		tf_bus_url(p->bus));
+	take_back(p, NATS_CONNECTION_CLOSED, text);
 	tf_warn("connection to %s lost; reconnecting", tf_bus_url(p->bus));
 	tf_bus_destroy(p->bus);
 	p->bus = NULL;
@@ -557,7 +597,6 @@ send_msg(struct pub *p, natsMsg **m, uint64_t no)
 	msg_id(p, no, id, sizeof id);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
-	po.MaxWait = p->c->ack_timeout_ns / 1000000;
 	return js_PublishMsgAsync(tf_bus_js(p->bus), m, &po);
 }
 
@@ -657,6 +696,7 @@ resend(struct pub *p)
 		m = e->msg;
 		no = e->no;
 		e->msg = NULL;
+		e->sent_last = now;
 		set_state(p, e, E_SENT);
 		pthread_mutex_unlock(&p->mu);
 		s = send_msg(p, &m, no);
@@ -703,7 +743,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	pthread_mutex_lock(&p->mu);
 	e = at(p, p->n++);
 	e->no = l->no;
-	e->sent_ns = tf_mono_ns();
+	e->sent_ns = e->sent_last = tf_mono_ns();
 	e->msg = NULL;
 	e->len = l->len;
 	e->state = E_ACKED;	/* no state yet: counted by the next */
@@ -902,7 +942,7 @@ loop(struct pub *p)
 	for (;;) {
 		size_t inflight, failed;
 		int want_input = 0, lost;
-		int64_t now, wake_at = 0, timeout = -1;
+		int64_t now, wake_at = 0, timeout = -1, ack_due = 0;
 		uint64_t junk;
 
 		pthread_mutex_lock(&p->mu);
@@ -935,13 +975,17 @@ loop(struct pub *p)
 			write_metrics(p, METRICS_RUNNING, 0);
 		if (!p->reading && now >= p->deadline)
 			return unconfirmed(p) ? 1 : 0;
+		if (p->bus && inflight && !(ack_due = expire(p, now)))
+			continue;	/* taken back: to send again */
 
-		/* Wake for the next reconnect attempt, the next resend or
-		 * the deadline. */
+		/* Wake for the next reconnect attempt, the next resend, the
+		 * next --ack-timeout or the deadline. */
 		if (!p->bus)
 			wake_at = p->retry_at;
 		else if (failed && !inflight)
 			wake_at = p->resend_at;
+		if (ack_due && (!wake_at || ack_due < wake_at))
+			wake_at = ack_due;
 		if (!p->reading && (!wake_at || p->deadline < wake_at))
 			wake_at = p->deadline;
 		if (wake_at)
