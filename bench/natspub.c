@@ -58,6 +58,7 @@ main(int argc, char **argv)
 	ssize_t len;
 	int64_t n = 0;
 	double t0, t1;
+	int64_t maxwait = getenv("MAXWAIT") ? atoll(getenv("MAXWAIT")) : 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: natspub URL SUBJECT [WINDOW] <lines\n");
@@ -68,6 +69,9 @@ main(int argc, char **argv)
 	jsOptions_Init(&jo);
 	jo.PublishAsync.AckHandler = on_ack;
 	jo.PublishAsync.MaxPending = argc > 3 ? atoll(argv[3]) : 4096;
+	/* A full window waits for room as tf-pub does, not 200 ms and then
+	 * fails (nats.c's default): a loaded server is slow, not gone. */
+	jo.PublishAsync.StallWait = 60000;
 	if ((s = natsConnection_JetStream(&js, nc, &jo)) != NATS_OK)
 		die("jetstream", s);
 	t0 = now_s();
@@ -81,6 +85,7 @@ main(int argc, char **argv)
 		snprintf(id, sizeof id, "natspub-%lld", (long long)n);
 		jsPubOptions_Init(&po);
 		po.MsgId = id;
+		po.MaxWait = maxwait;
 		if ((s = natsMsg_Create(&m, argv[2], NULL, line, (int)len)) !=
 		    NATS_OK)
 			die("message", s);

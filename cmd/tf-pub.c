@@ -83,19 +83,6 @@ struct config {
 	struct tf_common common;
 };
 
-/* One line in the window, oldest first. Its message belongs to nats.c
- * while SENT (and the ack handler hands it back on failure), to us while
- * FAILED. */
-enum { E_SENT, E_ACKED, E_FAILED };
-
-struct entry {
-	uint64_t no;		/* input line number */
-	int64_t sent_ns;	/* first sent (tf_mono_ns) */
-	natsMsg *msg;		/* FAILED: ours, to send again */
-	size_t len;
-	int state;
-};
-
 struct pub {
 	struct config *c;
 	struct tf_bus *bus;
@@ -107,10 +94,7 @@ struct pub {
 
 	/* Shared with nats.c's threads, under mu. */
 	pthread_mutex_t mu;
-	struct entry *win;
-	size_t head, n;		/* ring of c->max_pending entries */
-	size_t bytes;
-	size_t nsent, nfailed;	/* entries in those states */
+	struct tf_bus_window w;	/* c->max_pending lines */
 	int woken, lost;
 	natsStatus why;		/* the first failure since the last resend */
 	char why_text[160];
@@ -265,47 +249,24 @@ set_option(int val, const char *arg, void *ctx, char *err, size_t errlen)
 	return rc > 0 ? 0 : rc;
 }
 
-/* ---- the window ------------------------------------------------------ */
+/* ---- the window (lib/bus.c's, under mu) ---------------------------- */
 
-static struct entry *
+static struct tf_bus_entry *
 at(struct pub *p, size_t i)
 {
-	return &p->win[(p->head + i) % p->c->max_pending];
+	return tf_bus_window_at(&p->w, i);
 }
 
-/* The entry of line no, or NULL. Line numbers rise through the window. */
-static struct entry *
+static struct tf_bus_entry *
 find(struct pub *p, uint64_t no)
 {
-	size_t lo = 0, hi = p->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		struct entry *e = at(p, mid);
-
-		if (e->no == no)
-			return e;
-		if (e->no < no)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return tf_bus_window_find(&p->w, no);
 }
 
-/* Moves an entry to another state, keeping the counts; under mu. */
 static void
-set_state(struct pub *p, struct entry *e, int state)
+set_state(struct pub *p, struct tf_bus_entry *e, enum tf_bus_state state)
 {
-	if (e->state == E_SENT)
-		p->nsent--;
-	else if (e->state == E_FAILED)
-		p->nfailed--;
-	e->state = state;
-	if (state == E_SENT)
-		p->nsent++;
-	else if (state == E_FAILED)
-		p->nfailed++;
+	tf_bus_window_set(&p->w, e, state);
 }
 
 static void
@@ -341,18 +302,18 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 {
 	struct pub *p = arg;
 	uint64_t no = msg_line(m);
-	struct entry *e;
+	struct tf_bus_entry *e;
 
 	(void)js;
 	pthread_mutex_lock(&p->mu);
 	e = no ? find(p, no) : NULL;
-	if (!e || e->state != E_SENT) {
+	if (!e || e->state != TF_BUS_SENT) {
 		pthread_mutex_unlock(&p->mu);
 		natsMsg_Destroy(m);
 		return;
 	}
 	if (pa) {
-		set_state(p, e, E_ACKED);
+		set_state(p, e, TF_BUS_ACKED);
 		if (pa->Duplicate)
 			p->dups++;
 		if (!p->seq_first || pa->Sequence < p->seq_first)
@@ -361,7 +322,7 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 			p->seq_last = pa->Sequence;
 		natsMsg_Destroy(m);
 	} else {
-		set_state(p, e, E_FAILED);
+		set_state(p, e, TF_BUS_FAILED);
 		e->msg = m;
 		if (p->why == NATS_OK) {
 			p->why = pae ? pae->Err : NATS_ERR;
@@ -393,14 +354,9 @@ static void
 settle(struct pub *p, size_t *inflight, size_t *failed)
 {
 	pthread_mutex_lock(&p->mu);
-	while (p->n && at(p, 0)->state == E_ACKED) {
-		p->bytes -= at(p, 0)->len;
-		p->head = (p->head + 1) % p->c->max_pending;
-		p->n--;
-		p->confirmed++;
-	}
-	*inflight = p->nsent;
-	*failed = p->nfailed;
+	p->confirmed += tf_bus_window_settle(&p->w);
+	*inflight = p->w.nsent;
+	*failed = p->w.nfailed;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -490,35 +446,74 @@ open_bus(struct pub *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* The connection closed: take back from nats.c every message still
- * waiting for its acknowledgement (to send again) and drop the
- * connection. */
+/* Takes back from nats.c every message still waiting for its
+ * acknowledgement, to send again: their acknowledgements, if they come
+ * after all, are dropped (the message ids make a resend harmless). */
 static void
-lose_bus(struct pub *p)
+take_back(struct pub *p, natsStatus why, const char *text)
 {
 	natsMsgList l = { 0 };
 	int i;
 
-	if (js_PublishAsyncGetPendingList(&l, tf_bus_js(p->bus)) == NATS_OK) {
-		pthread_mutex_lock(&p->mu);
-		for (i = 0; i < l.Count; i++) {
-			uint64_t no = msg_line(l.Msgs[i]);
-			struct entry *e = no ? find(p, no) : NULL;
+	if (js_PublishAsyncGetPendingList(&l, tf_bus_js(p->bus)) != NATS_OK)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < l.Count; i++) {
+		uint64_t no = msg_line(l.Msgs[i]);
+		struct tf_bus_entry *e = no ? find(p, no) : NULL;
 
-			if (e && e->state == E_SENT) {
-				set_state(p, e, E_FAILED);
-				e->msg = l.Msgs[i];
-				l.Msgs[i] = NULL;
-			}
+		if (e && e->state == TF_BUS_SENT) {
+			set_state(p, e, TF_BUS_FAILED);
+			e->msg = l.Msgs[i];
+			l.Msgs[i] = NULL;
 		}
-		if (p->why == NATS_OK) {
-			p->why = NATS_CONNECTION_CLOSED;
-			snprintf(p->why_text, sizeof p->why_text,
-				"connection to %s lost", tf_bus_url(p->bus));
-		}
-		pthread_mutex_unlock(&p->mu);
-		natsMsgList_Destroy(&l);
 	}
+	if (p->why == NATS_OK) {
+		p->why = why;
+		snprintf(p->why_text, sizeof p->why_text, "%s", text);
+	}
+	pthread_mutex_unlock(&p->mu);
+	natsMsgList_Destroy(&l);
+}
+
+/* --ack-timeout, kept here rather than by nats.c: its timer per message
+ * (jsPubOptions.MaxWait) costs about a third of the CPU time of a
+ * publish. When the line sent longest ago has waited --ack-timeout, every
+ * line in flight is taken back to be sent again (they would time out in
+ * turn, and lines are sent again only once none is in flight). Returns
+ * when the next check is due (0: nothing in flight). */
+static int64_t
+expire(struct pub *p, int64_t now)
+{
+	int64_t oldest = 0;
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; p->w.nsent && i < p->w.n; i++) {
+		struct tf_bus_entry *e = at(p, i);
+
+		if (e->state == TF_BUS_SENT && (!oldest || e->sent_last < oldest))
+			oldest = e->sent_last;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!oldest)
+		return 0;
+	if (now - oldest < p->c->ack_timeout_ns)
+		return oldest + p->c->ack_timeout_ns;
+	take_back(p, NATS_TIMEOUT, "no acknowledgement within --ack-timeout");
+	return 0;
+}
+
+/* The connection closed: take back every message still waiting for its
+ * acknowledgement (to send again) and drop the connection. */
+static void
+lose_bus(struct pub *p)
+{
+	char text[160];
+
+	snprintf(text, sizeof text, "connection to %s lost",
+		tf_bus_url(p->bus));
+	take_back(p, NATS_CONNECTION_CLOSED, text);
 	tf_warn("connection to %s lost; reconnecting", tf_bus_url(p->bus));
 	tf_bus_destroy(p->bus);
 	p->bus = NULL;
@@ -557,7 +552,6 @@ send_msg(struct pub *p, natsMsg **m, uint64_t no)
 	msg_id(p, no, id, sizeof id);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
-	po.MaxWait = p->c->ack_timeout_ns / 1000000;
 	return js_PublishMsgAsync(tf_bus_js(p->bus), m, &po);
 }
 
@@ -576,8 +570,8 @@ stale(struct pub *p, int64_t now)
 		    now - p->dup_warned_at < WARN_EVERY_NS))
 		return;
 	pthread_mutex_lock(&p->mu);
-	for (i = 0; i < p->n; i++)
-		if (at(p, i)->state == E_FAILED) {
+	for (i = 0; i < p->w.n; i++)
+		if (at(p, i)->state == TF_BUS_FAILED) {
 			no = at(p, i)->no;
 			sent = at(p, i)->sent_ns;
 			break;
@@ -607,8 +601,8 @@ resend(struct pub *p)
 	pthread_mutex_lock(&p->mu);
 	why = p->why;
 	snprintf(text, sizeof text, "%s", p->why_text);
-	for (i = 0; i < p->n; i++)
-		if (at(p, i)->state == E_FAILED) {
+	for (i = 0; i < p->w.n; i++)
+		if (at(p, i)->state == TF_BUS_FAILED) {
 			if (!count++)
 				first = at(p, i)->no;
 		}
@@ -642,22 +636,23 @@ resend(struct pub *p)
 	 * stream takes it, rather than thousands of lines per try while a
 	 * cluster has no leader. */
 	limit = p->streak ? 1 : count;
-	for (i = 0; i < p->n && limit; i++) {
-		struct entry *e;
+	for (i = 0; i < p->w.n && limit; i++) {
+		struct tf_bus_entry *e;
 		natsMsg *m;
 		uint64_t no;
 		natsStatus s;
 
 		pthread_mutex_lock(&p->mu);
 		e = at(p, i);
-		if (e->state != E_FAILED) {
+		if (e->state != TF_BUS_FAILED) {
 			pthread_mutex_unlock(&p->mu);
 			continue;
 		}
 		m = e->msg;
 		no = e->no;
 		e->msg = NULL;
-		set_state(p, e, E_SENT);
+		e->sent_last = now;
+		set_state(p, e, TF_BUS_SENT);
 		pthread_mutex_unlock(&p->mu);
 		s = send_msg(p, &m, no);
 		if (s != NATS_OK) {
@@ -665,7 +660,7 @@ resend(struct pub *p)
 			 * takes it from here. */
 			pthread_mutex_lock(&p->mu);
 			e = find(p, no);
-			set_state(p, e, E_FAILED);
+			set_state(p, e, TF_BUS_FAILED);
 			e->msg = m;
 			if (p->why == NATS_OK) {
 				p->why = s;
@@ -688,7 +683,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	char tbuf[TF_BUS_TOPIC_MAX + 1], subject[TF_BUS_SUBJECT_MAX];
 	const char *topic = tf_event_topic(ev, tbuf, sizeof tbuf);
 	natsMsg *m = NULL;
-	struct entry *e;
+	struct tf_bus_entry *e;
 	natsStatus s;
 
 	tf_bus_subject(p->c->bus.prefix, topic, strlen(topic), subject,
@@ -701,14 +696,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	/* In the window before it is sent: its acknowledgement may come
 	 * before js_PublishMsgAsync returns. */
 	pthread_mutex_lock(&p->mu);
-	e = at(p, p->n++);
-	e->no = l->no;
-	e->sent_ns = tf_mono_ns();
-	e->msg = NULL;
-	e->len = l->len;
-	e->state = E_ACKED;	/* no state yet: counted by the next */
-	set_state(p, e, E_SENT);
-	p->bytes += l->len;
+	tf_bus_window_push(&p->w, l->no, l->len, tf_mono_ns());
 	pthread_mutex_unlock(&p->mu);
 	s = send_msg(p, &m, l->no);
 	if (s == NATS_OK) {
@@ -719,9 +707,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	e = find(p, l->no);
 	if (s == NATS_MAX_PAYLOAD) {
 		/* Still the newest entry: nothing was sent after it. */
-		set_state(p, e, E_ACKED);
-		p->n--;
-		p->bytes -= l->len;
+		tf_bus_window_pop_newest(&p->w);
 		pthread_mutex_unlock(&p->mu);
 		natsMsg_Destroy(m);
 		tf_error("line %llu: %zu bytes, more than the server takes "
@@ -732,7 +718,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 		p->too_big++;
 		return -1;
 	}
-	set_state(p, e, E_FAILED);
+	set_state(p, e, TF_BUS_FAILED);
 	e->msg = m;
 	if (p->why == NATS_OK) {
 		p->why = s;
@@ -747,7 +733,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 static int
 room(struct pub *p)
 {
-	return p->n < p->c->max_pending && p->bytes < p->c->max_pending_bytes;
+	return p->w.n < p->c->max_pending && p->w.bytes < p->c->max_pending_bytes;
 }
 
 /* Takes lines from the reader while the window has room. Returns 1 when
@@ -817,7 +803,7 @@ unconfirmed(struct pub *p)
 	uint64_t first = 0, last = 0;
 
 	pthread_mutex_lock(&p->mu);
-	left = p->n;
+	left = p->w.n;
 	if (left) {
 		first = at(p, 0)->no;
 		last = at(p, left - 1)->no;
@@ -851,8 +837,8 @@ write_metrics(struct pub *p, int when, int rc)
 	if (!m)
 		return 0;
 	pthread_mutex_lock(&p->mu);
-	n = p->n;
-	bytes = p->bytes;
+	n = p->w.n;
+	bytes = p->w.bytes;
 	dups = p->dups;
 	seq = p->seq_last;
 	pthread_mutex_unlock(&p->mu);
@@ -902,7 +888,7 @@ loop(struct pub *p)
 	for (;;) {
 		size_t inflight, failed;
 		int want_input = 0, lost;
-		int64_t now, wake_at = 0, timeout = -1;
+		int64_t now, wake_at = 0, timeout = -1, ack_due = 0;
 		uint64_t junk;
 
 		pthread_mutex_lock(&p->mu);
@@ -928,20 +914,24 @@ loop(struct pub *p)
 		if (!p->reading && !p->deadline)
 			p->deadline = tf_mono_ns() + p->c->deadline_ns;
 		settle(p, &inflight, &failed);
-		if (!p->reading && !p->n)
+		if (!p->reading && !p->w.n)
 			return 0;
 		now = tf_mono_ns();
 		if (tf_metrics_file_due(&p->c->mf, now))
 			write_metrics(p, METRICS_RUNNING, 0);
 		if (!p->reading && now >= p->deadline)
 			return unconfirmed(p) ? 1 : 0;
+		if (p->bus && inflight && !(ack_due = expire(p, now)))
+			continue;	/* taken back: to send again */
 
-		/* Wake for the next reconnect attempt, the next resend or
-		 * the deadline. */
+		/* Wake for the next reconnect attempt, the next resend, the
+		 * next --ack-timeout or the deadline. */
 		if (!p->bus)
 			wake_at = p->retry_at;
 		else if (failed && !inflight)
 			wake_at = p->resend_at;
+		if (ack_due && (!wake_at || ack_due < wake_at))
+			wake_at = ack_due;
 		if (!p->reading && (!wake_at || p->deadline < wake_at))
 			wake_at = p->deadline;
 		if (wake_at)
@@ -1004,18 +994,17 @@ run(struct config *c)
 	struct pub p = { .c = c, .output = c->output, .reading = 1,
 		.start_ns = tf_now_ns() };
 	char err[512];
-	size_t i;
-	int rc;
+	int rc, winrc;
 
 	if (c->id)
 		snprintf(p.id, sizeof p.id, "%s", c->id);
 	else
 		random_id(p.id, sizeof p.id);
 	pthread_mutex_init(&p.mu, NULL);
-	p.win = calloc(c->max_pending, sizeof *p.win);
+	winrc = tf_bus_window_init(&p.w, c->max_pending);
 	p.r = tf_reader_create(STDIN_FILENO, c->common.max_line);
 	p.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!p.win || !p.r || p.efd < 0) {
+	if (winrc < 0 || !p.r || p.efd < 0) {
 		tf_error("%s", p.efd < 0 ? strerror(errno) : "out of memory");
 		rc = 1;
 		goto out;
@@ -1048,7 +1037,7 @@ run(struct config *c)
 		rc = 65;
 	if (p.too_big && rc == 0)
 		rc = 1;
-	summary(&p, p.n);
+	summary(&p, p.w.n);
 final:
 	if (write_metrics(&p, METRICS_FINAL, rc) < 0 && !rc)
 		rc = 1;
@@ -1056,9 +1045,7 @@ out:
 	tf_metrics_destroy(p.m);
 	tf_bus_destroy(p.bus);
 	/* What is left in the window after the deadline: our messages. */
-	for (i = 0; p.win && i < p.n; i++)
-		natsMsg_Destroy(at(&p, i)->msg);
-	free(p.win);
+	tf_bus_window_finish(&p.w);
 	tf_reader_destroy(p.r);
 	if (p.efd >= 0)
 		close(p.efd);

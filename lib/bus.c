@@ -768,3 +768,106 @@ tf_bus_epoch(const char *stream, int64_t created_ns, char *buf)
 	}
 	snprintf(buf, TF_BUS_EPOCH_SIZE, "%016llx", (unsigned long long)h);
 }
+
+/* ---- the publish window --------------------------------------------- */
+
+int
+tf_bus_window_init(struct tf_bus_window *w, size_t cap)
+{
+	memset(w, 0, sizeof *w);
+	if (!(w->e = calloc(cap, sizeof *w->e)))
+		return -1;
+	w->cap = cap;
+	return 0;
+}
+
+void
+tf_bus_window_finish(struct tf_bus_window *w)
+{
+	size_t i;
+
+	for (i = 0; w->e && i < w->n; i++)
+		natsMsg_Destroy(tf_bus_window_at(w, i)->msg);
+	free(w->e);
+	memset(w, 0, sizeof *w);
+}
+
+struct tf_bus_entry *
+tf_bus_window_at(struct tf_bus_window *w, size_t i)
+{
+	return &w->e[(w->head + i) % w->cap];
+}
+
+struct tf_bus_entry *
+tf_bus_window_find(struct tf_bus_window *w, uint64_t no)
+{
+	size_t lo = 0, hi = w->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct tf_bus_entry *e = tf_bus_window_at(w, mid);
+
+		if (e->no == no)
+			return e;
+		if (e->no < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void
+tf_bus_window_set(struct tf_bus_window *w, struct tf_bus_entry *e,
+	enum tf_bus_state state)
+{
+	if (e->state == TF_BUS_SENT)
+		w->nsent--;
+	else if (e->state == TF_BUS_FAILED)
+		w->nfailed--;
+	e->state = state;
+	if (state == TF_BUS_SENT)
+		w->nsent++;
+	else if (state == TF_BUS_FAILED)
+		w->nfailed++;
+}
+
+struct tf_bus_entry *
+tf_bus_window_push(struct tf_bus_window *w, uint64_t no, size_t len,
+	int64_t now)
+{
+	struct tf_bus_entry *e = tf_bus_window_at(w, w->n++);
+
+	e->no = no;
+	e->sent_ns = e->sent_last = now;
+	e->msg = NULL;
+	e->len = len;
+	e->state = TF_BUS_ACKED;	/* no state yet: counted by the next */
+	tf_bus_window_set(w, e, TF_BUS_SENT);
+	w->bytes += len;
+	return e;
+}
+
+void
+tf_bus_window_pop_newest(struct tf_bus_window *w)
+{
+	struct tf_bus_entry *e = tf_bus_window_at(w, w->n - 1);
+
+	tf_bus_window_set(w, e, TF_BUS_ACKED);
+	w->bytes -= e->len;
+	w->n--;
+}
+
+size_t
+tf_bus_window_settle(struct tf_bus_window *w)
+{
+	size_t k = 0;
+
+	while (w->n && tf_bus_window_at(w, 0)->state == TF_BUS_ACKED) {
+		w->bytes -= tf_bus_window_at(w, 0)->len;
+		w->head = (w->head + 1) % w->cap;
+		w->n--;
+		k++;
+	}
+	return k;
+}

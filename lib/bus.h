@@ -165,4 +165,56 @@ int tf_bus_covers(const char *pattern, const char *prefix);
  * again gets another. buf holds TF_BUS_EPOCH_SIZE bytes. */
 void tf_bus_epoch(const char *stream, int64_t created_ns, char *buf);
 
+/* ---- the publish window --------------------------------------------- */
+
+/* A line tf-pub has sent and the stream has not yet acknowledged, oldest
+ * first. Its message belongs to nats.c while SENT (the ack handler hands
+ * it back on failure), to the window's owner while FAILED. */
+enum tf_bus_state { TF_BUS_SENT, TF_BUS_ACKED, TF_BUS_FAILED };
+
+struct tf_bus_entry {
+	uint64_t no;		/* input line number: rises through the window */
+	int64_t sent_ns;	/* first sent (tf_mono_ns) */
+	int64_t sent_last;	/* last sent: an ack timeout runs from here */
+	natsMsg *msg;		/* FAILED: the owner's, to send again */
+	size_t len;
+	enum tf_bus_state state;
+};
+
+/* A ring of at most cap entries with the count of each state. Not
+ * locked: its owner holds its own lock around every call when nats.c's
+ * threads share it. */
+struct tf_bus_window {
+	struct tf_bus_entry *e;
+	size_t cap, head, n;
+	size_t bytes;			/* of the n entries' lines */
+	size_t nsent, nfailed;		/* entries in those states */
+};
+
+/* Makes an empty window of cap entries. Returns 0, or -1 (ENOMEM). */
+int tf_bus_window_init(struct tf_bus_window *w, size_t cap);
+
+/* Frees the window and the messages its entries still own. */
+void tf_bus_window_finish(struct tf_bus_window *w);
+
+/* The i-th entry from the oldest (i < n). */
+struct tf_bus_entry *tf_bus_window_at(struct tf_bus_window *w, size_t i);
+
+/* The entry of line no, or NULL. */
+struct tf_bus_entry *tf_bus_window_find(struct tf_bus_window *w, uint64_t no);
+
+/* Appends line no of len bytes, SENT at now (n < cap). Returns it. */
+struct tf_bus_entry *tf_bus_window_push(struct tf_bus_window *w, uint64_t no,
+	size_t len, int64_t now);
+
+/* Takes back the newest entry (a line that was never sent). */
+void tf_bus_window_pop_newest(struct tf_bus_window *w);
+
+/* Moves e to another state, keeping the counts. */
+void tf_bus_window_set(struct tf_bus_window *w, struct tf_bus_entry *e,
+	enum tf_bus_state state);
+
+/* Removes the acknowledged entries at the front; returns how many. */
+size_t tf_bus_window_settle(struct tf_bus_window *w);
+
 #endif

@@ -175,6 +175,41 @@ test_options(void)
 		"token and user");
 }
 
+/* The publish window: a ring that wraps, counts per state, lines found by
+ * number, acknowledged lines leave only from the front. */
+static void
+test_window(void)
+{
+	struct tf_bus_window w;
+	struct tf_bus_entry *e;
+	uint64_t no;
+
+	CHECK(tf_bus_window_init(&w, 3) == 0, "init");
+	for (no = 10; no < 13; no++)
+		tf_bus_window_push(&w, no, 100, (int64_t)no);
+	CHECK(w.n == 3 && w.nsent == 3 && w.bytes == 300, "three sent");
+	CHECK(tf_bus_window_find(&w, 11) == tf_bus_window_at(&w, 1), "find");
+	CHECK(tf_bus_window_find(&w, 13) == NULL, "not there");
+	/* The second acknowledged first: nothing leaves yet. */
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 11), TF_BUS_ACKED);
+	CHECK(tf_bus_window_settle(&w) == 0 && w.n == 3, "front first");
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 10), TF_BUS_ACKED);
+	CHECK(tf_bus_window_settle(&w) == 2 && w.n == 1 && w.bytes == 100,
+		"two leave");
+	/* Past the end of the array: the ring wraps. */
+	tf_bus_window_push(&w, 13, 50, 13);
+	tf_bus_window_push(&w, 14, 50, 14);
+	e = tf_bus_window_find(&w, 14);
+	CHECK(e && e->sent_ns == 14 && e == &w.e[1], "wrapped");
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 12), TF_BUS_FAILED);
+	CHECK(w.nsent == 2 && w.nfailed == 1, "counts %zu %zu", w.nsent,
+		w.nfailed);
+	tf_bus_window_pop_newest(&w);
+	CHECK(w.n == 2 && w.nsent == 1 && w.bytes == 150, "newest gone");
+	tf_bus_window_finish(&w);
+	CHECK(w.e == NULL && w.n == 0, "finished");
+}
+
 int
 main(void)
 {
@@ -184,6 +219,7 @@ main(void)
 	test_epochs();
 	test_redact();
 	test_options();
+	test_window();
 	if (failures)
 		fprintf(stderr, "bus_test: %d failure%s\n", failures,
 			failures == 1 ? "" : "s");
