@@ -326,6 +326,9 @@ async function loadSnapshot(first) {
 		});
 		resumeIn = null;
 	}
+	// Made with the first data they draw, once the stream's first
+	// messages are in: made earlier, they would hold those up.
+	makeCharts();
 	state.load(snap, dirty);
 	loaded = true;
 	drawConn();
@@ -372,11 +375,12 @@ function afterPaint(fn) {
 		requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
-// The charts of the first screen, made while the snapshot and the stream
-// are on their way. Their first formatted number also loads the number
-// formats (tens of ms the first time), here rather than in the first
-// frame with data.
+// The charts of the first screen (once). Their first formatted number
+// also loads the number formats (tens of ms the first time), here rather
+// than in the first frame with data.
 function makeCharts() {
+	if (priceChart)
+		return;
 	priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
 	priceChart.setOverlays(setting('overlays'));
 	equityChart = new EquityChart($('equity'));
@@ -805,7 +809,6 @@ async function start() {
 			panels.tick(state);
 	}, 1000);
 
-	makeCharts();
 	// The first snapshot, retried with the stream's backoff until it comes.
 	const backoff = [1, 2, 4, 8, 16];
 	for (let attempt = 0; ; attempt++) {
