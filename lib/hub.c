@@ -2687,6 +2687,50 @@ count_subscribers(const struct tf_hub *h, int64_t *n)
 		n[t] += all;
 }
 
+/* The hub's plain counters in /metrics, in the order written: name, help,
+ * and where the count is in struct stats. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+} counters[] = {
+#define C(name, field, help) { name, help, offsetof(struct stats, field) }
+	C("tf_clients_total", clients_total,
+		"WebSocket clients ever connected."),
+	C("tf_deliveries_total", out,
+		"Events delivered to clients (one per event and client)."),
+	C("tf_sent_bytes_total", bytes_out,
+		"Bytes written to WebSocket clients, framing included."),
+	C("tf_dropped_messages_total", drops,
+		"Events slow clients missed (skipped to live, or past the "
+		"history on a resume)."),
+	C("tf_gaps_total", gaps,
+		"Gaps: a tf.v1 client told that it missed events."),
+	C("tf_slow_closes_total", slow_closed,
+		"Clients closed for falling behind (--slow close)."),
+	C("tf_resumes_total", resumes,
+		"tf.v1 resume requests (by message or URL)."),
+	C("tf_resume_timeouts_total", resume_timeouts,
+		"Clients resumed ahead of this node and closed (1013) when it "
+		"did not catch up within --resume-wait."),
+	C("tf_inbound_messages_total", inbound,
+		"Client messages passed on (--inbound)."),
+	C("tf_inbound_dropped_total", inbound_dropped,
+		"Client messages not passed on (no --inbound, or it failed)."),
+	C("tf_ring_evicted_total", evicted,
+		"Events pushed out of the ring by newer ones."),
+	C("tf_input_duplicates_total", dups,
+		"Envelopes skipped as duplicates (seq not above the last; "
+		"--input envelope)."),
+	C("tf_input_gaps_total", input_gaps,
+		"Gap lines read from the bus (--input envelope)."),
+	C("tf_input_missed_total", input_missed,
+		"Events the bus said were lost, in those gap lines."),
+	C("tf_epochs_total", epochs,
+		"Times the input changed epoch: the stream made again "
+		"(--input envelope)."),
+#undef C
+};
+
 int
 tf_hub_metrics(struct tf_hub *h, struct tf_metrics *m)
 {
@@ -2712,36 +2756,16 @@ tf_hub_metrics(struct tf_hub *h, struct tf_metrics *m)
 		h->nclients - h->nv1);
 	tf_metrics_u64(m, (const char *const[]){ "protocol", "tf.v1", NULL },
 		h->nv1);
-	tf_metrics_counter(m, "tf_clients_total",
-		"WebSocket clients ever connected.", h->st.clients_total);
-	tf_metrics_counter(m, "tf_deliveries_total",
-		"Events delivered to clients (one per event and client).",
-		h->st.out);
-	tf_metrics_counter(m, "tf_sent_bytes_total",
-		"Bytes written to WebSocket clients, framing included.",
-		h->st.bytes_out);
-	tf_metrics_counter(m, "tf_dropped_messages_total",
-		"Events slow clients missed (skipped to live, or past the "
-		"history on a resume).", h->st.drops);
-	tf_metrics_counter(m, "tf_gaps_total",
-		"Gaps: a tf.v1 client told that it missed events.",
-		h->st.gaps);
-	tf_metrics_counter(m, "tf_slow_closes_total",
-		"Clients closed for falling behind (--slow close).",
-		h->st.slow_closed);
-	tf_metrics_counter(m, "tf_resumes_total",
-		"tf.v1 resume requests (by message or URL).", h->st.resumes);
+	for (r = 0; r < (int)(sizeof counters / sizeof counters[0]); r++)
+		tf_metrics_counter(m, counters[r].name, counters[r].help,
+			*(const uint64_t *)((const char *)&h->st +
+			counters[r].off));
 	tf_metrics_family(m, "tf_refusals_total", TF_METRIC_COUNTER,
 		"Requests and upgrades refused, and clients closed for what "
 		"they sent, by reason.");
 	for (r = 0; r < REF_N; r++)
 		tf_metrics_u64(m, (const char *const[]){ "reason",
 			refusal_name[r], NULL }, h->st.refused[r]);
-	tf_metrics_counter(m, "tf_inbound_messages_total",
-		"Client messages passed on (--inbound).", h->st.inbound);
-	tf_metrics_counter(m, "tf_inbound_dropped_total",
-		"Client messages not passed on (no --inbound, or it failed).",
-		h->st.inbound_dropped);
 	tf_metrics_gauge(m, "tf_sequence",
 		"Sequence number of the last event published.",
 		(double)h->eseq);
@@ -2751,9 +2775,6 @@ tf_hub_metrics(struct tf_hub *h, struct tf_metrics *m)
 	tf_metrics_gauge(m, "tf_ring_bytes",
 		"Bytes of the events held for slow clients and resumes.",
 		(double)tf_ring_bytes(h->ring));
-	tf_metrics_counter(m, "tf_ring_evicted_total",
-		"Events pushed out of the ring by newer ones.",
-		h->st.evicted);
 	tf_metrics_gauge(m, "tf_topics",
 		"Topics known: those input made, and \"other\".",
 		(double)h->ntopics);

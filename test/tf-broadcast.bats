@@ -2157,6 +2157,8 @@ seqs() {
 	one a gap '.from == 13 and .to == 19 and .missed == 7 and .reason == "upstream"'
 	wait_for eval 'stats | jq -e ".seq == 20" >/dev/null'
 	stats | jq -e '.duplicates == 2 and .bad_lines == 1 and .input_gaps == 1 and .input_missed == 7 and .epoch == "e1" and .ring.first == 3'
+	scrape
+	assert_equal "$(metric tf_input_duplicates_total) $(metric tf_input_gaps_total) $(metric tf_input_missed_total) $(metric tf_epochs_total)" "2 1 7 0"
 	grep -q 'line 4: envelope: "data" is not a JSON object (skipped)' err
 	grep -q 'line 7: gap: seq 13 to 19 (7 missed upstream)' err
 	# The envelope's topic routes it, whatever its data says.
