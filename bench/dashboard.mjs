@@ -126,9 +126,9 @@ async function firstOnce(browser, url) {
 		viewport: { width: 1280, height: 800 } });
 	const page = await ctx.newPage();
 	await page.addInitScript(probe);
-	await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+	await page.goto(url, { waitUntil: 'commit', timeout: 30000 });
 	await page.waitForFunction(() => window.__t.painted, null,
-		{ timeout: 10000, polling: 20 });
+		{ timeout: 30000, polling: 20 });
 	// performance.now() counts from the navigation's time origin.
 	const r = await page.evaluate(() => {
 		const end = (re) => {
@@ -141,9 +141,9 @@ async function firstOnce(browser, url) {
 			charts: end(/lightweight-charts/), snapshot: end(/api\/snapshot/),
 			first: window.tfDash.firstEventAt };
 	});
-	await page.goto(url, { waitUntil: 'commit', timeout: 10000 });
+	await page.goto(url, { waitUntil: 'commit', timeout: 30000 });
 	await page.waitForFunction(() => window.__t.painted, null,
-		{ timeout: 10000, polling: 20 });
+		{ timeout: 30000, polling: 20 });
 	r.warm = await page.evaluate(() => window.__t.painted);
 	await ctx.close();
 	return r;

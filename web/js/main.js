@@ -29,6 +29,9 @@ const METRICS_MS = 5000;
 // missed since it ("resumed" or a gap), so the first screen already has
 // live data; but never later than this after the snapshot came.
 const RESUME_WAIT_MS = 100;
+// The lists wait for the first live event's frame at most this long
+// after the first snapshot is drawn.
+const LISTS_WAIT_MS = 1000;
 
 const dash = {
 	events: 0, rendered: 0, firstEventAt: null, frames: 0,
@@ -50,6 +53,7 @@ let lastResync = 0;
 let scheduled = false;
 let loaded = false;		// the state holds a snapshot
 let resumeIn = null;		// ends the first load's wait for the stream
+let resumed = false;		// the stream has brought the missed events
 let view = { symbol: null, tf: '1m' };
 let priceChart, equityChart, profitCharts, panels, stream;
 let rateCount = 0, rate = 0;
@@ -107,8 +111,11 @@ function frame() {
 	if (batch.length) {
 		dash.rendered += batch.length;
 		dash.frames++;
-		if (dash.firstEventAt === null)
+		if (dash.firstEventAt === null) {
 			dash.firstEventAt = performance.now();
+			if (panels.hold)
+				afterPaint(releaseLists);
+		}
 	}
 }
 
@@ -352,18 +359,29 @@ async function loadSnapshot(first) {
 	if (first) {
 		// What is below the first screen or costs most to lay out (the
 		// lists: hundreds of rows; the profit charts) comes once the
-		// first screen is painted, one part a frame.
-		afterPaint(() => {
-			panels.hold = false;
-			schedule();
-			afterPaint(() => {
-				if (!profitCharts) {
-					profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
-					profitCharts.draw(state);
-				}
-			});
-		});
+		// first screen is painted with the live data there is: after
+		// this frame when the missed events were in it, else after the
+		// frame of the first live event or of the resume's end
+		// (frame(), onResumed()), at the latest after LISTS_WAIT_MS.
+		if (resumed || dash.firstEventAt !== null)
+			afterPaint(releaseLists);
+		else
+			setTimeout(releaseLists, LISTS_WAIT_MS);
 	}
+}
+
+// The lists, then (a frame later) the profit charts, once.
+function releaseLists() {
+	if (!panels.hold)
+		return;
+	panels.hold = false;
+	schedule();
+	afterPaint(() => {
+		if (!profitCharts) {
+			profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
+			profitCharts.draw(state);
+		}
+	});
 }
 
 // Runs fn in a task after the next frame is on the screen (at once in a
@@ -438,6 +456,9 @@ function flushReorder() {
 // "resumed" or a gap: the missed events are in.
 function onResumed() {
 	flushReorder();
+	resumed = true;
+	if (loaded && panels.hold)
+		afterPaint(releaseLists);	// once they are drawn
 	if (resumeIn)
 		resumeIn();	// the first screen can be drawn
 }
