@@ -166,15 +166,9 @@ pub_run() {
 	nats_down
 }
 
-# broadcaster: tf-broadcast's flags for its input from tf-sub: envelopes
-# when it takes them (--input envelope), else the lines themselves.
-if "$B/tf-broadcast" --help 2>&1 | grep -q -- '--input'; then
-	sub_flags=(--envelope)
-	bc_flags=(--input envelope)
-else
-	sub_flags=()
-	bc_flags=()
-fi
+# tf-broadcast's input from tf-sub: envelopes, as on a bus node.
+sub_flags=(--envelope)
+bc_flags=(--input envelope)
 
 # lat_run NAME R: scenario 3 once, direct or through the bus; wsload's
 # figures in $tmp/NAME.R.

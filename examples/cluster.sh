@@ -100,13 +100,9 @@ for ((i = 0; ; i++)); do
 	sleep 0.5
 done
 
-# tf-broadcast takes envelopes (the stream's seq and epoch, the same on
-# every node) once it has --input envelope; before that, the lines.
-sub_flags=() bc_flags=()
-if tf-broadcast --help 2>&1 | grep -q -- '--input'; then
-	sub_flags=(--envelope)
-	bc_flags=(--input envelope)
-fi
+# Envelopes: the stream's seq and epoch, the same on every node, so a
+# tf.v1 client resumes on either.
+sub_flags=(--envelope) bc_flags=(--input envelope)
 subs=()
 for i in 0 1; do
 	# Each node starts on a server of its own, then tries the others.
