@@ -946,6 +946,28 @@ second() {
 	assert_failure
 }
 
+@test "a peer that stops answering pings is closed 1002 and counted; one that answers stays through several pings" {
+	# --ping 1 --idle-timeout 1: pinged 1 to 1.25 s after its last
+	# frame, closed 1 s after the ping: well within the 10 s finish
+	# waits.
+	bcast -n --ping 1 --idle-timeout 1
+	touch go
+	raw alive --timeout 6 --resume-when go "$PORT" stall
+	raw dead --timeout 30 "$PORT" noping
+	finish dead
+	assert_equal "$rc" 0
+	grep -qx '#close 1002 no pong' dead.err
+	stats | jq -e '.ping_timeouts == 1'
+	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" |
+		grep -qx 'tf_ping_timeouts_total 1'
+	finish alive
+	# Still connected when it gave up after 6 s, having answered each.
+	assert_equal "$rc" 124
+	[ "$(grep -c '^#ping' alive.err)" -ge 3 ]
+	run grep '^#close' alive.err
+	assert_failure
+}
+
 @test "--heartbeat sends tf.v1 clients the last seq and the server's clock; plain clients get only lines" {
 	bcast -n --heartbeat 1
 	py p --count 3 --timeout 20 "$URL/"
