@@ -654,7 +654,13 @@ function confirmAction(action) {
 		};
 		$('confirm-ok').onclick = () => done(true);
 		$('confirm-cancel').onclick = () => done(false);
-		dlg.onclose = () => done(false);	// Escape
+		// Escape. The close event of the dialog's last use can still be
+		// queued when it is opened again (a quick second press): an
+		// event that finds the dialog open is that old one.
+		dlg.onclose = () => {
+			if (!dlg.open)
+				done(false);
+		};
 		dlg.showModal();
 		$('confirm-cancel').focus();
 	});
