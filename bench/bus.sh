@@ -166,27 +166,26 @@ pub_run() {
 	nats_down
 }
 
-# tf-broadcast's input from tf-sub: envelopes, as on a bus node.
-sub_flags=(--envelope)
-bc_flags=(--input envelope)
-
 # lat_run NAME R: scenario 3 once, direct or through the bus; wsload's
 # figures in $tmp/NAME.R.
 lat_run() {
 	local name=$1 r=$2 port n=$((SECS * 1000)) i spid subpid="" pubpid=""
+	# Through the bus tf-broadcast reads tf-sub's envelopes, as a bus
+	# node does; direct, the feed's lines.
+	local input=lines
 	port=$(free_port)
 	rm -f "$tmp/ready" "$tmp/fifo" "$tmp/feedfifo"
 	mkfifo "$tmp/fifo"
 	if [ "$name" = bus ]; then
 		nats_up
 		stream lat
+		input=envelope
 		"$B/tf-sub" -q -s "$url" --stream lat --subject-prefix lat \
-			${sub_flags[@]+"${sub_flags[@]}"} >"$tmp/fifo" \
+			--envelope >"$tmp/fifo" \
 			2>>"$tmp/sub-lat.err" &
 		subpid=$!
 	fi
-	"$B/tf-broadcast" -q --port "$port" -n \
-		${bc_flags[@]+"${bc_flags[@]}"} <"$tmp/fifo" \
+	"$B/tf-broadcast" -q --port "$port" -n --input "$input" <"$tmp/fifo" \
 		2>>"$tmp/bc.err" &
 	spid=$!
 	if [ "$name" = bus ]; then
