@@ -95,16 +95,11 @@ struct sub {
 	char epoch[TF_BUS_EPOCH_SIZE];
 	int64_t created_ns;
 	const char *filter;		/* the consumer's subject */
-	int checked;			/* every stream seq reaches us */
-	uint64_t next;			/* the stream seq wanted next; 0:
-					 * not known before the first */
-	uint64_t end;			/* --until-end: the last seq */
-	uint64_t cseq;			/* consumer seq of the last message */
+	struct tf_bus_cursor cur;	/* where we are (end: --until-end) */
 	int64_t dropped;		/* nats.c's count for this consumer */
 	int64_t retry_at, retry_ns;
 	int stale;			/* s->ns is to be made again */
 	const char *why;		/* and why */
-	int done;
 
 	/* From nats.c's threads. */
 	atomic_int resync, closed, disconnected, reconnected;
@@ -447,7 +442,7 @@ retire(struct sub *s)
 	return 0;
 }
 
-/* Makes a consumer that delivers from s->next (or the start asked for,
+/* Makes a consumer that delivers from s->cur.next (or the start asked for,
  * before the first event), on the subscription s->ns. Returns 0, 1 when
  * there is nothing to read (--until-end, an empty range), or -1 with err
  * filled; *fatal is set when trying again cannot help. */
@@ -488,21 +483,21 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 		 * start. */
 		s->created_ns = st.created_ns;
 		memcpy(s->epoch, st.epoch, sizeof s->epoch);
-		s->checked = st.within && c->ntopics != 1;
+		s->cur.checked = st.within && c->ntopics != 1;
 		if (c->until_end)
-			s->end = st.last_seq;
+			s->cur.end = st.last_seq;
 		switch (c->start) {
 		case START_NEW:
-			s->next = st.last_seq + 1;
+			s->cur.next = st.last_seq + 1;
 			break;
 		case START_LAST:
-			s->next = st.last_seq >= c->last ?
+			s->cur.next = st.last_seq >= c->last ?
 				st.last_seq - c->last + 1 : 1;
-			if (s->next < st.first_seq)
-				s->next = st.first_seq;
+			if (s->cur.next < st.first_seq)
+				s->cur.next = st.first_seq;
 			break;
 		case START_SEQ:
-			s->next = c->from_seq;
+			s->cur.next = c->from_seq;
 			break;
 		case START_ALL:
 		case START_TIME:
@@ -520,21 +515,21 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 		*fatal = 1;
 		return -1;
 	}
-	if (c->until_end && (!s->end || (s->next && s->next > s->end)))
+	if (c->until_end && (!s->cur.end || (s->cur.next && s->cur.next > s->cur.end)))
 		return 1;
 	/* Below the first sequence the stream holds: gone. */
-	if (s->next && s->next < st.first_seq) {
+	if (s->cur.next && s->cur.next < st.first_seq) {
 		uint64_t to = st.first_seq - 1;
 
-		if (c->until_end && s->end < to)
-			to = s->end;
-		if (gap(s, s->next, to, "no longer in the stream") < 0) {
+		if (c->until_end && s->cur.end < to)
+			to = s->cur.end;
+		if (gap(s, s->cur.next, to, "no longer in the stream") < 0) {
 			tf_seterr(err, errlen, "stdout: %s", strerror(errno));
 			*fatal = 1;
 			return -1;
 		}
-		s->next = to + 1;
-		if (c->until_end && s->next > s->end)
+		s->cur.next = to + 1;
+		if (c->until_end && s->cur.next > s->cur.end)
 			return 1;
 	}
 
@@ -545,9 +540,9 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	so.Config.Heartbeat = HEARTBEAT_NS;
 	so.Config.MemoryStorage = true;
 	so.Config.Replicas = 1;
-	if (s->next) {
+	if (s->cur.next) {
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
-		so.Config.OptStartSeq = s->next;
+		so.Config.OptStartSeq = s->cur.next;
 	} else if (c->start == START_TIME) {
 		so.Config.DeliverPolicy = js_DeliverByStartTime;
 		so.Config.OptStartTime = c->since_ns;
@@ -569,7 +564,7 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	 * consumer sequence shows it and we read again from where the
 	 * drop began. No limit on the count: the bytes bound it. */
 	natsSubscription_SetPendingLimits(s->ns, -1, (int)c->max_buffer);
-	s->cseq = 0;
+	s->cur.cseq = 0;
 	s->dropped = 0;
 	s->resubs++;
 	return 0;
@@ -587,13 +582,13 @@ caught_up(struct sub *s)
 
 	if (natsSubscription_GetConsumerInfo(&ci, s->ns, NULL, NULL) != NATS_OK)
 		return 0;
-	done = ci->Delivered.Stream >= s->end &&
-		ci->Delivered.Consumer == s->cseq;
+	done = ci->Delivered.Stream >= s->cur.end &&
+		ci->Delivered.Consumer == s->cur.cseq;
 	jsConsumerInfo_Destroy(ci);
 	return done;
 }
 
-/* One message. Returns 0, 1 to read again from s->next (something was
+/* One message. Returns 0, 1 to read again from s->cur.next (something was
  * lost on the way to us), -1 when stdout failed, 65 for a bad event under
  * --strict. */
 static int
@@ -601,7 +596,7 @@ take(struct sub *s, natsMsg *m)
 {
 	struct config *c = s->c;
 	jsMsgMetaData *meta = NULL;
-	uint64_t seq, cseq;
+	uint64_t seq, cseq, from, to;
 	const char *data = natsMsg_GetData(m);
 	size_t len = (size_t)natsMsg_GetDataLength(m), i;
 	struct tf_line l = { 0 };
@@ -614,29 +609,24 @@ take(struct sub *s, natsMsg *m)
 	cseq = meta->Sequence.Consumer;
 	jsMsgMetaData_Destroy(meta);
 
-	if (cseq <= s->cseq)
-		return 0;	/* delivered twice: had it */
-	if (cseq != s->cseq + 1) {
+	switch (tf_bus_cursor_check(&s->cur, seq, cseq, &from, &to)) {
+	case TF_BUS_AGAIN:
+	case TF_BUS_PAST:
+		return 0;
+	case TF_BUS_RESYNC:
 		tf_debug("consumer seq %llu after %llu",
-			(unsigned long long)cseq, (unsigned long long)s->cseq);
+			(unsigned long long)cseq,
+			(unsigned long long)s->cur.cseq);
 		return 1;
-	}
-	s->cseq = cseq;
-	if (s->next && seq < s->next) {
+	case TF_BUS_DUP:
 		s->dups++;
 		return 0;
+	case TF_BUS_TAKE:
+		break;
 	}
-	if (s->end && seq > s->end) {
-		s->done = 1;
-		return 0;
-	}
-	if (s->next && seq > s->next && s->checked &&
-	    gap(s, s->next, seq - 1, "deleted or expired before it was "
-			"read") < 0)
+	if (from && gap(s, from, to, "deleted or expired before it was "
+			    "read") < 0)
 		return -1;
-	s->next = seq + 1;
-	if (s->end && seq >= s->end)
-		s->done = 1;
 
 	if (s->c->ntopics > 1) {
 		const char *subject = natsMsg_GetSubject(m);
@@ -781,7 +771,7 @@ follow(struct sub *s)
 	int fatal, rc;
 
 	s->retry_ns = RETRY_MIN_NS;
-	while (!tf_signal_stop() && !s->done) {
+	while (!tf_signal_stop() && !s->cur.done) {
 		natsMsg *m = NULL;
 		natsStatus ns;
 		int64_t dropped;
@@ -836,7 +826,7 @@ follow(struct sub *s)
 			}
 			if (s->resubs > 1)
 				tf_info("%s: reading again from seq %llu",
-					s->why, (unsigned long long)s->next);
+					s->why, (unsigned long long)s->cur.next);
 			s->retry_ns = RETRY_MIN_NS;
 		}
 		/* Batch under load; flush when nothing is waiting. */
@@ -855,7 +845,7 @@ follow(struct sub *s)
 				s->dropped = dropped;
 				resync(s, TF_BUS_SLOW_CONSUMER);
 			}
-			if (s->end && caught_up(s))
+			if (s->cur.end && caught_up(s))
 				break;
 			/* Let a stop signal in. */
 			tf_signal_wait(NULL, 0, 0);

@@ -871,3 +871,31 @@ tf_bus_window_settle(struct tf_bus_window *w)
 	}
 	return k;
 }
+
+/* ---- the checked consumer ------------------------------------------- */
+
+enum tf_bus_verdict
+tf_bus_cursor_check(struct tf_bus_cursor *c, uint64_t seq, uint64_t cseq,
+	uint64_t *gap_from, uint64_t *gap_to)
+{
+	*gap_from = *gap_to = 0;
+	if (cseq <= c->cseq)
+		return TF_BUS_AGAIN;
+	if (cseq != c->cseq + 1)
+		return TF_BUS_RESYNC;
+	c->cseq = cseq;
+	if (c->next && seq < c->next)
+		return TF_BUS_DUP;
+	if (c->end && seq > c->end) {
+		c->done = 1;
+		return TF_BUS_PAST;
+	}
+	if (c->next && seq > c->next && c->checked) {
+		*gap_from = c->next;
+		*gap_to = seq - 1;
+	}
+	c->next = seq + 1;
+	if (c->end && seq >= c->end)
+		c->done = 1;
+	return TF_BUS_TAKE;
+}

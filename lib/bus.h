@@ -165,6 +165,37 @@ int tf_bus_covers(const char *pattern, const char *prefix);
  * again gets another. buf holds TF_BUS_EPOCH_SIZE bytes. */
 void tf_bus_epoch(const char *stream, int64_t created_ns, char *buf);
 
+/* ---- the checked consumer ------------------------------------------- */
+
+/* Where a subscriber is in the stream: nats.c 3.4's consumers can drop
+ * messages silently, so every message's stream and consumer sequence is
+ * checked here before it is taken. */
+struct tf_bus_cursor {
+	uint64_t next;		/* the stream seq wanted next; 0: not known
+				 * before the first */
+	uint64_t end;		/* the last seq wanted (0: none) */
+	uint64_t cseq;		/* consumer seq of the last message */
+	int checked;		/* every stream seq reaches us: a jump in
+				 * them is a hole */
+	int done;		/* end reached */
+};
+
+enum tf_bus_verdict {
+	TF_BUS_TAKE,		/* the next message: write it */
+	TF_BUS_AGAIN,		/* delivered twice by the consumer: had it */
+	TF_BUS_DUP,		/* below next: a new consumer's repeat */
+	TF_BUS_PAST,		/* past end: not wanted (done is set) */
+	TF_BUS_RESYNC,		/* the consumer skipped messages: make it
+				 * again from next */
+};
+
+/* Checks a message of stream seq seq, consumer seq cseq. On TF_BUS_TAKE
+ * the cursor moves past it, and when the stream skipped sequences before
+ * it (checked), *gap_from..*gap_to is that hole, for the caller to report
+ * (*gap_from 0: none). */
+enum tf_bus_verdict tf_bus_cursor_check(struct tf_bus_cursor *c,
+	uint64_t seq, uint64_t cseq, uint64_t *gap_from, uint64_t *gap_to);
+
 /* ---- the publish window --------------------------------------------- */
 
 /* A line tf-pub has sent and the stream has not yet acknowledged, oldest

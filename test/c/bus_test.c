@@ -210,6 +210,34 @@ test_window(void)
 	CHECK(w.e == NULL && w.n == 0, "finished");
 }
 
+/* The checked consumer: holes in the stream sequence are reported, a
+ * consumer that skipped messages is made again, repeats are dropped. */
+static void
+test_cursor(void)
+{
+	struct tf_bus_cursor c = { .next = 5, .end = 9, .checked = 1 };
+	uint64_t from, to;
+
+	CHECK(tf_bus_cursor_check(&c, 5, 1, &from, &to) == TF_BUS_TAKE &&
+		from == 0 && c.next == 6, "the next one");
+	CHECK(tf_bus_cursor_check(&c, 5, 1, &from, &to) == TF_BUS_AGAIN,
+		"delivered twice");
+	CHECK(tf_bus_cursor_check(&c, 9, 3, &from, &to) == TF_BUS_RESYNC &&
+		c.next == 6, "consumer skipped one");
+	CHECK(tf_bus_cursor_check(&c, 8, 2, &from, &to) == TF_BUS_TAKE &&
+		from == 6 && to == 7 && c.next == 9 && !c.done, "a hole");
+	CHECK(tf_bus_cursor_check(&c, 9, 3, &from, &to) == TF_BUS_TAKE &&
+		c.done, "the end");
+	c.cseq = 0;
+	CHECK(tf_bus_cursor_check(&c, 7, 1, &from, &to) == TF_BUS_DUP,
+		"a new consumer's repeat");
+	CHECK(tf_bus_cursor_check(&c, 12, 2, &from, &to) == TF_BUS_PAST,
+		"past the end");
+	c = (struct tf_bus_cursor){ .next = 3 };
+	CHECK(tf_bus_cursor_check(&c, 6, 1, &from, &to) == TF_BUS_TAKE &&
+		from == 0, "not checked: a filter skips sequences");
+}
+
 int
 main(void)
 {
@@ -220,6 +248,7 @@ main(void)
 	test_redact();
 	test_options();
 	test_window();
+	test_cursor();
 	if (failures)
 		fprintf(stderr, "bus_test: %d failure%s\n", failures,
 			failures == 1 ? "" : "s");
