@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ enum {
 	OPT_INPUT,
 	OPT_RESUME_WAIT,
 	OPT_MAX_HEADER_SIZE,
+	OPT_REUSE_PORT,
 	OPT_END
 };
 
@@ -103,6 +105,7 @@ static const struct {
 	{ "resume-wait", required_argument, OPT_RESUME_WAIT, "RESUME_WAIT" },
 	{ "max-header-size", required_argument, OPT_MAX_HEADER_SIZE,
 		"MAX_HEADER_SIZE" },
+	{ "reuse-port", no_argument, OPT_REUSE_PORT, "REUSE_PORT" },
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TF_HUBCLI_NOPTS,
@@ -115,6 +118,7 @@ tf_hubcli_init(struct tf_hubcli *c, uint64_t port)
 	c->host = "127.0.0.1";
 	c->port = port;
 	c->drain_ms = 5000;
+	c->listen_fd = -1;
 	c->inbound_max = 64 << 20;
 	tf_hub_config_init(&c->hub);
 	c->hub.loopback = 1;
@@ -174,6 +178,9 @@ tf_hubcli_usage(FILE *f, uint64_t default_port)
 		"      --inbound-max SIZE  past SIZE, FILE becomes FILE.1 (64M; 0: no limit)\n"
 		"      --drain SECS        at end of input, deliver for at most SECS (5)\n"
 		"      --keep-open         keep serving after end of input until SIGTERM\n"
+		"      --reuse-port        share the port with other processes started\n"
+		"                          with it (SO_REUSEPORT): the kernel spreads\n"
+		"                          new connections among them\n"
 		"      --max-topics N      distinct topics input makes (1024); more: other\n"
 		"      --max-subscriptions N  topics one client may name (64)\n"
 		"      --max-keys N        distinct --snapshot-key values (100000)\n"
@@ -366,6 +373,9 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_KEEP_OPEN:
 		c->keep_open = 1;
 		return 0;
+	case OPT_REUSE_PORT:
+		c->reuse_port = 1;
+		return 0;
 	case OPT_MAX_TOPICS:
 		return number(tf_parse_u64, "--max-topics", arg, 1, 1000000,
 			&h->max_topics, err, errlen);
@@ -511,6 +521,79 @@ check_bind(const char *host, unsigned port, char *addr, size_t addrlen,
 	return 0;
 }
 
+/* --reuse-port: lws 4.1 sets SO_REUSEPORT on its listening socket only
+ * when it runs several service threads, never with LWS_MAX_SMP 1 as
+ * packaged, so the socket is ours and lws is handed each connection as
+ * its own listener would hand it. Binds c->host (resolved to addr) and
+ * c->port, and sets c->port to the port bound (for -p 0). */
+static int
+shared_listen(struct tf_hubcli *c, const char *addr, char *err,
+	size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof ss;
+	char portstr[8];
+	int fd, one = 1, rc, e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)c->port);
+	rc = getaddrinfo(addr, portstr, &hints, &ai);
+	if (rc) {
+		tf_seterr(err, errlen, "%s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		tf_seterr(err, errlen, strchr(addr, ':') ? "[%s]:%u: %s" :
+			"%s:%u: %s", addr, (unsigned)c->port, strerror(e));
+		return -1;
+	}
+	freeaddrinfo(ai);
+	c->port = ntohs(ss.ss_family == AF_INET6 ?
+		((struct sockaddr_in6 *)&ss)->sin6_port :
+		((struct sockaddr_in *)&ss)->sin_port);
+	c->listen_fd = fd;
+	return 0;
+}
+
+/* The shared listening socket is readable: takes what connections wait,
+ * a bounded number at a time so input and writes are not starved. On
+ * EMFILE the connection stays queued and is tried again on the next
+ * wake, as lws's own listener does. */
+static int
+accept_clients(int fd, void *arg)
+{
+	struct tf_hubcli *c = arg;
+	lws_sock_file_fd_type u;
+	int i, cfd, one = 1;
+
+	for (i = 0; i < 64; i++) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			return 0;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		u.sockfd = cfd;
+		/* On failure lws has closed cfd. */
+		lws_adopt_descriptor_vhost(c->vh, LWS_ADOPT_SOCKET |
+			LWS_ADOPT_HTTP | (c->cert ? LWS_ADOPT_ALLOW_SSL : 0),
+			u, NULL, NULL);
+	}
+	return 0;
+}
+
 static void
 lws_log(int level, const char *line)
 {
@@ -556,15 +639,19 @@ tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	if (c->cert && (tls_file_readable("--cert", c->cert, err, errlen) < 0 ||
 		tls_file_readable("--key", c->key, err, errlen) < 0))
 		return -1;
-	if (check_bind(c->host, (unsigned)c->port, addr, addrlen, &iface,
-		    err, errlen) < 0)
+	/* With --reuse-port the socket bound below says why it cannot be. */
+	if (check_bind(c->host, c->reuse_port ? 0 : (unsigned)c->port, addr,
+		    addrlen, &iface, err, errlen) < 0)
+		return -1;
+	if (c->reuse_port && shared_listen(c, addr, err, errlen) < 0)
 		return -1;
 	lws_set_log_level(tf_verbosity >= 3 ? LLL_ERR | LLL_WARN | LLL_NOTICE :
 		tf_verbosity >= 2 ? LLL_ERR : 0, lws_log);
 	memset(&info, 0, sizeof info);
 	tf_hub_context_info(hub, &info);
 	info.options |= c->lws_options;
-	info.port = (int)c->port;
+	info.port = c->reuse_port ? CONTEXT_PORT_NO_LISTEN_SERVER :
+		(int)c->port;
 	info.iface = iface;
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
@@ -591,6 +678,15 @@ tf_hubcli_listen(struct tf_hubcli *c, struct tf_hub *hub,
 	}
 	if (tf_hub_attach(hub, *ctx, vh, err, errlen) < 0)
 		return -1;
+	if (c->reuse_port) {
+		c->vh = vh;
+		*port = (int)c->port;
+		if (tf_hub_adopt_fd(hub, c->listen_fd, accept_clients, c, err,
+			    errlen) < 0)
+			return -1;
+		c->listen_fd = -1;	/* the hub's now */
+		return 0;
+	}
 	*port = lws_get_vhost_listen_port(vh);
 	return 0;
 }

@@ -14,7 +14,7 @@
 /* Option values of the hub's options start here; a program's own options
  * use values below it (or letters). */
 #define TF_HUBCLI_OPT_BASE 512
-#define TF_HUBCLI_NOPTS 32
+#define TF_HUBCLI_NOPTS 33
 
 struct tf_inbound;
 
@@ -27,6 +27,9 @@ struct tf_hubcli {
 	struct tf_inbound *inbound_w;	/* open while serving */
 	int64_t drain_ms;	/* --drain (5 s) */
 	int keep_open;
+	int reuse_port;		/* --reuse-port */
+	int listen_fd;		/* --reuse-port's socket until the hub has it */
+	struct lws_vhost *vh;	/* where --reuse-port's connections go */
 	int envelope;		/* --input envelope */
 	/* More LWS_SERVER_OPTION_* for the context (a program's own). */
 	uint64_t lws_options;

@@ -299,6 +299,35 @@ second() {
 	[[ $stderr == *"tf-broadcast: "*"$PORT"* ]]
 }
 
+@test "--reuse-port: processes share one port and every client gets the lines; without it the port is in use" {
+	bcast -n --reuse-port
+	mkfifo in2
+	tf-broadcast -n --port "$PORT" --reuse-port <in2 2>err2 3>&- 7>&- &
+	echo $! >>pids
+	exec 6>in2
+	wait_for grep -q "listening on" err2
+	run_err tf-broadcast -n --port "$PORT" </dev/null
+	assert_failure 1
+	[[ $stderr == *"tf-broadcast: "*"$PORT"*"in use"* ]]
+	# Eight clients: both processes serve some (the kernel hashes each
+	# connection), and a client of one fed nothing would time out.
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		js c$i --count 2 "$URL/"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		wait_for opened c$i
+	done
+	feed '{"n":1}' '{"n":2}'
+	printf '%s\n' '{"n":1}' '{"n":2}' >&6
+	for i in 1 2 3 4 5 6 7 8; do
+		finish c$i
+		[ "$rc" -eq 0 ]
+		[ "$(cat c$i.out)" = $'{"n":1}\n{"n":2}' ]
+	done
+	exec 6>&-
+}
+
 @test "usage errors exit 2 with a hint" {
 	run_err tf-broadcast --bogus
 	assert_failure 2

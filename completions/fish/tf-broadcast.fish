@@ -28,6 +28,7 @@ complete -c tf-broadcast -l inbound -r -F -d 'append client messages to this fil
 complete -c tf-broadcast -l inbound-max -x -d 'past this size the file becomes FILE.1'
 complete -c tf-broadcast -l drain -x -d 'time to deliver what is queued at the end'
 complete -c tf-broadcast -l keep-open -d 'keep serving after end of input'
+complete -c tf-broadcast -l reuse-port -d 'share the port with other processes (SO_REUSEPORT)'
 complete -c tf-broadcast -l max-topics -x -d 'distinct topics'
 complete -c tf-broadcast -l max-subscriptions -x -d 'topics one client may name'
 complete -c tf-broadcast -l max-keys -x -d 'distinct snapshot keys'
