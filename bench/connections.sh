@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# connections.sh: one tf-broadcast holding CONNS (100,000) connected
+# connections.sh: tf-broadcast holding CONNS (100,000) connected
 # WebSocket clients with a broadcast of 1 msg/s reaching every one of them:
 # the delivery time of each message to each client (p50, p99, max: from
 # the feeder's write of the line to the client's read), the server's RSS
@@ -9,13 +9,18 @@
 # .3, ... (each has its own range of ports). Before it starts, it checks
 # what this machine allows (open files per process and in all, ports,
 # memory) and says which limit stops it and at how many clients; it then
-# runs with as many as fit.
+# runs with as many as fit. With PROCS > 1 the server is PROCS
+# tf-broadcast processes sharing one port (--reuse-port), each fed the
+# same lines (tee into a FIFO each) and holding whichever clients the
+# kernel gives it: past one process's open-files limit, and on more cores;
+# their RSS and CPU are summed.
 #
 # env: B (build dir), CONNS (100000), SECS (30: messages, one a second),
 #      RUNS (3: figures of each run, then their median and spread),
 #      PER (10000: clients per load client), CONNECT_S (300: seconds
 #      allowed to connect them all), KEEP=1 (keep the run directory),
-#      TF_FLAGS (more flags for tf-broadcast), RT=1 (feeder, server and load clients at SCHED_FIFO priorities 3, 2
+#      TF_FLAGS (more flags for tf-broadcast), PROCS (1: tf-broadcast
+#      processes sharing the port), RT=1 (feeder, server and load clients at SCHED_FIFO priorities 3, 2
 #      and 1, needs CAP_SYS_NICE: on a machine busy with other work, the
 #      figures of one that has its cores to itself)
 set -euo pipefail
@@ -26,6 +31,7 @@ SECS=${SECS:-30}
 RUNS=${RUNS:-3}
 PER=${PER:-10000}
 CONNECT_S=${CONNECT_S:-300}
+PROCS=${PROCS:-1}
 read -r -a tf_flags <<<"${TF_FLAGS:-}"
 rt_feed=() rt_server=() rt_client=()
 if [ "${RT:-0}" = 1 ]; then
@@ -45,9 +51,9 @@ hard=$(ulimit -Hn)
 ulimit -n "$hard"
 n=$CONNS
 limits=()
-if [ $((CONNS + RESERVE)) -gt "$hard" ]; then
-	n=$((hard - RESERVE))
-	limits+=("$CONNS clients need $((CONNS + RESERVE)) open files in tf-broadcast; this machine's hard limit per process is $hard (ulimit -Hn; raising it needs CAP_SYS_RESOURCE or root outside a container): at most $n")
+if [ $(((CONNS + PROCS - 1) / PROCS + RESERVE)) -gt "$hard" ]; then
+	n=$((PROCS * (hard - RESERVE)))
+	limits+=("$CONNS clients over $PROCS tf-broadcast need $(((CONNS + PROCS - 1) / PROCS + RESERVE)) open files in each; this machine's hard limit per process is $hard (ulimit -Hn; raising it needs CAP_SYS_RESOURCE or root outside a container): at most $n (or more PROCS)")
 fi
 if [ $((PER + RESERVE)) -gt "$hard" ]; then
 	PER=$((hard - RESERVE))
@@ -85,6 +91,14 @@ done
 if [ "$n" -lt "$CONNS" ]; then
 	echo "connections.sh: this machine allows $n of the $CONNS clients asked for: running $n" >&2
 fi
+# The kernel spreads connections over the processes by a hash, not
+# evenly: each may take 5% more than its share, as the limit allows.
+max_clients=$(((n + PROCS - 1) / PROCS))
+if [ "$PROCS" -gt 1 ]; then
+	max_clients=$((max_clients + max_clients / 20 + 100))
+	[ "$max_clients" -gt $((hard - RESERVE)) ] && max_clients=$((hard - RESERVE))
+	tf_flags+=(--reuse-port)
+fi
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d)
@@ -117,6 +131,25 @@ cpu_s() {
 		"/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# sum_kib FIELD PID...: FIELD of /proc/PID/status summed.
+sum_kib() {
+	local f=$1 p s=0
+	shift
+	for p; do
+		s=$((s + $(proc_kib "$p" "$f" || echo 0)))
+	done
+	echo "$s"
+}
+
+# sum_cpu PID...: their CPU seconds summed.
+sum_cpu() {
+	local p
+	for p; do
+		cpu_s "$p"
+		echo
+	done | awk '{ s += $1 } END { printf "%.2f", s }'
+}
+
 now_s() {
 	date +%s.%N
 }
@@ -129,24 +162,35 @@ fig() {
 # one R: a run; its figures, key=value, go to $tmp/run.R.
 one() {
 	local r=$1 dir=$tmp/$1 port spid fpid i k rss0 rss1 cpu0 cpu1 t0 t1 \
-		tc0 tc1 pids=() ok max
+		tc0 tc1 pids=() spids=() fifos=() ok max tpid
 	mkdir -p "$dir"
 	port=$(free_port)
-	mkfifo "$dir/fifo"
-	${rt_server[@]+"${rt_server[@]}"} "$B/tf-broadcast" --port "$port" -n \
-		--max-clients "$n" ${tf_flags[@]+"${tf_flags[@]}"} \
-		<"$dir/fifo" 2>"$dir/server.err" &
-	spid=$!
+	for ((i = 0; i < PROCS; i++)); do
+		mkfifo "$dir/fifo.$i"
+		fifos+=("$dir/fifo.$i")
+		${rt_server[@]+"${rt_server[@]}"} "$B/tf-broadcast" --port "$port" -n \
+			--max-clients "$max_clients" ${tf_flags[@]+"${tf_flags[@]}"} \
+			<"$dir/fifo.$i" 2>"$dir/server.$i.err" &
+		spids+=($!)
+	done
+	tpid=
+	if [ "$PROCS" -gt 1 ]; then
+		# The same lines into each process; tee's time is in the delivery.
+		mkfifo "$dir/feed"
+		${rt_feed[@]+"${rt_feed[@]}"} tee "${fifos[@]}" <"$dir/feed" \
+			>/dev/null &
+		tpid=$!
+	fi
 	${rt_feed[@]+"${rt_feed[@]}"} "$B/bench/feed" -n "$SECS" -r 1 \
 		--wait "$dir/go" --hold 600 \
-		>"$dir/fifo" &
+		>"$([ "$PROCS" -gt 1 ] && echo "$dir/feed" || echo "$dir/fifo.0")" &
 	fpid=$!
 	for ((i = 0; i < 100; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		[ "$(cat "$dir"/server.*.err 2>/dev/null | grep -c "listening on")" -ge "$PROCS" ] && break
 		sleep 0.05
 	done
 	sleep 0.5
-	rss0=$(proc_kib "$spid" VmRSS)
+	rss0=$(sum_kib VmRSS "${spids[@]}")
 	tc0=$(now_s)
 	for ((i = 0; i < procs; i++)); do
 		k=$((i < procs - 1 ? PER : n - PER * (procs - 1)))
@@ -172,18 +216,18 @@ one() {
 	done
 	tc1=$(now_s)
 	sleep 2	# the server's side of the last handshakes
-	rss1=$(proc_kib "$spid" VmRSS)
-	cpu0=$(cpu_s "$spid")
+	rss1=$(sum_kib VmRSS "${spids[@]}")
+	cpu0=$(sum_cpu "${spids[@]}")
 	t0=$(now_s)
 	touch "$dir/go"
 	for p in "${pids[@]}"; do
 		wait "$p" || true
 	done
 	t1=$(now_s)
-	cpu1=$(cpu_s "$spid")
+	cpu1=$(sum_cpu "${spids[@]}")
 	{
 		printf 'rss0_kib=%s rss1_kib=%s hwm_kib=%s ' "$rss0" "$rss1" \
-			"$(proc_kib "$spid" VmHWM)"
+			"$(sum_kib VmHWM "${spids[@]}")"
 		awk -v a="$cpu0" -v b="$cpu1" -v t0="$t0" -v t1="$t1" \
 			-v c0="$tc0" -v c1="$tc1" 'BEGIN {
 			printf "cpu_s=%.2f wall_s=%.2f cpu_pct=%.1f connect_s=%.1f ",
@@ -213,14 +257,19 @@ one() {
 	# End of input: tf-broadcast closes its clients (1001) and exits.
 	kill "$fpid" 2>/dev/null || true
 	wait "$fpid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.1
+	if [ -n "$tpid" ]; then
+		wait "$tpid" 2>/dev/null || true
+	fi
+	for spid in "${spids[@]}"; do
+		for ((i = 0; i < 300; i++)); do
+			kill -0 "$spid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$spid" 2>/dev/null || true
+		wait "$spid" 2>/dev/null || true
 	done
-	kill -9 "$spid" 2>/dev/null || true
-	wait "$spid" 2>/dev/null || true
-	if grep -qv "listening on" "$dir/server.err"; then
-		grep -v "listening on" "$dir/server.err" | sort | uniq -c | sort -rn | head -3 |
+	if cat "$dir"/server.*.err | grep -qv "listening on"; then
+		cat "$dir"/server.*.err | grep -v "listening on" | sort | uniq -c | sort -rn | head -3 |
 			sed 's/^/connections.sh: server said: /' >&2
 	fi
 }
@@ -230,6 +279,7 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 
 echo "tf-broadcast: $n connected WebSocket clients$([ "$n" -lt "$CONNS" ] && echo " (of $CONNS asked: the limits above)"), a broadcast of 1 msg/s for ${SECS}s;"
+[ "$PROCS" -gt 1 ] && echo "  served by $PROCS tf-broadcast processes sharing one port (--reuse-port, --max-clients $max_clients each), fed the same lines by tee; RSS and CPU are their sums"
 echo "  $procs load clients of up to $PER from 127.0.0.2..; $(nproc) cores shared by server, load clients and feeder;"
 echo "  load average before the runs: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)$([ "${RT:-0}" = 1 ] && echo "; RT=1: feeder, server and load clients at SCHED_FIFO")"
 printf "  %-5s %9s %9s %8s %8s %9s %6s %11s %10s %9s\n" run connected "connect s" \
@@ -259,4 +309,5 @@ for ((r = 1; r <= RUNS; r++)); do
 done | sort -g | awk '{ a[NR] = $1 } END {
 	printf "  server RSS per client (KiB): median %s (%s .. %s)\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
 echo "  (delivery: from the feeder's write of a line to a client's read; every client gets every"
-echo "   message, gaps counts the ones missed; server CPU: its share of one core during the broadcast)"
+echo "   message, gaps counts the ones missed; server CPU: its share of one core during the broadcast,
+   summed over the processes: 600% would be six cores)"
