@@ -502,12 +502,12 @@ Y
 	[ "$(grep -vc '^#' p.prom)" -eq "$(grep -c '{program="tf-pub",file="p.prom"' p.prom)" ]
 
 	mkfifo fifo
-	tf-pub -n --deadline 1s --metrics-file p.prom --metrics-interval 100ms \
+	tf-pub -v -n --deadline 1s --metrics-file p.prom --metrics-interval 100ms \
 		<fifo 2>err &
 	pid=$!
 	echo $pid >>pids
 	exec 7>fifo
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	printf '%s\n' '{"type":"d"}' '{"type":"e"}' >&7
 	wait_for has_metric p.prom tf_pub_pending_lines 2

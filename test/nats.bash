@@ -161,3 +161,10 @@ nats_clients() {
 	curl -sf "http://127.0.0.1:$(nats_var "$1" MON)/connz" |
 		jq -r '.num_connections // 0'
 }
+
+# pub_ready FILE: waits until the tf-pub started with -v and its stderr in
+# FILE has found its stream: a server stopped before that would hang the
+# stream lookup, not the publishing a test means to hold up.
+pub_ready() {
+	wait_for grep -q '^tf-pub: publishing to stream' "$1"
+}

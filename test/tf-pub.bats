@@ -119,10 +119,10 @@ stored() {
 @test "a line sent again later than the stream's duplicate window after its first send is reported" {
 	tf-pub -n --create --duplicate-window 1s --max-age 1h </dev/null
 	mkfifo in
-	tf-pub -n --ack-timeout 100ms --deadline 1s <in 2>err &
+	tf-pub -v -n --ack-timeout 100ms --deadline 1s <in 2>err &
 	echo $! >>pids
 	exec 7>in
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	lines 3 >&7
 	wait_for grep -q 'line 1: first sent [0-9.]*s ago, longer than stream TF drops repeated message ids (1s): if the server stored it then, it is stored twice' err
@@ -229,10 +229,10 @@ stored() {
 @test "--max-pending: while the server does not acknowledge, no more lines are taken from stdin" {
 	tf-pub --create </dev/null
 	mkfifo in
-	tf-pub --max-pending 10 <in >out 2>err &
+	tf-pub -v --max-pending 10 <in >out 2>err &
 	echo $! >>pids
 	exec 7>in
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	lines 100 >&7
 	sleep 1
@@ -249,10 +249,10 @@ stored() {
 @test "--max-pending-bytes bounds the window by size too" {
 	tf-pub --create </dev/null
 	mkfifo in
-	tf-pub --max-pending-bytes 4K <in >out 2>err &
+	tf-pub -v --max-pending-bytes 4K <in >out 2>err &
 	echo $! >>pids
 	exec 7>in
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	python3 -c 'import json
 for i in range(50): print(json.dumps({"i": i, "pad": "x" * 980}))' >&7
@@ -269,11 +269,11 @@ for i in range(50): print(json.dumps({"i": i, "pad": "x" * 980}))' >&7
 @test "at end of input it waits --deadline for acknowledgements, then counts the missing lines (exit 1)" {
 	tf-pub --create </dev/null
 	mkfifo in
-	tf-pub --deadline 1s -n <in 2>err &
+	tf-pub -v --deadline 1s -n <in 2>err &
 	pid=$!
 	echo $pid >>pids
 	exec 7>in
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	lines 3 >&7
 	exec 7>&-
@@ -288,10 +288,10 @@ for i in range(50): print(json.dumps({"i": i, "pad": "x" * 980}))' >&7
 @test "lines not acknowledged within --ack-timeout are sent again, in order, and stored once" {
 	tf-pub --create </dev/null
 	mkfifo in
-	tf-pub -n --ack-timeout 200ms <in 2>err &
+	tf-pub -v -n --ack-timeout 200ms <in 2>err &
 	echo $! >>pids
 	exec 7>in
-	wait_for eval '[ "$(nats_clients s)" -ge 1 ]'
+	pub_ready err
 	nats_kill s STOP
 	lines 50 >&7
 	wait_for grep -q 'no acknowledgement within --ack-timeout; sending 50 lines again from line 1' err
