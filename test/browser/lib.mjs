@@ -234,7 +234,7 @@ export async function api(p, init = {}) {
 	if (token)
 		headers.Authorization = `Bearer ${token}`;
 	const r = await fetch(origin + p, { ...init, headers,
-		signal: AbortSignal.timeout(5000) });
+		signal: AbortSignal.timeout(10000) });
 	const text = await r.text();
 	let body = text;
 	try {
