@@ -328,6 +328,52 @@ second() {
 	exec 6>&-
 }
 
+@test "--reuse-port out of open files: new connections wait without a busy loop, one warning, and are taken once clients leave" {
+	# 64 descriptors: room for about 56 clients; 100 connect. prlimit
+	# execs tf-broadcast, so $! is its pid.
+	mkfifo in
+	prlimit --nofile=64 tf-broadcast --port "$PORT" -n --reuse-port \
+		--max-clients 1000 <in >out 2>err 3>&- &
+	BPID=$!
+	echo "$BPID" >>pids
+	exec 7>in
+	wait_for grep -q "listening on" err
+	# Holds 100 connections; once the server says it is out of
+	# descriptors, prints its CPU seconds over the next second: a loop
+	# retrying accept() takes most of a core (about 1 s), the paused
+	# listener next to nothing. Then lets them go.
+	run $PY -c 'import os, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+hz = os.sysconf("SC_CLK_TCK")
+def cpu():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / hz
+socks = [socket.create_connection(("127.0.0.1", port), timeout=5)
+         for _ in range(100)]
+for _ in range(100):
+    if "Too many open files" in open("err").read():
+        break
+    time.sleep(0.05)
+c0, t0 = cpu(), time.monotonic()
+time.sleep(1)
+print("%.2f %.2f" % (cpu() - c0, time.monotonic() - t0))
+for s in socks:
+    s.close()' "$PORT" "$BPID"
+	assert_success
+	read -r used wall <<<"$output"
+	# Far from both: 0.25 s is 25 times what the pause costs here, and a
+	# quarter of what a busy loop takes on an idle core.
+	awk -v u="$used" 'BEGIN { exit !(u < 0.25) }' || {
+		echo "tf-broadcast took $used s of CPU in $wall s" >&2
+		cat err >&2
+		false
+	}
+	wait_for grep -q "accept: taking new connections again, after [0-9]* failed tries" err
+	[ "$(grep -c 'accept: Too many open files: new connections wait' err)" = 1 ]
+	run curl -s -m 5 "http://127.0.0.1:$PORT/healthz"
+	assert_output '{"status":"alive"}'
+}
+
 @test "usage errors exit 2 with a hint" {
 	run_err tf-broadcast --bogus
 	assert_failure 2
