@@ -22,21 +22,16 @@
 #      gets only what they leave, figures as on a machine of their own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.bash
 B=${B:-build}
 SECS=${SECS:-5}
 RUNS=${RUNS:-3}
 ONLY=${ONLY:-1 2 3 4}
-rt_feed=() rt_server=() rt_client=()
-if [ "${RT:-0}" = 1 ]; then
-	rt_feed=(chrt -f 3) rt_server=(chrt -f 2) rt_client=(chrt -f 1)
-	chrt -f 1 true || { echo "broadcast.sh: RT=1: cannot use SCHED_FIFO" >&2; exit 1; }
-fi
+bench_rt
 PEER=${PEER:-1}
 IDLE=${IDLE:-10000}
 read -r -a tf_flags <<<"${TF_FLAGS:-}"
-for p in bench/feed bench/wsload; do
-	[ -x "$B/$p" ] || { echo "broadcast.sh: $B/$p missing: run make" >&2; exit 1; }
-done
+bench_need bench/feed bench/wsload
 have_tf=1
 [ -x "$B/tf-broadcast" ] || {
 	have_tf=0
@@ -54,26 +49,7 @@ fi
 # 10,000 clients take 10,000 descriptors in the server and in the client.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-tmp=$(mktemp -d)
-cleanup() {
-	local p
-	for p in $(jobs -p); do	# this shell's own children still running
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "broadcast.sh: runs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_start KILL
 
 # start_server NAME PORT: starts the server on $tmp/fifo; sets spid.
 start_server() {
@@ -104,18 +80,6 @@ stop_server() {
 		kill -9 "$spid" 2>/dev/null || true
 	fi
 	wait "$spid" 2>/dev/null || true
-}
-
-# proc_kib PID FIELD: a VmRSS/VmHWM figure of /proc/PID/status, in KiB.
-proc_kib() {
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-
-# cpu_s PID: the process's user + system CPU seconds so far (0 if gone).
-cpu_s() {
-	awk -v hz="$(getconf CLK_TCK)" '{
-		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # busy_s: CPU seconds this machine has spent busy (user, nice, system, irq,
@@ -203,12 +167,6 @@ idle() {
 	stop_server
 }
 
-# fig FILE KEY: one figure of a run ("" when the run is missing).
-fig() {
-	[ -s "$1" ] || return 0
-	tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
-}
-
 # best NAME KEY max|min: copies the best of the runs NAME.1... to NAME.
 best() {
 	local f v b="" bf=""
@@ -241,12 +199,6 @@ median() {
 	f=$(awk '{ f[NR] = $3 } END { print f[int(NR / 2) + 1] }' \
 		"$tmp/$1.all")
 	cp "$f" "$tmp/$1"
-}
-
-# on N: whether scenario N is in ONLY.
-on() {
-	case " $ONLY " in *" $1 "*) return 0 ;; esac
-	return 1
 }
 
 servers=()

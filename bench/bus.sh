@@ -22,6 +22,7 @@
 #      ONLY (scenarios, default "1 3": 1 is tf-pub and tf-sub)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.bash
 B=${B:-build}
 DATA=${DATA:-$B/bench-data}
 RUNS=${RUNS:-3}
@@ -30,9 +31,7 @@ WINDOW=${WINDOW:-4096}
 SECS=${SECS:-10}
 CLIENTS=${CLIENTS:-1}
 ONLY=${ONLY:-1 3}
-for p in tf-pub tf-sub tf-broadcast bench/natspub bench/feed bench/wsload; do
-	[ -x "$B/$p" ] || { echo "bus.sh: $B/$p missing: run make" >&2; exit 1; }
-done
+bench_need tf-pub tf-sub tf-broadcast bench/natspub bench/feed bench/wsload
 command -v nats-server >/dev/null || {
 	echo "bus.sh: nats-server missing (apt-get install nats-server)" >&2
 	exit 1
@@ -43,22 +42,7 @@ if [ ! -s "$DATA/lines-1M.ndjson" ]; then
 	mv "$DATA/lines-1M.ndjson.tmp" "$DATA/lines-1M.ndjson"
 fi
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-tmp=$(mktemp -d)
-cleanup() {
-	local p
-	for p in $(jobs -p); do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "bus.sh: runs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start KILL
 
 if [ "$LINES" -lt 1000000 ]; then
 	head -n "$LINES" "$DATA/lines-1M.ndjson" >"$tmp/lines"
@@ -67,21 +51,6 @@ else
 	LINES=1000000
 	in=$DATA/lines-1M.ndjson
 fi
-
-on() {
-	case " $ONLY " in *" $1 "*) return 0 ;; esac
-	return 1
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-cpu_s() {
-	awk -v hz="$(getconf CLK_TCK)" '{
-		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
-}
 
 # nats_up: a fresh server on free ports with its store in $tmp/store;
 # sets url and npid.
@@ -264,7 +233,7 @@ done
 echo "tf-pub, tf-sub: NATS JetStream (nats-server $(nats-server --version 2>/dev/null |
 	awk '{ print $NF }'), file storage) on 127.0.0.1, 200-byte lines"
 echo "  $RUNS runs, median (min to max); $(nproc) cores shared by server and clients;"
-echo "  load average before the runs: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  load average before the runs: $load0, after: $(loadavg)"
 if on 1; then
 	printf "  %-40s %-28s %-24s %s\n" "$LINES lines, window $WINDOW" \
 		lines/s "CPU us/line" "server CPU s"

@@ -25,6 +25,7 @@
 #      figures of one that has its cores to itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.bash
 B=${B:-build}
 CONNS=${CONNS:-100000}
 SECS=${SECS:-30}
@@ -33,14 +34,8 @@ PER=${PER:-10000}
 CONNECT_S=${CONNECT_S:-300}
 PROCS=${PROCS:-1}
 read -r -a tf_flags <<<"${TF_FLAGS:-}"
-rt_feed=() rt_server=() rt_client=()
-if [ "${RT:-0}" = 1 ]; then
-	rt_feed=(chrt -f 3) rt_server=(chrt -f 2) rt_client=(chrt -f 1)
-	chrt -f 1 true || { echo "connections.sh: RT=1: cannot use SCHED_FIFO" >&2; exit 1; }
-fi
-for p in tf-broadcast bench/feed bench/wsload; do
-	[ -x "$B/$p" ] || { echo "connections.sh: $B/$p missing: run make" >&2; exit 1; }
-done
+bench_rt
+bench_need tf-broadcast bench/feed bench/wsload
 
 # ---- what this machine allows ------------------------------------------
 # tf-broadcast keeps 64 descriptors for itself besides its clients (see
@@ -100,36 +95,7 @@ if [ "$PROCS" -gt 1 ]; then
 	tf_flags+=(--reuse-port)
 fi
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-tmp=$(mktemp -d)
-cleanup() {
-	local p
-	for p in $(jobs -p); do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "connections.sh: runs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-proc_kib() {
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-
-cpu_s() {
-	awk -v hz="$(getconf CLK_TCK)" '{
-		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
-}
+bench_start KILL
 
 # sum_kib FIELD PID...: FIELD of /proc/PID/status summed.
 sum_kib() {
@@ -152,11 +118,6 @@ sum_cpu() {
 
 now_s() {
 	date +%s.%N
-}
-
-fig() {
-	[ -s "$1" ] || return 0
-	tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
 # one R: a run; its figures, key=value, go to $tmp/run.R.
@@ -281,7 +242,7 @@ done
 echo "tf-broadcast: $n connected WebSocket clients$([ "$n" -lt "$CONNS" ] && echo " (of $CONNS asked: the limits above)"), a broadcast of 1 msg/s for ${SECS}s;"
 [ "$PROCS" -gt 1 ] && echo "  served by $PROCS tf-broadcast processes sharing one port (--reuse-port, --max-clients $max_clients each), fed the same lines by tee; RSS and CPU are their sums"
 echo "  $procs load clients of up to $PER from 127.0.0.2..; $(nproc) cores shared by server, load clients and feeder;"
-echo "  load average before the runs: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)$([ "${RT:-0}" = 1 ] && echo "; RT=1: feeder, server and load clients at SCHED_FIFO")"
+echo "  load average before the runs: $load0, after: $(loadavg)$([ "${RT:-0}" = 1 ] && echo "; RT=1: feeder, server and load clients at SCHED_FIFO")"
 printf "  %-5s %9s %9s %8s %8s %9s %6s %11s %10s %9s\n" run connected "connect s" \
 	"p50 ms" "p99 ms" "max ms" gaps "server RSS" "per client" "server CPU"
 for ((r = 1; r <= RUNS; r++)); do

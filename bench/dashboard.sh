@@ -19,6 +19,7 @@
 #      (keep the run directory and print its name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.bash
 B=${B:-build}
 DURATION=${DURATION:-60}
 RUNS=${RUNS:-10}
@@ -27,33 +28,14 @@ EVENTS=${EVENTS:-200000}
 N=${N:-200}
 RATE3=${RATE3:-1000}
 CHROMIUM=${TF_CHROMIUM:-/usr/bin/chromium}
-for p in tf-serve tf-sim; do
-	[ -x "$B/$p" ] || { echo "dashboard.sh: $B/$p missing: run make" >&2; exit 1; }
-done
+bench_need tf-serve tf-sim
 [ -x "$CHROMIUM" ] || { echo "dashboard.sh: no $CHROMIUM: scripts/install-deps" >&2; exit 1; }
 [ -d node_modules/playwright-core ] ||
 	{ echo "dashboard.sh: node_modules/playwright-core missing: npm ci" >&2; exit 1; }
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-tmp=$(mktemp -d)
-cleanup() {
-	local p
-	for p in $(jobs -p); do	# this shell's own children still running
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "dashboard.sh: runs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# TERM, not KILL, at exit: node then closes its chromium, which KILL
+# would leave running.
+bench_start TERM
 
 # start NAME SERVE-FLAGS -- SIM-FLAGS: tf-sim SIM-FLAGS | tf-serve on a free
 # port with SERVE-FLAGS (through the FIFO $tmp/NAME.fifo); sets port, spid
@@ -93,12 +75,6 @@ stop() {
 events_applied() {
 	curl -sf --max-time 5 "http://127.0.0.1:$port/api/system" |
 		jq -r '.server.events // 0' 2>/dev/null || echo 0
-}
-
-# fig FILE KEY: one figure of a run ("" when the run is missing).
-fig() {
-	[ -s "$1" ] || return 0
-	tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
 # want SCENARIO: whether ONLY (all when empty) names it.
@@ -141,7 +117,7 @@ if want snapshot; then
 	applied=$(events_applied)
 	[ "$applied" -ge "$EVENTS" ] ||
 		echo "dashboard.sh: snapshot: tf-serve applied $applied of $EVENTS events in 60 s" >&2
-	rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$spid/status" 2>/dev/null || echo 0)
+	rss=$(proc_kib "$spid" VmRSS 2>/dev/null || echo 0)
 	node bench/dashboard.mjs snapshot "http://127.0.0.1:$port/" "$N" \
 		>"$tmp/snap" || echo "dashboard.sh: snapshot: failed" >&2
 	gz=$(curl -s --compressed -H 'Accept-Encoding: gzip' -o /dev/null \
@@ -159,9 +135,7 @@ if want soak; then
 		echo "dashboard.sh: soak: failed" >&2
 		cat "$tmp/soak.err" >&2
 	}
-	serve_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{
-		sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$spid/stat" 2>/dev/null ||
-		echo "?")
+	! kill -0 "$spid" 2>/dev/null || serve_cpu=$(cpu_s "$spid")
 	stop
 fi
 
@@ -205,7 +179,7 @@ row() {
 		}'
 }
 
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+load1=$(loadavg)
 echo "tf-serve dashboard: headless $("$CHROMIUM" --version 2>/dev/null | head -n1) on 127.0.0.1"
 echo "  ($(nproc) cores shared by tf-sim, tf-serve and the browser; load average before: $load0, after: $load1)"
 if want first; then

@@ -15,6 +15,7 @@
 #      KEEP=1 (keep the run directory and print its name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.bash
 B=${B:-build}
 N=${N:-1000}
 N_CLI=${N_CLI:-100}
@@ -24,7 +25,7 @@ DEADLINE=${DEADLINE:-90}
 PEER=${PEER:-1}
 PY=/usr/bin/python3	# Debian's, which has the apprise package
 read -r -a tf_flags <<<"${TF_FLAGS:-}"
-[ -x "$B/tf-notify" ] || { echo "notify.sh: $B/tf-notify missing: run make" >&2; exit 1; }
+bench_need tf-notify
 have_apprise=0
 if [ "$PEER" != 0 ] && command -v apprise >/dev/null &&
 	$PY -c 'import apprise' 2>/dev/null; then
@@ -33,26 +34,18 @@ elif [ "$PEER" != 0 ]; then
 	echo "notify.sh: apprise missing (scripts/install-deps): tf-notify only" >&2
 fi
 
-tmp=$(mktemp -d)
 rpid=""
-cleanup() {
-	local p
-	for p in $(jobs -p) $rpid; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do	# the receiver is not this shell's child
-		{ [ -n "$rpid" ] && kill -0 "$rpid" 2>/dev/null; } || break
+# The receiver is not this shell's child: end it and wait for it here.
+bench_on_exit() {
+	local i
+	[ -n "$rpid" ] || return 0
+	kill -9 "$rpid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$rpid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "notify.sh: run kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start KILL
 
 # Started from a subshell, so that this shell reports nothing when the
 # receiver is killed at exit.
@@ -183,7 +176,6 @@ row() {
 	EOF
 }
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
 sent_tf=$(grep -c '"status":"sent"' "$tmp/tf.reports" || true)
 echo "tf-notify: alerts to a local webhook that answers each POST after ${DELAY_MS} ms"
 echo "  ($(nproc) cores shared by receiver and senders; latency: receiver's arrival"

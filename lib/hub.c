@@ -122,6 +122,7 @@ struct fdwatch {
 	void *arg;
 	struct lws *wsi;
 	int done;		/* fn returned -1 */
+	lws_sorted_usec_list_t resume;	/* fn asked for a pause */
 };
 
 /* Why the hub said no, for tf_refusals_total{reason}: requests and
@@ -2222,6 +2223,15 @@ http(struct tf_hub *h, struct lws *wsi, enum lws_callback_reasons reason,
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* An adopted descriptor's pause (its fn returned N > 0) is over. */
+static void
+fd_resume(lws_sorted_usec_list_t *sul)
+{
+	struct fdwatch *w = lws_container_of(sul, struct fdwatch, resume);
+
+	lws_rx_flow_control(w->wsi, 1);
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	void *in, size_t len)
@@ -2230,6 +2240,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct tf_hub *h = pr ? pr->user : NULL;
 	struct client *c = user;
 	struct fdwatch *w;
+	int n;
 
 	if (!h)
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -2263,9 +2274,17 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		w = lws_get_opaque_user_data(wsi);
 		if (!w || w->done)
 			return -1;
-		if (w->fn(w->fd, w->arg) < 0) {
+		n = w->fn(w->fd, w->arg);
+		if (n < 0) {
 			w->done = 1;
 			return -1;
+		}
+		if (n > 0) {
+			/* Out of POLLIN until fd_resume: left in, a listener
+			 * out of descriptors wakes the loop at once, for ever. */
+			lws_rx_flow_control(wsi, 0);
+			lws_sul_schedule(h->ctx, 0, &w->resume, fd_resume,
+				(lws_usec_t)n * LWS_US_PER_MS);
 		}
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -2278,8 +2297,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 * reader take what is left, up to its end. */
 			for (i = 0; !w->done && !h->draining && i < 1000000;
 			    i++)
-				if (w->fn(w->fd, w->arg) < 0)
+				if (w->fn(w->fd, w->arg) != 0)
 					break;
+			lws_sul_cancel(&w->resume);
 
 			for (pp = &h->fds; *pp; pp = &(*pp)->next)
 				if (*pp == w) {

@@ -46,7 +46,9 @@ typedef void tf_hub_metrics_fn(struct tf_metrics *m, void *arg);
 typedef int tf_hub_inbound_fn(const char *line, size_t len, void *arg);
 
 /* An adopted descriptor is readable (or at EOF/error). Return 0 to keep
- * watching it, -1 to stop (lws then closes it). */
+ * watching it, -1 to stop (lws then closes it), or N > 0 to leave it
+ * unwatched for N ms and then watch it again (what it waits for cannot
+ * be had yet, and it would stay readable). */
 typedef int tf_hub_fd_fn(int fd, void *arg);
 
 /* The longest token (--token) a client can give, in a header or the URL:

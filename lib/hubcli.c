@@ -569,10 +569,35 @@ shared_listen(struct tf_hubcli *c, const char *addr, char *err,
 	return 0;
 }
 
+/* --reuse-port's listener out of descriptors: the first pause and the
+ * longest (it doubles between them). */
+#define ACCEPT_PAUSE_MIN_MS 100
+#define ACCEPT_PAUSE_MAX_MS 1000
+
+/* accept() failed for want of descriptors. The connection stays queued
+ * and the listener readable, so it would wake the loop again at once, at
+ * 100% CPU: the listener pauses instead, longer each time, until a client
+ * leaves. Warns once as it starts. Returns the pause (ms) for the hub. */
+static int
+accept_pause(struct tf_hubcli *c, int e)
+{
+	if (c->accept_fails++ == 0) {
+		c->accept_fail_ns = tf_mono_ns();
+		c->accept_pause_ms = ACCEPT_PAUSE_MIN_MS;
+		tf_warn("accept: %s: new connections wait, tried again every "
+			"%d ms to %d s (raise the open-files limit or lower "
+			"--max-clients)", strerror(e), ACCEPT_PAUSE_MIN_MS,
+			ACCEPT_PAUSE_MAX_MS / 1000);
+	} else if (c->accept_pause_ms < ACCEPT_PAUSE_MAX_MS) {
+		c->accept_pause_ms *= 2;
+		if (c->accept_pause_ms > ACCEPT_PAUSE_MAX_MS)
+			c->accept_pause_ms = ACCEPT_PAUSE_MAX_MS;
+	}
+	return c->accept_pause_ms;
+}
+
 /* The shared listening socket is readable: takes what connections wait,
- * a bounded number at a time so input and writes are not starved. On
- * EMFILE the connection stays queued and is tried again on the next
- * wake, as lws's own listener does. */
+ * a bounded number at a time so input and writes are not starved. */
 static int
 accept_clients(int fd, void *arg)
 {
@@ -582,8 +607,18 @@ accept_clients(int fd, void *arg)
 
 	for (i = 0; i < 64; i++) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				return accept_pause(c, errno);
 			return 0;
+		}
+		if (c->accept_fails) {
+			tf_warn("accept: taking new connections again, after "
+				"%lu failed tries in %.1f s", c->accept_fails,
+				(double)(tf_mono_ns() - c->accept_fail_ns) /
+				1e9);
+			c->accept_fails = 0;
+		}
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		u.sockfd = cfd;
 		/* On failure lws has closed cfd. */

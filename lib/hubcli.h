@@ -30,6 +30,11 @@ struct tf_hubcli {
 	int reuse_port;		/* --reuse-port */
 	int listen_fd;		/* --reuse-port's socket until the hub has it */
 	struct lws_vhost *vh;	/* where --reuse-port's connections go */
+	/* --reuse-port out of descriptors: accept() failures this episode,
+	 * since when (tf_mono_ns), the listener's pause now (ms). */
+	unsigned long accept_fails;
+	int64_t accept_fail_ns;
+	int accept_pause_ms;
 	int envelope;		/* --input envelope */
 	/* More LWS_SERVER_OPTION_* for the context (a program's own). */
 	uint64_t lws_options;

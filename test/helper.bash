@@ -51,3 +51,43 @@ stop_pids() {
 run_err() {
 	run --separate-stderr "$@"
 }
+
+# probe_405 [QUERY]: POST, PUT, DELETE, PATCH and OPTIONS on /healthz,
+# /readyz, /stats and /metrics of the server on $PORT (QUERY appended,
+# e.g. "?token=x") each get a JSON 405 with "Allow: GET, HEAD". The probe
+# routes are lib/'s, the same in tf-broadcast and tf-serve.
+probe_405() {
+	local q=${1:-} m p h=$BATS_TEST_TMPDIR/405.h r=$BATS_TEST_TMPDIR/405.r
+	for m in POST PUT DELETE PATCH OPTIONS; do
+		for p in /healthz /readyz /stats /metrics; do
+			curl -s -m 5 -X "$m" -D "$h" -o "$r" \
+				"http://127.0.0.1:$PORT$p$q" || true
+			{ grep -q '^HTTP/1.1 405 ' "$h" &&
+				grep -qix 'allow: GET, HEAD'$'\r' "$h" &&
+				grep -qi '^content-type: application/json' "$h" &&
+				jq -e '.error == "method not allowed (use GET, HEAD)"' \
+					"$r" >/dev/null; } || {
+				echo "$m $p:" >&2
+				cat "$h" "$r" >&2
+				return 1
+			}
+		done
+	done
+}
+
+# head_req PATH: a HEAD request on a bare socket to the server on $PORT,
+# read to its end: the status line, then "body:" and the bytes after the
+# headers (none, or the answer would be taken as the start of the next).
+head_req() {
+	timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(("HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+a = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    a += d
+head, _, body = a.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), "body:%r" % body)' "$PORT" "$1"
+}
