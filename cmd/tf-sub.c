@@ -595,7 +595,6 @@ static int
 take(struct sub *s, natsMsg *m)
 {
 	struct config *c = s->c;
-	jsMsgMetaData *meta = NULL;
 	uint64_t seq, cseq, from, to;
 	const char *data = natsMsg_GetData(m);
 	size_t len = (size_t)natsMsg_GetDataLength(m), i;
@@ -603,11 +602,8 @@ take(struct sub *s, natsMsg *m)
 	struct tf_event ev;
 	char why[256], tbuf[TF_BUS_TOPIC_MAX + 1];
 
-	if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
+	if (tf_bus_ack_seqs(natsMsg_GetReply(m), &seq, &cseq) < 0)
 		return 0;	/* not a stream message: not ours */
-	seq = meta->Sequence.Stream;
-	cseq = meta->Sequence.Consumer;
-	jsMsgMetaData_Destroy(meta);
 
 	switch (tf_bus_cursor_check(&s->cur, seq, cseq, &from, &to)) {
 	case TF_BUS_AGAIN:

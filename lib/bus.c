@@ -2,6 +2,7 @@
  * the connection and its events, the stream, subjects and epochs. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -659,6 +660,59 @@ tf_bus_subject(const char *prefix, const char *topic, size_t len, char *buf,
 	}
 	buf[n] = '\0';
 	return n;
+}
+
+/* A decimal number of up to 63 bits, as nats.c's nats_ParseInt64 takes
+ * them; -1 when it is not one. */
+static int64_t
+ack_number(const char *p, size_t n)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (!n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9' ||
+		    v > (INT64_MAX - (p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+int
+tf_bus_ack_seqs(const char *reply, uint64_t *sseq, uint64_t *cseq)
+{
+	static const char prefix[] = "$JS.ACK.";
+	const char *tok[9], *p, *dot;
+	size_t len[9], nt = 0, first, i;
+	int64_t v[5];
+
+	if (!reply || strncmp(reply, prefix, sizeof prefix - 1))
+		return -1;
+	p = reply + sizeof prefix - 1;
+	/* Tokens up to the ninth: what follows (v2's random token) does not
+	 * matter. */
+	for (;;) {
+		dot = strchr(p, '.');
+		tok[nt] = p;
+		len[nt] = dot ? (size_t)(dot - p) : strlen(p);
+		nt++;
+		if (!dot || nt == 9)
+			break;
+		p = dot + 1;
+	}
+	if (nt != 7 && nt != 9)
+		return -1;
+	/* delivered, stream seq, consumer seq, time, pending */
+	first = nt - 5;
+	for (i = 0; i < 5; i++)
+		if ((v[i] = ack_number(tok[first + i], len[first + i])) < 0)
+			return -1;
+	*sseq = (uint64_t)v[1];
+	*cseq = (uint64_t)v[2];
+	return 0;
 }
 
 int

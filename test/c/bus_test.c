@@ -238,6 +238,45 @@ test_cursor(void)
 		from == 0, "not checked: a filter skips sequences");
 }
 
+/* The sequences of a delivered message from its reply subject, as nats.c
+ * reads them. */
+static void
+test_ack_seqs(void)
+{
+	uint64_t s = 0, c = 0;
+
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.1700000000000000000.3",
+		      &s, &c) == 0 && s == 42 && c == 7, "v1: %llu %llu",
+		(unsigned long long)s, (unsigned long long)c);
+	CHECK(tf_bus_ack_seqs("$JS.ACK._.ACCHASH.TF.dur.2.43.8.17.0.rnd",
+		      &s, &c) == 0 && s == 43 && c == 8, "v2: %llu %llu",
+		(unsigned long long)s, (unsigned long long)c);
+	CHECK(tf_bus_ack_seqs("$JS.ACK.dom.h.TF.dur.1.44.9.17.0", &s, &c) ==
+			0 && s == 44 && c == 9, "v2 without its last token");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.d.h.TF.dur.1.45.10.17.0.r.more", &s,
+		      &c) == 0 && s == 45 && c == 10, "v2, tokens after");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.9223372036854775807.1.1.0",
+		      &s, &c) == 0 && s == 9223372036854775807ULL,
+		"the largest sequence");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.9223372036854775808.1.1.0",
+		      &s, &c) < 0, "one more does not fit");
+	CHECK(tf_bus_ack_seqs(NULL, &s, &c) < 0, "no reply");
+	CHECK(tf_bus_ack_seqs("", &s, &c) < 0, "an empty reply");
+	CHECK(tf_bus_ack_seqs("_INBOX.abc.1", &s, &c) < 0, "not an ack");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.17", &s, &c) < 0,
+		"6 tokens");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.a.b.TF.dur.1.42.7.17", &s, &c) < 0,
+		"8 tokens");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.4x.7.17.0", &s, &c) < 0,
+		"not a number");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1..7.17.0", &s, &c) < 0,
+		"an empty number");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.17.-1", &s, &c) < 0,
+		"a negative pending count");
+	CHECK(tf_bus_ack_seqs("$JS.ACX.TF.dur.1.42.7.17.0", &s, &c) < 0,
+		"another prefix");
+}
+
 int
 main(void)
 {
@@ -249,6 +288,7 @@ main(void)
 	test_options();
 	test_window();
 	test_cursor();
+	test_ack_seqs();
 	if (failures)
 		fprintf(stderr, "bus_test: %d failure%s\n", failures,
 			failures == 1 ? "" : "s");
