@@ -857,6 +857,18 @@ tf_bus_window_find(struct tf_bus_window *w, uint64_t no)
 {
 	size_t lo = 0, hi = w->n;
 
+	/* Line numbers run on by one unless blank or bad lines were
+	 * skipped: look first where no would then be (an acknowledgement
+	 * per line, for every line). */
+	if (w->n) {
+		uint64_t first = tf_bus_window_at(w, 0)->no;
+		struct tf_bus_entry *e;
+
+		if (no >= first && no - first < w->n &&
+		    (e = tf_bus_window_at(w, (size_t)(no - first)))->no == no)
+			return e;
+	}
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		struct tf_bus_entry *e = tf_bus_window_at(w, mid);

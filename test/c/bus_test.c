@@ -208,6 +208,20 @@ test_window(void)
 	CHECK(w.n == 2 && w.nsent == 1 && w.bytes == 150, "newest gone");
 	tf_bus_window_finish(&w);
 	CHECK(w.e == NULL && w.n == 0, "finished");
+	/* Lines skipped (blank or bad): numbers with holes. */
+	CHECK(tf_bus_window_init(&w, 8) == 0, "init");
+	tf_bus_window_push(&w, 10, 1, 1);
+	tf_bus_window_push(&w, 12, 1, 1);
+	tf_bus_window_push(&w, 13, 1, 1);
+	tf_bus_window_push(&w, 17, 1, 1);
+	CHECK(tf_bus_window_find(&w, 10) == tf_bus_window_at(&w, 0), "10");
+	CHECK(tf_bus_window_find(&w, 11) == NULL, "11 was skipped");
+	CHECK(tf_bus_window_find(&w, 12) == tf_bus_window_at(&w, 1), "12");
+	CHECK(tf_bus_window_find(&w, 13) == tf_bus_window_at(&w, 2), "13");
+	CHECK(tf_bus_window_find(&w, 17) == tf_bus_window_at(&w, 3), "17");
+	CHECK(tf_bus_window_find(&w, 9) == NULL && tf_bus_window_find(&w,
+		18) == NULL, "outside");
+	tf_bus_window_finish(&w);
 }
 
 /* The checked consumer: holes in the stream sequence are reported, a
