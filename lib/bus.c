@@ -667,41 +667,48 @@ tf_bus_subject(const char *prefix, const char *topic, size_t len, char *buf,
 static int64_t
 ack_number(const char *p, size_t n)
 {
-	int64_t v = 0;
+	uint64_t v = 0;
 	size_t i;
 
 	if (!n)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9' ||
-		    v > (INT64_MAX - (p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (p[i] - '0');
+	while (n > 1 && *p == '0') {
+		p++;
+		n--;
 	}
-	return v;
+	/* 19 digits cannot overflow 64 bits: one check at the end. */
+	if (n > 19)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v > INT64_MAX ? -1 : (int64_t)v;
 }
 
 int
 tf_bus_ack_seqs(const char *reply, uint64_t *sseq, uint64_t *cseq)
 {
 	static const char prefix[] = "$JS.ACK.";
-	const char *tok[9], *p, *dot;
+	const char *tok[9], *p;
 	size_t len[9], nt = 0, first, i;
 	int64_t v[5];
 
 	if (!reply || strncmp(reply, prefix, sizeof prefix - 1))
 		return -1;
-	p = reply + sizeof prefix - 1;
-	/* Tokens up to the ninth: what follows (v2's random token) does not
-	 * matter. */
-	for (;;) {
-		dot = strchr(p, '.');
-		tok[nt] = p;
-		len[nt] = dot ? (size_t)(dot - p) : strlen(p);
-		nt++;
-		if (!dot || nt == 9)
+	/* Tokens up to the ninth, in one pass (what follows, v2's random
+	 * token, does not matter). */
+	p = tok[0] = reply + sizeof prefix - 1;
+	for (;; p++) {
+		if (*p != '.' && *p)
+			continue;
+		len[nt] = (size_t)(p - tok[nt]);
+		if (++nt == 9 || !*p)
 			break;
-		p = dot + 1;
+		tok[nt] = p + 1;
 	}
 	if (nt != 7 && nt != 9)
 		return -1;

@@ -274,6 +274,14 @@ test_ack_seqs(void)
 		"the largest sequence");
 	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.9223372036854775808.1.1.0",
 		      &s, &c) < 0, "one more does not fit");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.00000000000000000042.07.1.0",
+		      &s, &c) == 0 && s == 42 && c == 7, "leading zeros");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.10000000000000000000.1.1.0",
+		      &s, &c) < 0, "20 digits do not fit");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.18446744073709551617.1.1.0",
+		      &s, &c) < 0, "past 64 bits");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.", &s, &c) < 0, "no tokens");
+	CHECK(tf_bus_ack_seqs("$JS", &s, &c) < 0, "short");
 	CHECK(tf_bus_ack_seqs(NULL, &s, &c) < 0, "no reply");
 	CHECK(tf_bus_ack_seqs("", &s, &c) < 0, "an empty reply");
 	CHECK(tf_bus_ack_seqs("_INBOX.abc.1", &s, &c) < 0, "not an ack");
