@@ -104,6 +104,11 @@ struct pub {
 	pthread_mutex_t mu;
 	struct tf_bus_window w;	/* c->max_pending lines */
 	int woken, lost;
+	/* The loop waits for room in a full window only: acknowledgements
+	 * wake it once fewer than wake_below lines are in flight, rather
+	 * than one by one (see on_ack). */
+	int batch;
+	size_t wake_below;
 	natsStatus why;		/* the first failure since the last resend */
 	char why_text[160];
 	uint64_t dups, seq_first, seq_last;
@@ -339,6 +344,11 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 			p->seq_first = pa->Sequence;
 		if (pa->Sequence > p->seq_last)
 			p->seq_last = pa->Sequence;
+		if (p->batch && p->w.nsent >= p->wake_below) {
+			pthread_mutex_unlock(&p->mu);
+			natsMsg_Destroy(m);
+			return;
+		}
 		natsMsg_Destroy(m);
 	} else {
 		set_state(p, e, TF_BUS_FAILED);
@@ -960,6 +970,7 @@ loop(struct pub *p)
 		pthread_mutex_lock(&p->mu);
 		lost = p->lost;
 		p->lost = 0;
+		p->batch = 0;
 		pthread_mutex_unlock(&p->mu);
 		if (lost && p->bus)
 			lose_bus(p);
@@ -1008,6 +1019,21 @@ loop(struct pub *p)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
+		/* Only room in a full window awaited: be woken when an eighth
+		 * of the lines in flight have their acknowledgement, not for
+		 * each (a wake-up and a few lines per acknowledgement cost
+		 * context switches, and small writes to the server). Any
+		 * failure, a lost connection, or --ack-timeout still wake
+		 * at once. */
+		pthread_mutex_lock(&p->mu);
+		if (p->bus && p->reading && !want_input && !p->w.nfailed &&
+		    p->w.nsent && !room(p)) {
+			size_t k = p->w.nsent / 8;
+
+			p->batch = 1;
+			p->wake_below = p->w.nsent - (k ? k : 1) + 1;
+		}
+		pthread_mutex_unlock(&p->mu);
 		tf_log_flush_stdout(&p->output, "publishing");
 		pfd[1].fd = want_input && p->reading ? STDIN_FILENO : -1;
 		if (tf_signal_wait(pfd, 2, timeout) <= 0)
