@@ -71,7 +71,7 @@ static struct tf_option options[] = {
  * every id of the window in memory (at 40,000 lines/s, 2 minutes are
  * 4.8 million ids), which is why it is not longer. */
 #define DUP_WINDOW_NS (120 * 1000000000LL)
-#define SUBJECTS 16	/* topics whose subjects are kept made */
+#define SUBJECTS 16	/* topics whose subjects are kept */
 
 struct config {
 	struct tf_bus_config bus;
@@ -725,7 +725,7 @@ resend(struct pub *p)
 	}
 }
 
-/* The subject of a topic: one of the last SUBJECTS topics' made before,
+/* The subject of a topic: kept from one of the last SUBJECTS topics,
  * or made now in place of the oldest made. */
 static const char *
 subject_of(struct pub *p, const char *topic)

@@ -265,7 +265,7 @@ static struct {
 	size_t len, cap;
 	int pipe;		/* a pipe, socket or terminal: writes can wait */
 	int fd;			/* where writes go (see out_open) */
-	int nonblock;		/* fd is a non-blocking description of its own */
+	int nonblock;		/* fd: our own description, non-blocking */
 	int64_t give_up;	/* after a stop: the end of the reader's time */
 } out;
 
