@@ -2,6 +2,7 @@
  * the connection and its events, the stream, subjects and epochs. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -661,6 +662,66 @@ tf_bus_subject(const char *prefix, const char *topic, size_t len, char *buf,
 	return n;
 }
 
+/* A decimal number of up to 63 bits, as nats.c's nats_ParseInt64 takes
+ * them; -1 when it is not one. */
+static int64_t
+ack_number(const char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!n)
+		return -1;
+	while (n > 1 && *p == '0') {
+		p++;
+		n--;
+	}
+	/* 19 digits cannot overflow 64 bits: one check at the end. */
+	if (n > 19)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v > INT64_MAX ? -1 : (int64_t)v;
+}
+
+int
+tf_bus_ack_seqs(const char *reply, uint64_t *sseq, uint64_t *cseq)
+{
+	static const char prefix[] = "$JS.ACK.";
+	const char *tok[9], *p;
+	size_t len[9], nt = 0, first, i;
+	int64_t v[5];
+
+	if (!reply || strncmp(reply, prefix, sizeof prefix - 1))
+		return -1;
+	/* Tokens up to the ninth, in one pass (what follows, v2's random
+	 * token, does not matter). */
+	p = tok[0] = reply + sizeof prefix - 1;
+	for (;; p++) {
+		if (*p != '.' && *p)
+			continue;
+		len[nt] = (size_t)(p - tok[nt]);
+		if (++nt == 9 || !*p)
+			break;
+		tok[nt] = p + 1;
+	}
+	if (nt != 7 && nt != 9)
+		return -1;
+	/* delivered, stream seq, consumer seq, time, pending */
+	first = nt - 5;
+	for (i = 0; i < 5; i++)
+		if ((v[i] = ack_number(tok[first + i], len[first + i])) < 0)
+			return -1;
+	*sseq = (uint64_t)v[1];
+	*cseq = (uint64_t)v[2];
+	return 0;
+}
+
 int
 tf_bus_prefix_check(const char *prefix, char *err, size_t errlen)
 {
@@ -802,6 +863,18 @@ struct tf_bus_entry *
 tf_bus_window_find(struct tf_bus_window *w, uint64_t no)
 {
 	size_t lo = 0, hi = w->n;
+
+	/* Line numbers run on by one unless blank or bad lines were
+	 * skipped: look first where no would then be (an acknowledgement
+	 * per line, for every line). */
+	if (w->n) {
+		uint64_t first = tf_bus_window_at(w, 0)->no;
+		struct tf_bus_entry *e;
+
+		if (no >= first && no - first < w->n &&
+		    (e = tf_bus_window_at(w, (size_t)(no - first)))->no == no)
+			return e;
+	}
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

@@ -196,6 +196,16 @@ enum tf_bus_verdict {
 enum tf_bus_verdict tf_bus_cursor_check(struct tf_bus_cursor *c,
 	uint64_t seq, uint64_t cseq, uint64_t *gap_from, uint64_t *gap_to);
 
+/* Reads the stream and consumer sequences of a message a consumer
+ * delivered from its reply subject, "$JS.ACK." and then 7 tokens (v1:
+ * stream, consumer, delivered, stream seq, consumer seq, time, pending)
+ * or 9 or more (v2: domain and account hash first), as nats.c's
+ * natsMsg_GetMetaData does but without allocating: a cost per message
+ * the subscriber's hot path need not pay. The numbers must be decimal
+ * and fit in 63 bits. Returns 0, or -1 when reply is not such a subject
+ * (not a stream message). */
+int tf_bus_ack_seqs(const char *reply, uint64_t *sseq, uint64_t *cseq);
+
 /* ---- the publish window --------------------------------------------- */
 
 /* A line tf-pub has sent and the stream has not yet acknowledged, oldest

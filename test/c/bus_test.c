@@ -208,6 +208,20 @@ test_window(void)
 	CHECK(w.n == 2 && w.nsent == 1 && w.bytes == 150, "newest gone");
 	tf_bus_window_finish(&w);
 	CHECK(w.e == NULL && w.n == 0, "finished");
+	/* Lines skipped (blank or bad): numbers with holes. */
+	CHECK(tf_bus_window_init(&w, 8) == 0, "init");
+	tf_bus_window_push(&w, 10, 1, 1);
+	tf_bus_window_push(&w, 12, 1, 1);
+	tf_bus_window_push(&w, 13, 1, 1);
+	tf_bus_window_push(&w, 17, 1, 1);
+	CHECK(tf_bus_window_find(&w, 10) == tf_bus_window_at(&w, 0), "10");
+	CHECK(tf_bus_window_find(&w, 11) == NULL, "11 was skipped");
+	CHECK(tf_bus_window_find(&w, 12) == tf_bus_window_at(&w, 1), "12");
+	CHECK(tf_bus_window_find(&w, 13) == tf_bus_window_at(&w, 2), "13");
+	CHECK(tf_bus_window_find(&w, 17) == tf_bus_window_at(&w, 3), "17");
+	CHECK(tf_bus_window_find(&w, 9) == NULL && tf_bus_window_find(&w,
+		18) == NULL, "outside");
+	tf_bus_window_finish(&w);
 }
 
 /* The checked consumer: holes in the stream sequence are reported, a
@@ -238,6 +252,53 @@ test_cursor(void)
 		from == 0, "not checked: a filter skips sequences");
 }
 
+/* The sequences of a delivered message from its reply subject, as nats.c
+ * reads them. */
+static void
+test_ack_seqs(void)
+{
+	uint64_t s = 0, c = 0;
+
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.1700000000000000000.3",
+		      &s, &c) == 0 && s == 42 && c == 7, "v1: %llu %llu",
+		(unsigned long long)s, (unsigned long long)c);
+	CHECK(tf_bus_ack_seqs("$JS.ACK._.ACCHASH.TF.dur.2.43.8.17.0.rnd",
+		      &s, &c) == 0 && s == 43 && c == 8, "v2: %llu %llu",
+		(unsigned long long)s, (unsigned long long)c);
+	CHECK(tf_bus_ack_seqs("$JS.ACK.dom.h.TF.dur.1.44.9.17.0", &s, &c) ==
+			0 && s == 44 && c == 9, "v2 without its last token");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.d.h.TF.dur.1.45.10.17.0.r.more", &s,
+		      &c) == 0 && s == 45 && c == 10, "v2, tokens after");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.9223372036854775807.1.1.0",
+		      &s, &c) == 0 && s == 9223372036854775807ULL,
+		"the largest sequence");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.9223372036854775808.1.1.0",
+		      &s, &c) < 0, "one more does not fit");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.00000000000000000042.07.1.0",
+		      &s, &c) == 0 && s == 42 && c == 7, "leading zeros");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.10000000000000000000.1.1.0",
+		      &s, &c) < 0, "20 digits do not fit");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.18446744073709551617.1.1.0",
+		      &s, &c) < 0, "past 64 bits");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.", &s, &c) < 0, "no tokens");
+	CHECK(tf_bus_ack_seqs("$JS", &s, &c) < 0, "short");
+	CHECK(tf_bus_ack_seqs(NULL, &s, &c) < 0, "no reply");
+	CHECK(tf_bus_ack_seqs("", &s, &c) < 0, "an empty reply");
+	CHECK(tf_bus_ack_seqs("_INBOX.abc.1", &s, &c) < 0, "not an ack");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.17", &s, &c) < 0,
+		"6 tokens");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.a.b.TF.dur.1.42.7.17", &s, &c) < 0,
+		"8 tokens");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.4x.7.17.0", &s, &c) < 0,
+		"not a number");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1..7.17.0", &s, &c) < 0,
+		"an empty number");
+	CHECK(tf_bus_ack_seqs("$JS.ACK.TF.dur.1.42.7.17.-1", &s, &c) < 0,
+		"a negative pending count");
+	CHECK(tf_bus_ack_seqs("$JS.ACX.TF.dur.1.42.7.17.0", &s, &c) < 0,
+		"another prefix");
+}
+
 int
 main(void)
 {
@@ -249,6 +310,7 @@ main(void)
 	test_options();
 	test_window();
 	test_cursor();
+	test_ack_seqs();
 	if (failures)
 		fprintf(stderr, "bus_test: %d failure%s\n", failures,
 			failures == 1 ? "" : "s");
