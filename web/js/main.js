@@ -18,6 +18,13 @@ import { get as setting, set as setSetting } from './settings.js';
 const $ = (id) => document.getElementById(id);
 
 const QUEUE_MAX = 50000;	// events waiting for a frame or a snapshot
+// The price chart is drawn at most this often (10 times a second): each
+// draw costs lightweight-charts two paints of its canvases (an update
+// invalidates it fully, and its size adjustment then invalidates it
+// again), the largest part of a frame's work when prices come every
+// frame. The candles miss no tick (the next draw has them); the quote,
+// the legend's last candle and the tape still follow every frame.
+const CHART_MS = 100;
 const SYSTEM_POLL_MS = 5000;
 // After a fill or an order event, GET /api/trading and /api/metrics again,
 // at most this often (what the server derived from the fills).
@@ -61,6 +68,8 @@ let view = { symbol: null, tf: '1m' };
 let priceChart = null, equityChart = null, profitCharts = null;
 let panels, stream;
 let firstFrame = true;	// no live event drawn by this page yet
+let chartAt = -Infinity;	// when the price chart was last drawn
+let chartDue = false, marksDue = false;	// what it still has to draw
 let rateCount = 0, rate = 0;
 // The connection as the pill shows it: the stream's own state, then
 // whether data is flowing ("stale" after the server's notice).
@@ -138,10 +147,21 @@ function render(d) {
 	if (d.all || moved)
 		showSeries();
 	const sym = view.symbol;
+	let more = false;
 	if (sym !== null && priceChart) {
-		const marks = d.all || d.trades || d.patterns;
-		if (d.all || d.candles.has(sym) || marks || d.trading)
-			priceChart.draw(state, marks || d.trading);
+		const marks = d.all || d.trades || d.patterns || d.trading;
+		if (d.all || d.candles.has(sym) || marks) {
+			chartDue = true;
+			marksDue = marksDue || marks;
+		}
+		const now = performance.now();
+		if (chartDue && (d.all || now - chartAt >= CHART_MS)) {
+			priceChart.draw(state, marksDue);
+			chartAt = now;
+			chartDue = marksDue = false;
+		} else if (chartDue) {
+			more = true;	// drawn in a later frame
+		}
 	}
 	if (sym !== null && (d.all || d.prices.has(sym)))
 		drawQuote();
@@ -153,8 +173,8 @@ function render(d) {
 	}
 	if ((d.all || d.trading) && profitCharts)
 		profitCharts.draw(state);
-	if (panels.draw(state, d))
-		schedule();	// lists still to draw: another frame
+	if (panels.draw(state, d) || more)
+		schedule();	// lists or the chart still to draw: another frame
 	if (d.all || d.predictions)
 		drawPredScore();
 	if (d.all || d.portfolio) {

@@ -34,11 +34,27 @@ export function priceDecimals(p) {
 	return Math.min(8, 2 + Math.ceil(-Math.log10(a) + 1e-9) + 1);
 }
 
+// Prices formatted, per number of decimals: a chart formats the same
+// axis labels again at every redraw, and Intl's format() costs most of
+// a microsecond each time. Bounded: emptied when full.
+const PRICES_KEPT = 4096;
+const priceText = [];
+
 export function fmtPrice(p, decimals) {
 	if (!isNum(p))
 		return '—';
 	const d = decimals === undefined ? priceDecimals(p) : decimals;
-	return nf(d, d).format(p);
+	if (p === 0 || !(d >= 0 && d <= 20))
+		return nf(d, d).format(p);	// -0 and 0 differ; odd decimals
+	const m = priceText[d] || (priceText[d] = new Map());
+	let s = m.get(p);
+	if (s === undefined) {
+		if (m.size >= PRICES_KEPT)
+			m.clear();
+		s = nf(d, d).format(p);
+		m.set(p, s);
+	}
+	return s;
 }
 
 export function fmtNum(x, min = 0, max = 2) {
