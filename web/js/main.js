@@ -70,6 +70,7 @@ let panels, stream;
 let firstFrame = true;	// no live event drawn by this page yet
 let chartAt = -Infinity;	// when the price chart was last drawn
 let chartDue = false, marksDue = false;	// what it still has to draw
+let equityAt = -Infinity, equityDue = false;	// the same for the equity curve
 let rateCount = 0, rate = 0;
 // The connection as the pill shows it: the stream's own state, then
 // whether data is flowing ("stale" after the server's notice).
@@ -167,9 +168,20 @@ function render(d) {
 		drawQuote();
 	if (d.all || moved)
 		$('chart-empty').hidden = sym !== null;
-	if ((d.all || d.equity) && equityChart) {
-		equityChart.draw(state.equity);
-		$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+	// The equity curve likewise (a portfolio line comes with most
+	// prices at 1,000 events/s).
+	if (d.all || d.equity)
+		equityDue = true;
+	if (equityDue && equityChart) {
+		const now = performance.now();
+		if (d.all || now - equityAt >= CHART_MS) {
+			equityChart.draw(state.equity);
+			$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+			equityAt = now;
+			equityDue = false;
+		} else {
+			more = true;
+		}
 	}
 	if ((d.all || d.trading) && profitCharts)
 		profitCharts.draw(state);
