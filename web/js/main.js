@@ -71,6 +71,7 @@ let firstFrame = true;	// no live event drawn by this page yet
 let chartAt = -Infinity;	// when the price chart was last drawn
 let chartDue = false, marksDue = false;	// what it still has to draw
 let equityAt = -Infinity, equityDue = false;	// the same for the equity curve
+let tapeAt = -Infinity, tapePrice = null;	// and for the tape
 let rateCount = 0, rate = 0;
 // The connection as the pill shows it: the stream's own state, then
 // whether data is flowing ("stale" after the server's notice).
@@ -127,8 +128,17 @@ function frame() {
 	if (had !== state.hasData)
 		drawConn();
 	render(d);
+	// The tape at most every CHART_MS too (a new text is a layout of
+	// the top bar), but its first price at once.
 	if (price)
-		drawTape(price);
+		tapePrice = price;
+	if (tapePrice && (firstFrame || performance.now() - tapeAt >= CHART_MS)) {
+		drawTape(tapePrice);
+		tapePrice = null;
+		tapeAt = performance.now();
+	} else if (tapePrice) {
+		schedule();
+	}
 	if (batch.length) {
 		dash.rendered += batch.length;
 		dash.frames++;
