@@ -2,7 +2,9 @@
 # dashboard.sh: tf-serve's dashboard on 127.0.0.1, in headless chromium
 # (bench/dashboard.mjs drives it with playwright-core): 1) time from
 # navigation start to the first live event on the screen (the end of the
-# frame that painted what window.tfDash.firstEventAt marks), fed by tf-sim at RATE1 events/s, each load in a fresh
+# frame that painted what window.tfDash.firstEventAt marks: a live price on
+# the top bar's tape, which the page shows before its modules and charts
+# are ready), fed by tf-sim at RATE1 events/s, each load in a fresh
 # browser context; 2) GET /api/snapshot latency with a full state (tf-sim
 # -n EVENTS unpaced into tf-serve --keep-open), N requests one after the
 # other on a keep-alive connection; 3) the page live for DURATION s at

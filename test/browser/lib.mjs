@@ -16,6 +16,7 @@
 // #timeframe button[data-tf] with aria-pressed, #chart[data-symbol]
 // [data-tf][data-candles][data-markers][data-overlays][data-indicators]
 // [data-volume], #ohlc (the legend), #volume-label, .levels; #last-price,
+// #tape (the latest live price of any symbol: .tape-sym, .tape-price),
 // #portfolio-value, [data-metric=NAME] (the server's metrics);
 // #positions, #trips (th[data-key] button sorts; #trips-symbol,
 // #trips-side, #trips-csv), #daily, #by-symbol, #profit-daily[data-bars],
@@ -92,12 +93,19 @@ function pageProbe() {
 			`${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
 	});
 	// Every tf.v1 message the page gets: event seqs, and the others.
-	window.__tf.seqs = [];
+	// seqs: those of the sockets the page used, one after the other; a
+	// socket it closed unused (boot.js's, when the snapshot came too late
+	// to resume on it) is not its stream.
+	const socks = [];
+	Object.defineProperty(window.__tf, 'seqs', { get: () =>
+		[].concat(...socks.filter((x) => !x.unused).map((x) => x.seqs)) });
 	window.__tf.ctl = [];
 	const W = window.WebSocket;
 	window.WebSocket = class extends W {
 		constructor(...a) {
 			super(...a);
+			const me = { seqs: [], unused: false };
+			socks.push(me);
 			this.addEventListener('message', (e) => {
 				let m;
 				try {
@@ -106,10 +114,15 @@ function pageProbe() {
 					return;
 				}
 				if (m && m.type === 'event')
-					window.__tf.seqs.push(m.seq);
+					me.seqs.push(m.seq);
 				else if (m)
 					window.__tf.ctl.push(m);
 			});
+			this.close = (code, reason) => {
+				if (reason === 'unused')
+					me.unused = true;
+				return W.prototype.close.call(this, code, reason);
+			};
 		}
 	};
 	let last = null;

@@ -1,6 +1,7 @@
 // live.mjs: fed by `tf-sim --rate 50`, the page shows live data: the
 // connection is live, events arrive and are rendered, the symbols appear,
-// the chart has candles and the last price follows the stream.
+// the chart has candles, the last price and the top bar's tape follow the
+// stream.
 import { run, check, waitFor, sleep, api } from './lib.mjs';
 
 await run('live', async (t) => {
@@ -46,6 +47,23 @@ await run('live', async (t) => {
 	const want = snap.body.symbols[chart.symbol].price;
 	check(Math.abs(num(p2) - want) / want < 0.02, `#last-price "${p2}" is ` +
 		`${chart.symbol}'s price (tf-serve has ${want})`);
+
+	// The tape, the first live data on the screen (before the charts),
+	// goes on once the page has taken over from boot.js: a symbol's
+	// live price, moving.
+	const tape = () => t.page.evaluate(() => {
+		const e = document.querySelector('#tape');
+		return e && !e.hidden ? e.textContent.trim() : '';
+	});
+	const t1 = await tape();
+	const [tsym, tpx] = t1.split(/\s+/);
+	check(symbols.includes(tsym) && Math.abs(num(tpx) -
+		snap.body.symbols[tsym].price) / num(tpx) < 0.02,
+	`#tape shows a symbol's live price (got "${t1}")`);
+	await waitFor(t, (x) => {
+		const e = document.querySelector('#tape');
+		return e.textContent.trim() !== x;
+	}, t1, `#tape to change from "${t1}"`);
 
 	// Events keep flowing: more of them a second later.
 	const n1 = await t.page.evaluate(() => window.tfDash.events);

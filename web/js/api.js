@@ -70,16 +70,16 @@ export function takeSnapshot() {
 	});
 }
 
-// The socket boot.js opened for position pos ({epoch, seq}), with the
-// messages it got so far, or null (none, or for another position). Taken
-// once; the caller owns it afterwards.
+// The socket boot.js opened and resumed from position pos ({epoch, seq}:
+// the snapshot's), with the messages it got so far, or null (none, or for
+// another position). Taken once; the caller owns it afterwards.
 export function takeSocket(pos) {
 	const b = boot();
 	const s = b.socket;
 	b.socket = null;
 	if (!s)
 		return null;
-	s.ws.onmessage = null;
+	s.taken = true;	// boot.js keeps no more of its messages
 	if (s.pos.epoch !== pos.epoch || s.pos.seq !== pos.seq) {
 		s.ws.close(1000, 'unused');
 		return null;

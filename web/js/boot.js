@@ -1,50 +1,133 @@
-// boot.js: a classic script (no imports: it runs the moment it arrives,
-// while the page is still parsed and before the modules are compiled)
-// that asks tf-serve for /api/snapshot and, once it comes, opens the
-// stream resuming from its seq, so the network work of the first screen
-// overlaps everything else. It leaves both in window.tfBoot; api.js's
-// takeSnapshot() and takeSocket() hand them over, once. The token and the
-// stream's URL are api.js's rules again (no module can be imported here).
+// boot.js: a classic script at the top of the page's head (no imports: it
+// runs before the rest of the page is even parsed) that starts the first
+// screen's network work at once and in parallel: GET /api/snapshot and
+// the tf.v1 stream. The stream is opened without a position; once the
+// snapshot is in, its seq goes out as a resume message. The server holds
+// a new tf.v1 client's events until its first message (250 ms at most,
+// tf(7)), so the stream brings exactly the events after the snapshot, in
+// order, as if it had been opened with ?resume= after it. main.js takes
+// both over (api.js's takeSnapshot() and takeSocket(), once); until its
+// first frame with live events (tfBoot.tapeDone), the latest live price
+// goes on the top bar's tape here (tape.js): the first live data on the
+// screen waits neither for the page's modules nor for its first full
+// drawing. The token and
+// the stream's URL are api.js's rules again (no module is imported here).
 'use strict';
 (function () {
 	if (window.tfBoot)
 		return;	// the modules ran first and asked for themselves
+	// Leaves this much of the server's 250 ms hold for the resume to
+	// travel: a snapshot later than that after the stream's start gets
+	// the stream main.js opens itself (with ?resume=).
+	const RESUME_BY_MS = 230;
 	const token = new URLSearchParams(location.search).get('token') || '';
 	const headers = { Accept: 'application/json' };
 	if (token)
 		headers.Authorization = 'Bearer ' + token;
-	const boot = { snapshot: null, socket: null };
+	const boot = { snapshot: null, socket: null, tapeDone: false };
 	window.tfBoot = boot;
+	// window.tfDash is main.js's; firstEventAt may be set here first.
+	if (!window.tfDash)
+		window.tfDash = { firstEventAt: null };
+
 	// The answer as api.js reads it: {status, ok, statusText, data}.
-	boot.snapshot = fetch('/api/snapshot', { headers, cache: 'no-store' })
+	boot.snapshot = fetch('/api/snapshot', { headers, cache: 'no-store',
+		priority: 'high' })
 		.then((res) => res.json().catch(() => null).then((data) => ({
 			status: res.status, ok: res.ok, statusText: res.statusText, data,
 		})));
+
+	let ws = null;
+	const q = new URLSearchParams();
+	if (token)
+		q.set('token', token);
+	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	const openedAt = performance.now();
+	try {
+		ws = new WebSocket(`${proto}//${location.host}/ws${token ? '?' + q : ''}`,
+			'tf.v1');
+	} catch (e) {
+		ws = null;	// the stream connects itself
+	}
+	if (!ws)
+		return;
+	const s = { ws, pos: null, messages: [], taken: false };
+	let latest = null;	// the newest price line not on the tape yet
+	let drawing = false;
+	let tape = null;	// tape.js, once loaded
+	import('/js/tape.js').then((m) => {
+		tape = m;
+		if (latest)
+			draw();
+	}, () => {});
+
+	function draw() {
+		drawing = false;
+		if (boot.tapeDone || !latest || !tape)
+			return;	// main.js draws it from now on
+		if (!tape.drawTape(latest)) {
+			if (document.readyState === 'loading')
+				document.addEventListener('DOMContentLoaded', later);
+			return;
+		}
+		latest = null;
+		if (window.tfDash.firstEventAt === null)
+			window.tfDash.firstEventAt = performance.now();
+	}
+	function later() {
+		if (!drawing) {
+			drawing = true;
+			requestAnimationFrame(draw);
+		}
+	}
+
+	// Held until the stream takes the socket; bounded like its queue.
+	// A listener, not onmessage: the tape goes on after that.
+	ws.addEventListener('message', function look(ev) {
+		if (boot.tapeDone) {
+			ws.removeEventListener('message', look);
+			return;
+		}
+		if (!s.taken) {
+			if (s.messages.length >= 50000) {
+				ws.close(4001, 'not taken');
+				return;
+			}
+			s.messages.push(ev.data);
+		}
+		if (!s.pos || typeof ev.data !== 'string' ||
+		    !ev.data.startsWith('{"type":"event"'))
+			return;
+		let m;
+		try {
+			m = JSON.parse(ev.data);
+		} catch (e) {
+			return;
+		}
+		if (m.seq > s.pos.seq && m.data && (m.data.type === 'price_update' ||
+		    m.data.type === 'ticker_update')) {
+			latest = m.data;
+			later();
+		}
+	});
 	boot.snapshot.then((r) => {
 		const snap = r.data;
 		if (!r.ok || !snap || typeof snap.seq !== 'number' ||
-		    snap.epoch === undefined || snap.epoch === null)
-			return;	// main.js reports it
-		const q = new URLSearchParams();
-		if (token)
-			q.set('token', token);
-		q.set('resume', String(snap.seq));
-		q.set('epoch', snap.epoch);
-		const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-		try {
-			const ws = new WebSocket(`${proto}//${location.host}/ws?${q}`, 'tf.v1');
-			const s = { ws, pos: { epoch: snap.epoch, seq: snap.seq }, messages: [] };
-			// Held until the stream takes the socket; bounded like its
-			// queue.
-			ws.onmessage = (ev) => {
-				if (s.messages.length < 50000)
-					s.messages.push(ev.data);
-				else
-					ws.close(4001, 'not taken');
-			};
-			boot.socket = s;
-		} catch (e) {
-			/* the stream connects itself */
+		    snap.epoch === undefined || snap.epoch === null ||
+		    performance.now() - openedAt > RESUME_BY_MS ||
+		    ws.readyState > WebSocket.OPEN) {
+			ws.close(1000, 'unused');	// main.js reports, or connects
+			return;
 		}
-	}, () => {});	// whoever takes it handles the failure
+		s.pos = { epoch: snap.epoch, seq: snap.seq };
+		const resume = () => ws.send(JSON.stringify({ op: 'resume',
+			epoch: String(snap.epoch), seq: snap.seq }));
+		if (ws.readyState === WebSocket.OPEN)
+			resume();
+		else
+			ws.addEventListener('open', resume);
+		boot.socket = s;
+	}, () => {
+		ws.close(1000, 'unused');	// whoever takes it handles the failure
+	});
 })();

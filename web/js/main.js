@@ -8,8 +8,8 @@ import {
 } from './api.js';
 import { Stream } from './stream.js';
 import { State, TFS, newDirty } from './state.js';
-import { PriceChart, EquityChart, ProfitCharts } from './chart.js';
 import { Panels } from './panels.js';
+import { drawTape, isPrice } from './tape.js';
 import {
 	setText, isNum, fmtPrice, fmtPct, fmtTime, fmtDuration, fmtCount, tsMs, h, tzName,
 } from './util.js';
@@ -18,6 +18,13 @@ import { get as setting, set as setSetting } from './settings.js';
 const $ = (id) => document.getElementById(id);
 
 const QUEUE_MAX = 50000;	// events waiting for a frame or a snapshot
+// The price chart is drawn at most this often (10 times a second): each
+// draw costs lightweight-charts two paints of its canvases (an update
+// invalidates it fully, and its size adjustment then invalidates it
+// again), the largest part of a frame's work when prices come every
+// frame. The candles miss no tick (the next draw has them); the quote,
+// the legend's last candle and the tape still follow every frame.
+const CHART_MS = 100;
 const SYSTEM_POLL_MS = 5000;
 // After a fill or an order event, GET /api/trading and /api/metrics again,
 // at most this often (what the server derived from the fills).
@@ -33,15 +40,16 @@ const RESUME_WAIT_MS = 100;
 // after the first snapshot is drawn.
 const LISTS_WAIT_MS = 1000;
 
-const dash = {
-	events: 0, rendered: 0, firstEventAt: null, frames: 0,
+// boot.js made it, and may have set firstEventAt already (the tape).
+const dash = Object.assign(window.tfDash || { firstEventAt: null }, {
+	events: 0, rendered: 0, frames: 0,
 	lastSeq: null, epoch: null,
 	duplicates: 0,	// envelopes at or before lastSeq, dropped
 	resyncs: 0,	// snapshots loaded again after a gap
 	tradingFetches: 0,	// GET /api/trading re-fetches done
 	alerts: null,	// the alert center's counts (toasts, beeps, notifications)
 	chart: null,	// () -> what the price chart shows (tests)
-};
+});
 window.tfDash = dash;
 
 const state = new State();
@@ -55,7 +63,15 @@ let loaded = false;		// the state holds a snapshot
 let resumeIn = null;		// ends the first load's wait for the stream
 let resumed = false;		// the stream has brought the missed events
 let view = { symbol: null, tf: '1m' };
-let priceChart, equityChart, profitCharts, panels, stream;
+// The charts come from chart.js, loaded (with lightweight-charts) once
+// the first screen is painted: until then they are null.
+let priceChart = null, equityChart = null, profitCharts = null;
+let panels, stream;
+let firstFrame = true;	// no live event drawn by this page yet
+let chartAt = -Infinity;	// when the price chart was last drawn
+let chartDue = false, marksDue = false;	// what it still has to draw
+let equityAt = -Infinity, equityDue = false;	// the same for the equity curve
+let tapeAt = -Infinity, tapePrice = null;	// and for the tape
 let rateCount = 0, rate = 0;
 // The connection as the pill shows it: the stream's own state, then
 // whether data is flowing ("stale" after the server's notice).
@@ -97,8 +113,12 @@ function frame() {
 	// server's clock as far as the snapshot told it.
 	const now = Date.now() + state.clockSkew;
 	const had = state.hasData;
-	for (const env of batch)
+	let price = null;
+	for (const env of batch) {
 		state.apply(env.data, now, dirty);
+		if (isPrice(env.data))
+			price = env.data;
+	}
 	const d = dirty;
 	dirty = newDirty();
 	if (d.fills)
@@ -108,13 +128,27 @@ function frame() {
 	if (had !== state.hasData)
 		drawConn();
 	render(d);
+	// The tape at most every CHART_MS too (a new text is a layout of
+	// the top bar), but its first price at once.
+	if (price)
+		tapePrice = price;
+	if (tapePrice && (firstFrame || performance.now() - tapeAt >= CHART_MS)) {
+		drawTape(tapePrice);
+		tapePrice = null;
+		tapeAt = performance.now();
+	} else if (tapePrice) {
+		schedule();
+	}
 	if (batch.length) {
 		dash.rendered += batch.length;
 		dash.frames++;
-		if (dash.firstEventAt === null) {
+		if (dash.firstEventAt === null)
 			dash.firstEventAt = performance.now();
-			if (panels.hold)
-				afterPaint(releaseLists);
+		if (firstFrame) {
+			firstFrame = false;
+			if (window.tfBoot)
+				window.tfBoot.tapeDone = true;	// the tape is ours now
+			afterPaint(releaseLists);
 		}
 	}
 }
@@ -124,23 +158,45 @@ function render(d) {
 	if (d.all || moved)
 		showSeries();
 	const sym = view.symbol;
-	if (sym !== null) {
-		const marks = d.all || d.trades || d.patterns;
-		if (d.all || d.candles.has(sym) || marks || d.trading)
-			priceChart.draw(state, marks || d.trading);
-		if (d.all || d.prices.has(sym))
-			drawQuote();
+	let more = false;
+	if (sym !== null && priceChart) {
+		const marks = d.all || d.trades || d.patterns || d.trading;
+		if (d.all || d.candles.has(sym) || marks) {
+			chartDue = true;
+			marksDue = marksDue || marks;
+		}
+		const now = performance.now();
+		if (chartDue && (d.all || now - chartAt >= CHART_MS)) {
+			priceChart.draw(state, marksDue);
+			chartAt = now;
+			chartDue = marksDue = false;
+		} else if (chartDue) {
+			more = true;	// drawn in a later frame
+		}
 	}
+	if (sym !== null && (d.all || d.prices.has(sym)))
+		drawQuote();
 	if (d.all || moved)
 		$('chart-empty').hidden = sym !== null;
-	if (d.all || d.equity) {
-		equityChart.draw(state.equity);
-		$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+	// The equity curve likewise (a portfolio line comes with most
+	// prices at 1,000 events/s).
+	if (d.all || d.equity)
+		equityDue = true;
+	if (equityDue && equityChart) {
+		const now = performance.now();
+		if (d.all || now - equityAt >= CHART_MS) {
+			equityChart.draw(state.equity);
+			$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+			equityAt = now;
+			equityDue = false;
+		} else {
+			more = true;
+		}
 	}
 	if ((d.all || d.trading) && profitCharts)
 		profitCharts.draw(state);
-	if (panels.draw(state, d))
-		schedule();	// lists still to draw: another frame
+	if (panels.draw(state, d) || more)
+		schedule();	// lists or the chart still to draw: another frame
 	if (d.all || d.predictions)
 		drawPredScore();
 	if (d.all || d.portfolio) {
@@ -250,8 +306,8 @@ function showSeries() {
 	const sym = view.symbol;
 	for (const b of $('timeframe').querySelectorAll('button'))
 		b.setAttribute('aria-pressed', String(b.dataset.tf === view.tf));
-	if (!loaded)
-		return;	// the first snapshot draws it
+	if (!loaded || !priceChart)
+		return;	// the first snapshot, or the charts once made, draw it
 	if (sym === null) {
 		priceChart.show(null, view.tf, null);
 		$('chart').dataset.candles = '0';
@@ -332,10 +388,11 @@ async function loadSnapshot(first) {
 			setTimeout(r, RESUME_WAIT_MS);
 		});
 		resumeIn = null;
+		// The live price boot.js put on the tape meanwhile is painted
+		// before the first full drawing below (tens of ms) holds the
+		// page up.
+		await new Promise((r) => afterPaint(r));
 	}
-	// Made with the first data they draw, once the stream's first
-	// messages are in: made earlier, they would hold those up.
-	makeCharts();
 	state.load(snap, dirty);
 	loaded = true;
 	drawConn();
@@ -357,13 +414,17 @@ async function loadSnapshot(first) {
 	frame();
 	document.body.dataset.ready = '1';
 	if (first) {
+		// The charts (lightweight-charts: its code, its canvases) come
+		// once this first screen is painted: the quote, the tape and the
+		// figures do not wait for them.
+		afterPaint(makeCharts);
 		// What is below the first screen or costs most to lay out (the
 		// lists: hundreds of rows; the profit charts) comes once the
 		// first screen is painted with the live data there is: after
 		// this frame when the missed events were in it, else after the
 		// frame of the first live event or of the resume's end
 		// (frame(), onResumed()), at the latest after LISTS_WAIT_MS.
-		if (resumed || dash.firstEventAt !== null)
+		if (resumed || !firstFrame)
 			afterPaint(releaseLists);
 		else
 			setTimeout(releaseLists, LISTS_WAIT_MS);
@@ -376,12 +437,15 @@ function releaseLists() {
 		return;
 	panels.hold = false;
 	schedule();
-	afterPaint(() => {
-		if (!profitCharts) {
-			profitCharts = new ProfitCharts($('profit-daily'), $('profit-cumulative'));
-			profitCharts.draw(state);
-		}
-	});
+	afterPaint(makeProfit);
+}
+
+// The profit charts, once: after the lists, and once chart.js is in.
+function makeProfit() {
+	if (profitCharts || !charts || panels.hold)
+		return;
+	profitCharts = new charts.ProfitCharts($('profit-daily'), $('profit-cumulative'));
+	profitCharts.draw(state);
 }
 
 // Runs fn in a task after the next frame is on the screen (at once in a
@@ -393,16 +457,29 @@ function afterPaint(fn) {
 		requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
-// The charts of the first screen (once). Their first formatted number
-// also loads the number formats (tens of ms the first time), here rather
-// than in the first frame with data.
+let charts = null;	// chart.js, once loaded
+let chartsAsked = false;
+
+// Loads chart.js (and lightweight-charts), then makes the charts of the
+// first screen and draws what the state holds (once). A failed load is
+// said under the chart and tried again at the next view change.
 function makeCharts() {
-	if (priceChart)
+	if (chartsAsked)
 		return;
-	priceChart = new PriceChart($('chart'), $('ohlc'), $('volume-label'));
-	priceChart.setOverlays(setting('overlays'));
-	equityChart = new EquityChart($('equity'));
-	fmtPrice(1);
+	chartsAsked = true;
+	import('./chart.js').then((m) => {
+		charts = m;
+		priceChart = new m.PriceChart($('chart'), $('ohlc'), $('volume-label'));
+		priceChart.setOverlays(setting('overlays'));
+		equityChart = new m.EquityChart($('equity'));
+		showSeries();
+		equityChart.draw(state.equity);
+		$('equity').nextElementSibling.hidden = state.equity.items.length > 0;
+		makeProfit();
+	}, (e) => {
+		chartsAsked = false;
+		note(`Could not load the charts: ${e.message}`);
+	});
 }
 
 // Takes an envelope into the queue when it is the next one after the
@@ -576,8 +653,11 @@ function drawConn() {
 	el.title = st !== 'stale' ? '' : staleAt !== null ?
 		'The server has had no input for a while: the figures may be old' :
 		'No event for a while (the server does not tell): the figures may be old';
-	const conn = streamState === 'live' ? 'up' : 'down';
-	if (document.body.dataset.conn !== conn)
+	// Connecting for the first time, there is nothing old to dim (and
+	// body[data-conn] restyles the whole page: not in the first frames).
+	const conn = streamState === 'live' ? 'up' :
+		streamState === 'connecting' && !document.body.dataset.conn ? null : 'down';
+	if (conn !== null && document.body.dataset.conn !== conn)
 		document.body.dataset.conn = conn;
 }
 
@@ -699,6 +779,8 @@ function wireControls() {
 function wireView() {
 	$('symbol').addEventListener('change', (ev) => {
 		view.symbol = ev.target.value;
+		drawQuote();
+		makeCharts();
 		showSeries();
 	});
 	for (const b of $('timeframe').querySelectorAll('button[data-tf]')) {
@@ -706,6 +788,7 @@ function wireView() {
 			if (!(b.dataset.tf in TFS) || b.dataset.tf === view.tf)
 				return;
 			view.tf = b.dataset.tf;
+			makeCharts();
 			showSeries();
 		});
 	}
@@ -718,8 +801,10 @@ function wireView() {
 		if (!loaded)
 			return;
 		panels.retime(state);
-		priceChart.retime();
-		equityChart.retime();
+		if (priceChart)
+			priceChart.retime();
+		if (equityChart)
+			equityChart.retime();
 		if (profitCharts)
 			profitCharts.retime();
 		dirty.all = true;

@@ -292,8 +292,7 @@ export class Panels {
 		this.patterns.rebuild(state.patterns);
 		this.feed.draw(state.feed, true);
 		this.alerts.retime();
-		this.trips.key = null;
-		this.trips.draw(state);
+		this.trips.redo(state);
 		this.drawPositions(state);
 		this.drawSystem(state);
 		this.drawBot(state);

@@ -136,7 +136,9 @@ export class Stream {
 			return;
 		}
 		ws.onopen();
-		for (const text of early.messages) {
+		const held = early.messages;
+		early.messages = [];	// boot.js's closures outlive them
+		for (const text of held) {
 			if (this.ws !== ws || ws.protocol !== 'tf.v1')
 				break;	// closed while replaying, or refused
 			this.message(text);

@@ -6,7 +6,7 @@
 
 import {
 	h, setText, isNum, tsMs, fmtPrice, priceDecimals, fmtMoney, fmtPnl, fmtPct, fmtQty,
-	fmtCount, fmtTime, fmtDateTime, fmtDuration, signClass, str, drawNote, ROWS,
+	fmtCount, fmtTime, fmtDateTime, fmtDuration, fmtDay, signClass, str, drawNote, ROWS,
 } from './util.js';
 import { livePosition } from './state.js';
 
@@ -102,6 +102,26 @@ function sortValue(t, key) {
 	return isNum(v) ? v : tsMs(v) ?? -Infinity;
 }
 
+const tripKey = (t) => `${str(t.symbol)}|${str(t.side)}|${str(t.opened_ts)}|${str(t.closed_ts)}`;
+
+// Makes parent's children the nodes, in order, moving only those out of
+// place: new rows on top go in, those pushed past the end go out.
+function place(parent, nodes) {
+	let cur = parent.firstChild;
+	for (const n of nodes) {
+		if (n === cur) {
+			cur = cur.nextSibling;
+			continue;
+		}
+		parent.insertBefore(n, cur);
+	}
+	while (cur) {
+		const next = cur.nextSibling;
+		cur.remove();
+		cur = next;
+	}
+}
+
 export class TripsView {
 	constructor(onChange) {
 		this.table = $('trips');
@@ -110,6 +130,11 @@ export class TripsView {
 		this.filter = { symbol: '', side: '' };
 		this.key = null;
 		this.shown = [];
+		// The row of each trip drawn (by tripKey): a closed trip never
+		// changes, so a redraw makes rows only for new trips and moves
+		// the others (a new trip used to rebuild all 200 rows).
+		this.made = new Map();
+		this.day = '';
 		this.onChange = onChange;
 		for (const th of this.table.tHead.rows[0].cells) {
 			const b = th.querySelector('button');
@@ -163,7 +188,24 @@ export class TripsView {
 		this.drawSymbols(all);
 		const rows = this.rows(state);
 		this.shown = rows;	// the CSV has them all
-		this.tbody.replaceChildren(...rows.slice(0, ROWS).map((t) => this.row(state, t)));
+		// A row's times carry their date unless today: a new day
+		// makes them all again.
+		const today = fmtDay(Date.now());
+		if (today !== this.day) {
+			this.day = today;
+			this.made = new Map();
+		}
+		const made = new Map();
+		const want = rows.slice(0, ROWS).map((t) => {
+			let k = tripKey(t);
+			for (let n = 2; made.has(k); n++)
+				k = `${tripKey(t)}#${n}`;	// two trips alike
+			const tr = this.made.get(k) || this.row(state, t);
+			made.set(k, tr);
+			return tr;
+		});
+		this.made = made;
+		place(this.tbody, want);
 		for (const th of this.table.tHead.rows[0].cells)
 			if (th.dataset.key === this.sort.key)
 				th.setAttribute('aria-sort', this.sort.dir > 0 ? 'ascending' : 'descending');
@@ -179,6 +221,13 @@ export class TripsView {
 			`${fmtCount(ROWS)} rows of ${fmtCount(rows.length)} closed trades ` +
 			`(${fmtCount(all.length)} kept); the CSV has all ${fmtCount(rows.length)}` :
 			`${fmtCount(rows.length)} of ${fmtCount(all.length)} closed trades shown`);
+	}
+
+	// Every row made again (the time zone changed).
+	redo(state) {
+		this.key = null;
+		this.made = new Map();
+		this.draw(state);
 	}
 
 	drawSymbols(all) {

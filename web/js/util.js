@@ -2,6 +2,14 @@
 // nodes (data always as text, never markup), number and time formatting.
 
 import { get as setting } from './settings.js';
+import { nf } from './num.js';
+
+// The numbers' formats live in num.js (boot.js uses them before any
+// other module is loaded); the page imports them from here.
+export {
+	priceDecimals, fmtPrice, fmtNum, fmtCount, fmtMoney, fmtSigned, fmtPnl,
+	fmtPct, fmtRate, fmtQty,
+} from './num.js';
 
 // h('td', {class: 'num'}, 'text', node, ...): an element whose string
 // children become text nodes, so event data can never become markup.
@@ -48,83 +56,6 @@ export function tsMs(ts) {
 			return n;
 	}
 	return null;
-}
-
-const fmtCache = new Map();
-function nf(min, max) {
-	const k = min * 16 + max;
-	let f = fmtCache.get(k);
-	if (!f) {
-		f = new Intl.NumberFormat('en-US', {
-			minimumFractionDigits: min, maximumFractionDigits: max,
-		});
-		fmtCache.set(k, f);
-	}
-	return f;
-}
-
-// ---- numbers: one format per kind of quantity, everywhere ----------------
-// Every number has thousands separators and a fixed number of decimals
-// decided by its kind: money and P&L 2, percentages 2, prices by their
-// size (priceDecimals), quantities 6 below 1,000 and 2 from there, counts
-// none. A P&L always carries its sign (+, − or none for zero) and the
-// element showing it the class pos or neg (signClass).
-
-// Decimals a price needs: 2 from 10 up, one more per decade below (max 8).
-export function priceDecimals(p) {
-	if (!isNum(p) || p === 0)
-		return 2;
-	const a = Math.abs(p);
-	if (a >= 10)
-		return 2;
-	return Math.min(8, 2 + Math.ceil(-Math.log10(a) + 1e-9) + 1);
-}
-
-export function fmtPrice(p, decimals) {
-	if (!isNum(p))
-		return '—';
-	const d = decimals === undefined ? priceDecimals(p) : decimals;
-	return nf(d, d).format(p);
-}
-
-export function fmtNum(x, min = 0, max = 2) {
-	return isNum(x) ? nf(min, max).format(x) : '—';
-}
-
-export const fmtCount = (x) => fmtNum(x, 0, 0);
-
-export function fmtMoney(x) {
-	return isNum(x) ? nf(2, 2).format(x) : '—';
-}
-
-export function fmtSigned(x, d = 2) {
-	if (!isNum(x))
-		return '—';
-	// A value that rounds to zero shows no sign.
-	const s = nf(d, d).format(Math.abs(x));
-	if (!/[1-9]/.test(s))
-		return s;
-	return (x > 0 ? '+' : '−') + s;
-}
-
-// A P&L in the quote currency.
-export const fmtPnl = (x) => fmtSigned(x, 2);
-
-// A signed change in per cent (the value is already in per cent).
-export function fmtPct(x, d = 2) {
-	return isNum(x) ? fmtSigned(x, d) + '%' : '—';
-}
-
-// A share or rate (0.4571) as an unsigned percentage: "45.71%".
-export function fmtRate(x) {
-	return isNum(x) ? nf(2, 2).format(x * 100) + '%' : '—';
-}
-
-export function fmtQty(x) {
-	if (!isNum(x))
-		return '—';
-	const d = Math.abs(x) >= 1000 ? 2 : 6;
-	return nf(d, d).format(x);
 }
 
 export function fmtBytes(b) {
