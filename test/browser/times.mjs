@@ -49,14 +49,14 @@ await run('times', async (t) => {
 
 	await t.page.click('#tz');
 	await waitFor(t, (w) => document.querySelector('#trades tbody tr:last-child')
-		.cells[0].textContent === w, `${ymd(old)} 21:00:00`,
+		?.cells[0].textContent === w, `${ymd(old)} 21:00:00`,
 	`in local time (Tokyo) the older fill reads "${ymd(old)} 21:00:00"`);
 	check(await t.page.textContent('#tz') === 'Local', 'the button says Local');
 	const foot = await t.page.textContent('.footer');
 	check(/local time/.test(foot), `the footer names the zone (got "${foot}")`);
 	await load(t);
 	await waitFor(t, (w) => document.querySelector('#trades tbody tr:last-child')
-		.cells[0].textContent === w, `${ymd(old)} 21:00:00`,
+		?.cells[0].textContent === w, `${ymd(old)} 21:00:00`,
 	'local time is remembered across a reload');
 	f = await fills(t);
 	const local = new Date(now + 9 * 3600000).toISOString().slice(11, 19);
