@@ -530,7 +530,7 @@ for s in socks:
 
 @test "a URL that is not /, /ws, /ws/TOPIC or ?topics= is refused with 404" {
 	bcast -n
-	js a --timeout 5 "$URL/nope"
+	js a --timeout 15 "$URL/nope"
 	finish a
 	assert_equal "$rc" 3
 	grep -qx '#http 404' a.err
@@ -618,11 +618,11 @@ for s in socks:
 
 @test "--max-subscriptions: a URL naming more topics gets 400; a subscribe past it takes what fits and gets an error" {
 	bcast -n --max-subscriptions 3
-	js a --timeout 5 "$URL/ws/x?topics=a,b,c"
+	js a --timeout 15 "$URL/ws/x?topics=a,b,c"
 	finish a
 	assert_equal "$rc" 3
 	grep -qx '#http 400' a.err
-	js b --timeout 5 "$URL/?topics=a,b,c,d"
+	js b --timeout 15 "$URL/?topics=a,b,c,d"
 	finish b
 	grep -qx '#http 400' b.err
 	run curl -s -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
@@ -1115,9 +1115,9 @@ since_event() {
 
 @test "--token: a handshake without the right token gets 401; Bearer header or ?token= gets in" {
 	bcast -n --token 's3cret-T0ken'
-	js none --timeout 5 "$URL/"
-	js wrong --timeout 5 --header 'Authorization: Bearer nope' "$URL/"
-	js wrongq --timeout 5 "$URL/?token=nope"
+	js none --timeout 15 "$URL/"
+	js wrong --timeout 15 --header 'Authorization: Bearer nope' "$URL/"
+	js wrongq --timeout 15 "$URL/?token=nope"
 	finish none
 	assert_equal "$rc" 3
 	grep -qx '#http 401' none.err
@@ -1156,7 +1156,7 @@ since_event() {
 
 @test "the token can come from the environment or the config file instead of argv" {
 	TF_BROADCAST_TOKEN=env-s3cret bcast -n
-	js none --timeout 5 "$URL/"
+	js none --timeout 15 "$URL/"
 	finish none
 	grep -qx '#http 401' none.err
 	js ok --count 1 --header 'Authorization: Bearer env-s3cret' "$URL/"
@@ -1172,7 +1172,7 @@ since_event() {
 	mkdir -p config/tf
 	echo 'TF_BROADCAST_TOKEN = "file-s3cret"' >config/tf/tf.conf
 	bcast -n
-	js none2 --timeout 5 "$URL/"
+	js none2 --timeout 15 "$URL/"
 	finish none2
 	grep -qx '#http 401' none2.err
 	js ok2 --count 1 "$URL/?token=file-s3cret"
@@ -1192,7 +1192,7 @@ since_event() {
 	TF_BROADCAST_TOKEN=$tok bcast -n
 	js hdr --count 1 --header "Authorization: Bearer $tok" "$URL/"
 	js q --count 1 "$URL/?token=$tok"
-	js wrong --timeout 5 --header "Authorization: Bearer ${tok%?}y" "$URL/"
+	js wrong --timeout 15 --header "Authorization: Bearer ${tok%?}y" "$URL/"
 	finish wrong
 	grep -qx '#http 401' wrong.err
 	wait_for opened hdr
@@ -1208,7 +1208,7 @@ since_event() {
 
 @test "--origin: a browser Origin not on the list gets 403; listed ones and non-browsers get in" {
 	bcast -n --origin 'https://desk.example,http://localhost:3000'
-	js evil --timeout 5 --origin https://evil.example "$URL/"
+	js evil --timeout 15 --origin https://evil.example "$URL/"
 	finish evil
 	assert_equal "$rc" 3
 	grep -qx '#http 403' evil.err
@@ -1225,9 +1225,9 @@ since_event() {
 
 @test "without --origin a browser may open the stream only from the server's own origin; programs without Origin get in" {
 	bcast -n
-	js evil --timeout 5 --origin https://evil.example "$URL/"
-	js evil2 --timeout 5 --origin "http://127.0.0.1:$((PORT + 1))" "$URL/"
-	js null --timeout 5 --origin null "$URL/"
+	js evil --timeout 15 --origin https://evil.example "$URL/"
+	js evil2 --timeout 15 --origin "http://127.0.0.1:$((PORT + 1))" "$URL/"
+	js null --timeout 15 --origin null "$URL/"
 	for x in evil evil2 null; do
 		finish $x
 		grep -qx '#http 403' $x.err
@@ -1357,7 +1357,7 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	js untrusted "wss://127.0.0.1:$PORT/"
 	finish untrusted
 	assert_equal "$rc" 1
-	js clear --timeout 5 "$URL/"
+	js clear --timeout 15 "$URL/"
 	finish clear
 	[ "$rc" -ne 0 ]
 	run grep '^#open' clear.err
@@ -1381,7 +1381,7 @@ print(s.recv(12).split()[1].decode())' "$PORT" "$@"; }
 	js b --count 1 "$URL/"
 	wait_for opened a
 	wait_for opened b
-	js c --timeout 5 "$URL/"
+	js c --timeout 15 "$URL/"
 	finish c
 	assert_equal "$rc" 3
 	grep -qx '#http 503' c.err
@@ -2060,11 +2060,11 @@ scrape() {
 	# One client in, the next refused (--max-clients 1), one without the token.
 	js a --timeout 20 "$URL/?token=s3cret"
 	wait_for opened a
-	js b --timeout 5 "$URL/?token=s3cret"
-	js n --timeout 5 "$URL/"
+	js b --timeout 15 "$URL/?token=s3cret"
+	js n --timeout 15 "$URL/"
 	finish b
 	finish n
-	js o --timeout 5 --origin http://evil.example "$URL/?token=s3cret"
+	js o --timeout 15 --origin http://evil.example "$URL/?token=s3cret"
 	finish o
 	scrape -H 'Authorization: Bearer s3cret'
 	promtool check metrics <metrics.txt
@@ -2162,7 +2162,7 @@ Y
 	js fast "${args[@]}" --timeout 10 "$URL/"
 	finish fast
 	closed_with fast 1008
-	js topics --timeout 5 "$URL/?topics=a,b,c"
+	js topics --timeout 15 "$URL/?topics=a,b,c"
 	finish topics
 	grep -qx '#http 400' topics.err
 	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/stats?x=$(printf '%09000d' 0)"

@@ -317,7 +317,7 @@ PY
 	[ "$code" = 202 ]
 	get / >/dev/null
 	[ "$code" = 200 ]
-	run node "$TF_ROOT/test/ws/client.js" --timeout 5 "ws://127.0.0.1:$PORT/ws"
+	run node "$TF_ROOT/test/ws/client.js" --timeout 15 "ws://127.0.0.1:$PORT/ws"
 	[ "$status" -eq 3 ]
 	[ "$(wc -l <out)" -eq 1 ]
 }
@@ -332,7 +332,7 @@ PY
 	curl -s --cacert cert.pem -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/" | grep -qx 200
 	# Plain HTTP to the TLS port gets nothing useful.
 	! curl -s -m 5 "http://127.0.0.1:$PORT/api/alerts" | jq -e .alerts
-	run node "$TF_ROOT/test/ws/client.js" --ca cert.pem --protocol tf.v1 --count 1 --timeout 5 "wss://127.0.0.1:$PORT/ws"
+	run node "$TF_ROOT/test/ws/client.js" --ca cert.pem --protocol tf.v1 --count 1 --timeout 15 "wss://127.0.0.1:$PORT/ws"
 	assert_success
 	assert_output --partial '"type":"welcome"'
 }
@@ -800,7 +800,7 @@ trading='{"type":"price_update","symbol":"BTC-USD","price":100,"ts":180000000000
 	[ "$code" = 403 ]
 	[ ! -s out ]
 	# Another site's page, by the right name: the WebSocket and the API.
-	node "$TF_ROOT/test/ws/client.js" --timeout 5 --origin https://evil.example \
+	node "$TF_ROOT/test/ws/client.js" --timeout 15 --origin https://evil.example \
 		"ws://127.0.0.1:$PORT/ws" >c.out 2>c.err || true
 	grep -qx '#http 403' c.err
 	get /api/snapshot -H 'Origin: https://evil.example' >r
