@@ -14,6 +14,8 @@
 
 #include <nats/nats.h>
 
+#include "bus.h"
+
 static volatile int64_t acked, failed;
 
 static double
@@ -38,27 +40,9 @@ on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 	natsMsg_Destroy(m);
 }
 
-/* Writes "ID-N" as tf-pub does, by hand and with a publisher id of the
- * same length (16 characters): the peer pays for its message ids what
- * tf-pub pays, no snprintf more. */
-static void
-msg_id(char *buf, int64_t n)
-{
-	static const char id[] = "natspub-00000000";
-	char digits[20];
-	size_t k = 0;
-
-	memcpy(buf, id, sizeof id - 1);
-	buf += sizeof id - 1;
-	*buf++ = '-';
-	do {
-		digits[k++] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	while (k)
-		*buf++ = digits[--k];
-	*buf = '\0';
-}
+/* The publisher id: as long as tf-pub's (16 characters), so the peer's
+ * message ids cost what tf-pub's do (tf_bus_msg_id, the same code). */
+static const char pub_id[] = "natspub-00000000";
 
 static void
 die(const char *what, natsStatus s)
@@ -104,7 +88,7 @@ main(int argc, char **argv)
 			len--;
 		n++;
 		/* A message id as tf-pub's: publisher id and line number. */
-		msg_id(id, n);
+		tf_bus_msg_id(id, pub_id, sizeof pub_id - 1, (uint64_t)n);
 		jsPubOptions_Init(&po);
 		po.MsgId = id;
 		po.MaxWait = maxwait;

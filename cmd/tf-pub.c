@@ -311,7 +311,7 @@ msg_line(natsMsg *m)
 	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id ||
 	    !(dash = strrchr(id, '-')))
 		return 0;
-	/* By hand, as msg_id writes it: strtoull costs as much as the
+	/* By hand, as tf_bus_msg_id writes it: strtoull costs as much as the
 	 * rest of the acknowledgement's handling here. */
 	for (dash++; *dash >= '0' && *dash <= '9'; dash++)
 		no = no * 10 + (uint64_t)(*dash - '0');
@@ -387,26 +387,6 @@ settle(struct pub *p, size_t *inflight, size_t *failed)
 	*inflight = p->w.nsent;
 	*failed = p->w.nfailed;
 	pthread_mutex_unlock(&p->mu);
-}
-
-/* Writes the message id "ID-NO" of line no into buf (ID_MAX + 22 bytes),
- * by hand: snprintf cost a thousand instructions a line. */
-static void
-msg_id(struct pub *p, uint64_t no, char *buf)
-{
-	char digits[20];
-	size_t n = 0;
-
-	memcpy(buf, p->id, p->id_len);
-	buf += p->id_len;
-	*buf++ = '-';
-	do {
-		digits[n++] = (char)('0' + no % 10);
-		no /= 10;
-	} while (no);
-	while (n)
-		*buf++ = digits[--n];
-	*buf = '\0';
 }
 
 /* ---- the connection -------------------------------------------------- */
@@ -599,7 +579,7 @@ send_msg(struct pub *p, natsMsg **m, uint64_t no)
 	jsPubOptions po;
 	char id[ID_MAX + 22];
 
-	msg_id(p, no, id);
+	tf_bus_msg_id(id, p->id, p->id_len, no);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	return js_PublishMsgAsync(tf_bus_js(p->bus), m, &po);

@@ -972,3 +972,23 @@ tf_bus_cursor_check(struct tf_bus_cursor *c, uint64_t seq, uint64_t cseq,
 		c->done = 1;
 	return TF_BUS_TAKE;
 }
+
+size_t
+tf_bus_msg_id(char *buf, const char *id, size_t idlen, uint64_t no)
+{
+	char digits[20];
+	size_t n = 0, len = idlen + 1;
+
+	memcpy(buf, id, idlen);
+	buf += idlen;
+	*buf++ = '-';
+	do {
+		digits[n++] = (char)('0' + no % 10);
+		no /= 10;
+	} while (no);
+	len += n;
+	while (n)
+		*buf++ = digits[--n];
+	*buf = '\0';
+	return len;
+}

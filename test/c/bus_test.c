@@ -255,6 +255,20 @@ test_cursor(void)
 /* The sequences of a delivered message from its reply subject, as nats.c
  * reads them. */
 static void
+test_msg_id(void)
+{
+	char buf[64];
+
+	CHECK(tf_bus_msg_id(buf, "pub", 3, 0) == 5 && !strcmp(buf, "pub-0"),
+		"line 0: %s", buf);
+	CHECK(tf_bus_msg_id(buf, "a1b2", 4, 18446744073709551615ULL) == 25 &&
+		!strcmp(buf, "a1b2-18446744073709551615"), "the largest: %s",
+		buf);
+	CHECK(tf_bus_msg_id(buf, "", 0, 1020) == 5 && !strcmp(buf, "-1020"),
+		"no publisher id: %s", buf);
+}
+
+static void
 test_ack_seqs(void)
 {
 	uint64_t s = 0, c = 0;
@@ -311,6 +325,7 @@ main(void)
 	test_window();
 	test_cursor();
 	test_ack_seqs();
+	test_msg_id();
 	if (failures)
 		fprintf(stderr, "bus_test: %d failure%s\n", failures,
 			failures == 1 ? "" : "s");
