@@ -222,6 +222,24 @@ EOF
 	assert_output '{"type":"price_update","i":1}'
 }
 
+@test "a stream given subjects outside the prefix while tf-sub reads it: only the prefix's events are written" {
+	# Read whole (no filter subject on the server) while the stream's
+	# subjects are all under the prefix; the stream can take others later.
+	lines 2 | pub --create
+	tf-sub --all >got 2>err &
+	echo $! >>pids
+	wait_for eval '[ "$(wc -l <got)" -eq 2 ]'
+	run nats_raw "$TF_NATS_URL" 'req $JS.API.STREAM.INFO.TF {}'
+	config=$(jq -c '.config | .subjects += ["other.>"]' <<<"$output")
+	run nats_raw "$TF_NATS_URL" "req \$JS.API.STREAM.UPDATE.TF $config"
+	assert_equal "$(jq -c .config.subjects <<<"$output")" '["tf.>","other.>"]'
+	nats_raw "$TF_NATS_URL" 'pub other.x {"other":1}'
+	lines 1 3 | pub
+	wait_for eval '[ "$(wc -l <got)" -ge 3 ]'
+	assert_equal "$(cat got)" "$(lines 3)"
+	[ "$(nats_msgs s TF)" -eq 4 ]
+}
+
 @test "a slow reader: memory stays bounded, and nothing is lost when nats.c drops what does not fit" {
 	python3 -c 'import json
 for i in range(1, 40001): print(json.dumps({"type": "price_update", "i": i, "pad": "x" * 1000}))' |
