@@ -19,7 +19,9 @@
 #      lines published per run, and the stream tf-sub reads), WINDOW
 #      (4096: tf-pub's default --max-pending), SECS (10: seconds of feed
 #      per latency run), CLIENTS (1), KEEP=1 (keep the run directory),
-#      ONLY (scenarios, default "1 3": 1 is tf-pub and tf-sub)
+#      ONLY (scenarios, default "1 3": 1 is tf-pub and tf-sub), PROF=1
+#      (scenario 1's first run: the server's Go CPU profile over 5 s of
+#      each program's run, its top functions printed by bench/goprof.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.bash
@@ -55,11 +57,15 @@ fi
 # nats_up: a fresh server on free ports with its store in $tmp/store;
 # sets url and npid.
 nats_up() {
-	local port mon i
+	local port mon i prof=()
 	port=$(free_port)
 	mon=$(free_port)
 	rm -rf "$tmp/store"
-	nats-server -js -a 127.0.0.1 -p "$port" -m "$mon" \
+	if [ "${PROF:-0}" = 1 ]; then
+		pport=$(free_port)
+		prof=(--profile "$pport")
+	fi
+	nats-server -js -a 127.0.0.1 -p "$port" -m "$mon" "${prof[@]}" \
 		-sd "$tmp/store" >>"$tmp/nats.log" 2>&1 &
 	npid=$!
 	url=nats://127.0.0.1:$port
@@ -84,6 +90,22 @@ stream() {
 		--subject-prefix "$1" </dev/null
 }
 
+# prof_start NAME R: with PROF=1 and R the first run, the server's CPU
+# profile over 5 s from 1 s on, into $tmp/prof.NAME; prof_wait after the
+# program's run.
+profpid=
+prof_start() {
+	[ "${PROF:-0}" = 1 ] && [ "$2" = 1 ] || return 0
+	(sleep 1; curl -sf -o "$tmp/prof.$1" \
+		"http://127.0.0.1:$pport/debug/pprof/profile?seconds=5") &
+	profpid=$!
+}
+
+prof_wait() {
+	[ -z "$profpid" ] || wait "$profpid" || true
+	profpid=
+}
+
 # timed OUT CMD...: OUT gets "elapsed user sys maxrss_kib".
 timed() {
 	local out=$1
@@ -101,6 +123,7 @@ pub_run() {
 	if ((r % 2)); then order="tf bare"; else order="bare tf"; fi
 	for who in $order; do
 		s0=$(cpu_s "$npid")
+		prof_start "$who" "$r"
 		case $who in
 		tf) timed "$tmp/t" "$B/tf-pub" -q -n -s "$url" \
 			--stream tfpub --subject-prefix tfpub \
@@ -109,6 +132,7 @@ pub_run() {
 			"$WINDOW" <"$in" >/dev/null ;;
 		esac
 		s1=$(cpu_s "$npid")
+		prof_wait
 		read -r e u s m <"$tmp/t"
 		awk -v n="$LINES" -v e="$e" -v u="$u" -v s="$s" -v m="$m" \
 			-v sc="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" \
@@ -118,10 +142,12 @@ pub_run() {
 	done
 	if on 1; then
 		s0=$(cpu_s "$npid")
+		prof_start sub "$r"
 		timed "$tmp/t" "$B/tf-sub" -s "$url" --stream tfpub \
 			--subject-prefix tfpub --all --until-end \
 			>/dev/null 2>"$tmp/sub.err"
 		s1=$(cpu_s "$npid")
+		prof_wait
 		grep -q "wrote $LINES events" "$tmp/sub.err" || {
 			echo "bus.sh: tf-sub did not write $LINES events:" >&2
 			cat "$tmp/sub.err" >&2
@@ -247,6 +273,11 @@ if on 1; then
 		if (b > 0) printf "  tf-pub / bare publisher: %.2fx the lines/s\n", a / b }'
 	echo "  (targets: tf-pub >= 100000 lines/s and >= 0.8x the bare publisher;"
 	echo "   tf-sub >= 250000 lines/s)"
+	for who in tf bare sub; do
+		[ -s "$tmp/prof.$who" ] || continue
+		echo "  nats-server's CPU profile during $who (run 1):"
+		bench/goprof.py "$tmp/prof.$who" 15 | sed 's/^/    /'
+	done
 fi
 if on 3; then
 	printf "  %-40s %-22s %-22s %-24s %s\n" \
