@@ -103,6 +103,7 @@ struct pub {
 	/* Shared with nats.c's threads, under mu. */
 	pthread_mutex_t mu;
 	struct tf_bus_window w;	/* c->max_pending lines */
+	size_t ack_next;	/* the slot whose acknowledgement is next */
 	int woken, lost;
 	/* The loop waits for room in a full window only: acknowledgements
 	 * wake it once fewer than wake_below lines are in flight, rather
@@ -325,12 +326,18 @@ static void
 on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 {
 	struct pub *p = arg;
-	uint64_t no = msg_line(m);
 	struct tf_bus_entry *e;
+	uint64_t no;
 
 	(void)js;
 	pthread_mutex_lock(&p->mu);
-	e = no ? find(p, no) : NULL;
+	/* Known by the message itself when acknowledgements come in the
+	 * order sent; else by the line number in its id (a header lookup,
+	 * a few hundred instructions). */
+	if (!(e = tf_bus_window_ack(&p->w, m, &p->ack_next)) &&
+	    (no = msg_line(m)) && (e = find(p, no)) &&
+	    e->state == TF_BUS_SENT)
+		tf_bus_window_acked(&p->w, e, &p->ack_next);
 	if (!e || e->state != TF_BUS_SENT) {
 		pthread_mutex_unlock(&p->mu);
 		natsMsg_Destroy(m);
@@ -681,6 +688,7 @@ resend(struct pub *p)
 		m = e->msg;
 		no = e->no;
 		e->msg = NULL;
+		e->key = m;
 		e->sent_last = now;
 		set_state(p, e, TF_BUS_SENT);
 		pthread_mutex_unlock(&p->mu);
@@ -752,7 +760,7 @@ publish(struct pub *p, const struct tf_line *l, const struct tf_event *ev)
 	/* In the window before it is sent: its acknowledgement may come
 	 * before js_PublishMsgAsync returns. */
 	pthread_mutex_lock(&p->mu);
-	tf_bus_window_push(&p->w, l->no, l->len, tf_mono_ns());
+	tf_bus_window_push(&p->w, l->no, l->len, tf_mono_ns())->key = m;
 	pthread_mutex_unlock(&p->mu);
 	s = send_msg(p, &m, l->no);
 	if (s == NATS_OK) {

@@ -914,6 +914,7 @@ tf_bus_window_push(struct tf_bus_window *w, uint64_t no, size_t len,
 	e->no = no;
 	e->sent_ns = e->sent_last = now;
 	e->msg = NULL;
+	e->key = NULL;
 	e->len = len;
 	e->state = TF_BUS_ACKED;	/* no state yet: counted by the next */
 	tf_bus_window_set(w, e, TF_BUS_SENT);
@@ -929,6 +930,28 @@ tf_bus_window_pop_newest(struct tf_bus_window *w)
 	tf_bus_window_set(w, e, TF_BUS_ACKED);
 	w->bytes -= e->len;
 	w->n--;
+}
+
+struct tf_bus_entry *
+tf_bus_window_ack(struct tf_bus_window *w, const void *key, size_t *next)
+{
+	struct tf_bus_entry *e;
+
+	if (!w->cap || !key)
+		return NULL;
+	/* A slot outside the window is ACKED, or unused with no key. */
+	e = &w->e[*next % w->cap];
+	if (e->state != TF_BUS_SENT || e->key != key)
+		return NULL;
+	tf_bus_window_acked(w, e, next);
+	return e;
+}
+
+void
+tf_bus_window_acked(struct tf_bus_window *w, struct tf_bus_entry *e,
+	size_t *next)
+{
+	*next = ((size_t)(e - w->e) + 1) % w->cap;
 }
 
 size_t

@@ -223,6 +223,9 @@ struct tf_bus_entry {
 	int64_t sent_ns;	/* first sent (tf_mono_ns) */
 	int64_t sent_last;	/* last sent: an ack timeout runs from here */
 	natsMsg *msg;		/* FAILED: the owner's, to send again */
+	/* SENT: the message nats.c holds for it, by address (how its
+	 * acknowledgement is known: see tf_bus_window_ack). */
+	const void *key;
 	size_t len;
 	enum tf_bus_state state;
 };
@@ -259,6 +262,20 @@ void tf_bus_window_pop_newest(struct tf_bus_window *w);
 /* Moves e to another state, keeping the counts. */
 void tf_bus_window_set(struct tf_bus_window *w, struct tf_bus_entry *e,
 	enum tf_bus_state state);
+
+/* The SENT entry in ring slot *next if key is its key, else NULL (the
+ * caller then finds the entry by line number and calls
+ * tf_bus_window_acked). Acknowledgements come back in the order sent as
+ * a rule, so *next is the slot after the last entry acknowledged. A
+ * match is certain: two SENT entries cannot hold the same live message,
+ * and an entry's key is set before it is sent and read only while it is
+ * SENT. Moves *next on past a match. */
+struct tf_bus_entry *tf_bus_window_ack(struct tf_bus_window *w,
+	const void *key, size_t *next);
+
+/* Sets *next to the slot after e's. */
+void tf_bus_window_acked(struct tf_bus_window *w, struct tf_bus_entry *e,
+	size_t *next);
 
 /* Removes the acknowledged entries at the front; returns how many. */
 size_t tf_bus_window_settle(struct tf_bus_window *w);

@@ -224,6 +224,61 @@ test_window(void)
 	tf_bus_window_finish(&w);
 }
 
+/* Acknowledgements known by the message's address: in the order sent,
+ * through the ring's wrap; anything else (out of order, an entry no
+ * longer SENT, a slot outside the window) is no match, for the caller
+ * to find by line number. */
+static void
+test_window_ack(void)
+{
+	struct tf_bus_window w;
+	struct tf_bus_entry *e;
+	char msgs[8];		/* stand-ins for nats.c's messages */
+	size_t next = 0;
+	uint64_t no;
+
+	CHECK(tf_bus_window_init(&w, 3) == 0, "init");
+	CHECK(tf_bus_window_ack(&w, &msgs[0], &next) == NULL, "empty");
+	for (no = 0; no < 3; no++)
+		tf_bus_window_push(&w, no, 1, 0)->key = &msgs[no];
+	e = tf_bus_window_ack(&w, &msgs[0], &next);
+	CHECK(e && e->no == 0 && next == 1, "first in order");
+	tf_bus_window_set(&w, e, TF_BUS_ACKED);
+	/* The third before the second: no match; by line number, then on
+	 * from there. */
+	CHECK(tf_bus_window_ack(&w, &msgs[2], &next) == NULL && next == 1,
+		"out of order");
+	e = tf_bus_window_find(&w, 2);
+	tf_bus_window_acked(&w, e, &next);
+	tf_bus_window_set(&w, e, TF_BUS_ACKED);
+	CHECK(next == 0, "after the last slot: the first");
+	/* The first slot is ACKED now, with its old key. */
+	CHECK(tf_bus_window_ack(&w, &msgs[0], &next) == NULL, "not SENT");
+	/* The second failed (taken back): its key is no match. */
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 1), TF_BUS_FAILED);
+	next = 1;
+	CHECK(tf_bus_window_ack(&w, &msgs[1], &next) == NULL, "FAILED");
+	/* Sent again, same message: a match again. */
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 1), TF_BUS_SENT);
+	CHECK(tf_bus_window_ack(&w, &msgs[1], &next) ==
+			tf_bus_window_find(&w, 1) && next == 2, "sent again");
+	tf_bus_window_set(&w, tf_bus_window_find(&w, 1), TF_BUS_ACKED);
+	CHECK(tf_bus_window_settle(&w) == 3 && w.n == 0, "settled");
+	/* Wrapped: slot 0 holds line 3 under a new message. */
+	next = 0;
+	tf_bus_window_push(&w, 3, 1, 0)->key = &msgs[3];
+	tf_bus_window_push(&w, 4, 1, 0)->key = &msgs[4];
+	CHECK(w.head == 0 && tf_bus_window_at(&w, 0) == &w.e[0], "slot 0");
+	e = tf_bus_window_ack(&w, &msgs[3], &next);
+	CHECK(e && e->no == 3, "wrapped, in order");
+	tf_bus_window_set(&w, e, TF_BUS_ACKED);
+	CHECK(tf_bus_window_ack(&w, &msgs[4], &next)->no == 4, "and on");
+	/* Never a match for no message. */
+	next = 2;
+	CHECK(tf_bus_window_ack(&w, NULL, &next) == NULL, "no key");
+	tf_bus_window_finish(&w);
+}
+
 /* The checked consumer: holes in the stream sequence are reported, a
  * consumer that skipped messages is made again, repeats are dropped. */
 static void
@@ -323,6 +378,7 @@ main(void)
 	test_redact();
 	test_options();
 	test_window();
+	test_window_ack();
 	test_cursor();
 	test_ack_seqs();
 	test_msg_id();
