@@ -60,8 +60,18 @@ $(B)/libtf.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libtf.a $(LIBS) $(LDFLAGS)
+$(B)/tf-%: cmd/tf-%.c $(B)/libtf.a lib/*.h cmd/*.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CMD_OBJ) $(B)/libtf.a $(LIBS) $(LDFLAGS)
+
+# Command code two programs share (it reports on stderr, so not in lib/):
+# cmd/hubcli.c, the hub's options, listening and input loop.
+$(B)/cmd/%.o: cmd/%.c cmd/*.h lib/*.h VERSION
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+HUB_PROGS = $(B)/tf-broadcast $(B)/tf-serve
+$(HUB_PROGS): $(B)/cmd/hubcli.o
+$(HUB_PROGS): CMD_OBJ = $(B)/cmd/hubcli.o
 
 NATS_PROGS = $(B)/tf-pub $(B)/tf-sub $(B)/test/bus_test $(B)/bench/natspub
 $(B)/lib/bus.o $(NATS_PROGS): ALL_CFLAGS += $(NATS_CFLAGS)
@@ -79,8 +89,8 @@ $(B)/webassets.c: $(WEB_SRC) $(LWC) scripts/embed-web
 $(B)/webassets.o: $(B)/webassets.c lib/webasset.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/tf-serve: cmd/tf-serve.c $(B)/webassets.o $(B)/libtf.a lib/*.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/webassets.o $(B)/libtf.a $(LIBS) $(LDFLAGS)
+$(B)/tf-serve: cmd/tf-serve.c $(B)/webassets.o $(B)/libtf.a lib/*.h cmd/*.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CMD_OBJ) $(B)/webassets.o $(B)/libtf.a $(LIBS) $(LDFLAGS)
 
 $(B)/test/%: test/c/%.c $(B)/libtf.a lib/*.h
 	@mkdir -p $(@D)
@@ -187,7 +197,7 @@ uninstall:
 	for u in examples/systemd/*; do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done
 
 format:
-	clang-format -i lib/*.c lib/*.h cmd/*.c test/c/*.c bench/*.c
+	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h test/c/*.c bench/*.c
 
 lint:
 	mandoc -Tlint -Wwarning man/*
