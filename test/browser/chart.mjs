@@ -18,7 +18,7 @@
 //   - GAP-USD (120 one-minute candles 3 minutes apart, an open long with a
 //     stop, a pattern 10 candles back): the pattern's name ends before
 //     the price lines' titles, and is shortened once the chart is dragged
-//     to bring it under them.
+//     to bring it under them; a new pattern does not pull the chart back.
 import { run, check, waitFor, inject, load, sleep } from './lib.mjs';
 
 const MIN = 60000;
@@ -234,6 +234,19 @@ await run('chart', async (t) => {
 		b.name.slice(0, -1)), `dragged to where the whole name would ` +
 		`reach x ${Math.round(b.whole)}, past the titles, it is ` +
 		`shortened to end before them: ${say(b)}`);
+	// A new pattern then does not pull the dragged chart back.
+	await inject([{ type: 'pattern_detected', symbol: 'GAP-USD',
+		pattern: 'double_bottom', direction: 'bullish', confidence: 0.6,
+		entry: 215, target: 219, stop: 211,
+		ts: gapBase + 3 * 119 * MIN + 3000 }]);
+	await waitFor(t, () => window.tfDash.chart().named === 'double bottom',
+		null, 'the new pattern on GAP-USD');
+	await sleep(300);
+	const was = b.i.from;
+	b = await boxes();
+	check(Math.abs(b.i.from - was) < 0.01 && clear(b), `a new pattern ` +
+		`leaves the dragged chart where it is (from ${was} to ` +
+		`${b.i.from}), its name clear of the titles: ${say(b)}`);
 
 	// Overlays are remembered.
 	await load(t);

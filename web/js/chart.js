@@ -620,7 +620,10 @@ export class PriceChart {
 	}
 
 	// The latest pattern's name is centred on its candle: the newest
-	// candles get enough room on the right for it to show whole.
+	// candles get enough room on the right for it to show whole, while
+	// the chart stands where it was put (loaded, fitted). Once the
+	// trader has scrolled or zoomed, the view is theirs: a new pattern
+	// or candle does not pull it back, and fitName shortens the name.
 	keepNameInView(named, a) {
 		const ts = this.chart.timeScale();
 		let offset = 6;
@@ -639,7 +642,8 @@ export class PriceChart {
 				spacing) - behind;
 			offset = Math.max(offset, Math.min(60, need));
 		}
-		if (ts.options().rightOffset !== offset)
+		const put = ts.options().rightOffset;
+		if (put !== offset && Math.abs(ts.scrollPosition() - put) < 0.5)
 			ts.applyOptions({ rightOffset: offset });
 	}
 
