@@ -32,6 +32,17 @@ wait_for() {
 	return 1
 }
 
+# ended_by SIG PID: PID, a child of the test that was sent SIG, ends within
+# 10 s, by that signal: its status is 128 + SIG's number, as the line
+# contract has it for SIGINT and SIGTERM (the program re-raises it).
+ended_by() {
+	local rc=0
+	wait_for eval "! kill -0 $2 2>/dev/null" ||
+		fail "pid $2 still runs 10 s after SIG$1"
+	wait "$2" || rc=$?
+	assert_equal "$rc" $((128 + $(kill -l "$1")))
+}
+
 # stop_pids: ends every process whose id the test wrote to ./pids, last
 # started first: SIGTERM to all, then SIGKILL to any still up after 10 s.
 stop_pids() {

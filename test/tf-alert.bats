@@ -407,10 +407,7 @@ for l in sys.stdin:
 		px X 110 1000 >&7
 		wait_for grep -q alert out
 		kill -s "$sig" "$pid"
-		wait_for eval '! kill -0 "$pid" 2>/dev/null'
-		rc=0
-		wait "$pid" || rc=$?
-		assert_equal "$rc" $((128 + $(kill -l "$sig")))
+		ended_by "$sig" "$pid"
 		exec 7>&-
 		grep -q '1 alert from 2 lines' err
 		python3 -c 'import json; s=json.load(open("st.json")); e=s["rules"]["above:X=100"]["symbols"]["X"]; assert e["last_fire"] == 1000 and e["armed"] is False, s'

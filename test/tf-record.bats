@@ -261,10 +261,7 @@ fill_then_free() {
 		sleep 0.2
 		kill -s "$sig" "$pid"
 		# It stops although its input is still open.
-		wait_for eval '! kill -0 "$pid" 2>/dev/null'
-		rc=0
-		wait "$pid" || rc=$?
-		assert_equal "$rc" $((128 + $(kill -l "$sig")))
+		ended_by "$sig" "$pid"
 		exec 7>&-
 		grep -q 'recorded 2 lines' err
 		run q r.db "select count(*) from events"

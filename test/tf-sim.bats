@@ -489,16 +489,14 @@ assert [e["type"] for e in events[:2]] == ["bot_started", "bot_stopped"]
 }
 
 @test "SIGTERM and SIGINT end the run, every line out whole, then end tf-sim by that signal (143, 130)" {
-	local sig pid rc
+	local sig pid
 	for sig in TERM INT; do
 		rm -f "$BATS_TEST_TMPDIR/out"
 		tf-sim -r 0 >"$BATS_TEST_TMPDIR/out" &
 		pid=$!
 		wait_for [ -s "$BATS_TEST_TMPDIR/out" ]
 		kill -"$sig" "$pid"
-		rc=0
-		wait "$pid" || rc=$?
-		[ "$rc" -eq $((128 + $(kill -l "$sig"))) ]
+		ended_by "$sig" "$pid"
 		check 'assert len(events) > 0'
 	done
 	# Paced and asleep, it stops at once too.
@@ -507,9 +505,7 @@ assert [e["type"] for e in events[:2]] == ["bot_started", "bot_stopped"]
 	pid=$!
 	wait_for [ -s "$BATS_TEST_TMPDIR/out" ]
 	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	[ "$rc" -eq 143 ]
+	ended_by TERM "$pid"
 	check 'assert len(events) == 1'
 }
 

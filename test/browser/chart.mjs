@@ -14,7 +14,11 @@
 //     the strategy's own indicator sent as a field is drawn and shown;
 //   - the price labels (last, entry, target, stop) never overlap, those
 //     left out are written under the chart; the latest pattern's name is
-//     not clipped; 120 fills on 120 one-second candles make fewer markers.
+//     not clipped; 120 fills on 120 one-second candles make fewer markers;
+//   - GAP-USD (120 one-minute candles 3 minutes apart, an open long with a
+//     stop, a pattern 10 candles back): the pattern's name ends before
+//     the price lines' titles, and is shortened once the chart is dragged
+//     to bring it under them; a new pattern does not pull the chart back.
 import { run, check, waitFor, inject, load, sleep } from './lib.mjs';
 
 const MIN = 60000;
@@ -45,6 +49,20 @@ await run('chart', async (t) => {
 		pattern: 'inverse_head_and_shoulders', direction: 'bullish',
 		confidence: 0.8, entry: 150.3, target: 150.6, stop: 149.7,
 		ts: base + 39 * MIN + 2000 });
+	// GAP-USD: 120 one-minute candles three minutes apart (no tick in
+	// between), an open long with its stop, and its latest pattern ten
+	// candles before the last, with levels among the candles.
+	const gapBase = Math.floor(now / MIN) * MIN - 3 * 119 * MIN;
+	for (let i = 0; i < 120; i++)
+		lines.push({ type: 'price_update', symbol: 'GAP-USD',
+			price: 200 + (i % 20), ts: gapBase + 3 * i * MIN + 1000 });
+	lines.push({ type: 'trade_executed', symbol: 'GAP-USD', side: 'buy',
+		quantity: 1, price: 205, stop: 201, order_id: 'g1',
+		ts: gapBase + 3 * 100 * MIN + 1500 });
+	lines.push({ type: 'pattern_detected', symbol: 'GAP-USD',
+		pattern: 'inverse_head_and_shoulders', direction: 'bullish',
+		confidence: 0.7, entry: 215, target: 219, stop: 211,
+		ts: gapBase + 3 * 109 * MIN + 2000 });
 	await inject(lines);
 	await load(t);
 	await t.page.selectOption('#symbol', 'CHT-USD');
@@ -95,7 +113,8 @@ await run('chart', async (t) => {
 		check(named.includes(n) || levels.includes(`${n} ${v}`), `the ` +
 			`${n} level shows, on the axis or under the chart ` +
 			`(labels ${named}, under: "${levels}")`);
-	check(i1.named === 'inverse head and shoulders' && i1.namedX !== null &&
+	check(i1.named === 'inverse head and shoulders' &&
+		i1.nameShown === i1.named && i1.namedX !== null &&
 		i1.namedX + i1.namedWidth / 2 <= i1.width && i1.namedX -
 		i1.namedWidth / 2 >= 0, `the pattern's name fits in the chart ` +
 		`(centre ${i1.namedX}, ${Math.round(i1.namedWidth)} px wide, pane ` +
@@ -158,6 +177,76 @@ await run('chart', async (t) => {
 		'Ticks (the events carry no volume)', 'without volume the bars ' +
 		'are tick counts, and labelled so');
 	check((await legend(t)).includes(' ticks'), 'the legend counts ticks');
+
+	// The pattern's name on a chart with price lines: its box (the
+	// marker's text, centred on its candle) ends before the column of
+	// the lines' titles (each drawn by lightweight-charts at the pane's
+	// right edge, its text plus a 1 px border and 2 x 5/12 of the font
+	// size of padding wide), with candles missing between ticks; and
+	// still when the chart is dragged to bring the name under the
+	// titles: it is shortened (or left out), never run under them.
+	await t.page.selectOption('#symbol', 'GAP-USD');
+	await t.page.click('#timeframe button[data-tf="1m"]');
+	await waitFor(t, () => {
+		const c = document.querySelector('#chart');
+		const i = window.tfDash.chart();
+		return c.dataset.symbol === 'GAP-USD' && c.dataset.tf === '1m' &&
+			c.dataset.candles === '120' && i.labels.some((x) =>
+			x[0] === 'long entry');
+	}, null, 'GAP-USD on 1m with its 120 candles and its long entry line');
+	await sleep(300);
+	const boxes = () => t.page.evaluate(() => {
+		const i = window.tfDash.chart();
+		const c = document.createElement('canvas').getContext('2d');
+		c.font = i.font;
+		const size = parseFloat(i.font);
+		const titles = i.labels.filter((x) => x[0] !== 'last').map((x) => {
+			const w = Math.ceil(c.measureText(x[0]).width) + 1 +
+				2 * size / 12 * 5;
+			return { name: x[0], left: i.width - w, right: i.width };
+		});
+		const w = c.measureText(i.nameShown).width;
+		return { i, titles, name: i.nameShown, left: i.namedX - w / 2,
+			right: i.namedX + w / 2,
+			whole: i.namedX + c.measureText(i.named).width / 2 };
+	});
+	const clear = (b) => b.name === '' || (b.left >= 0 && b.titles.every(
+		(x) => b.right <= x.left));
+	const say = (b) => `"${b.name}" from x ${Math.round(b.left)} to ` +
+		`${Math.round(b.right)}, titles ${b.titles.map((x) => `${x.name} ` +
+		`from ${Math.round(x.left)}`).join(', ')} (pane ${b.i.width} px)`;
+	let b = await boxes();
+	check(b.titles.length >= 2 && b.name === 'inverse head and shoulders' &&
+		clear(b), `on GAP-USD the pattern's name shows whole and ends ` +
+		`before the price lines' titles: ${say(b)}`);
+	const cb = await t.page.locator('#chart').boundingBox();
+	const col = Math.min(...b.titles.map((x) => x.left));
+	const y = cb.y + cb.height * 0.3;
+	await t.page.mouse.move(cb.x + b.i.namedX, y);
+	await t.page.mouse.down();
+	await t.page.mouse.move(cb.x + col - 40, y, { steps: 5 });
+	await t.page.mouse.up();
+	await t.page.mouse.move(cb.x + 5, cb.y - 40);
+	await sleep(300);
+	b = await boxes();
+	check(b.i.namedX !== null && b.whole > col && clear(b) &&
+		b.name.endsWith('…') && 'inverse head and shoulders'.startsWith(
+		b.name.slice(0, -1)), `dragged to where the whole name would ` +
+		`reach x ${Math.round(b.whole)}, past the titles, it is ` +
+		`shortened to end before them: ${say(b)}`);
+	// A new pattern then does not pull the dragged chart back.
+	await inject([{ type: 'pattern_detected', symbol: 'GAP-USD',
+		pattern: 'double_bottom', direction: 'bullish', confidence: 0.6,
+		entry: 215, target: 219, stop: 211,
+		ts: gapBase + 3 * 119 * MIN + 3000 }]);
+	await waitFor(t, () => window.tfDash.chart().named === 'double bottom',
+		null, 'the new pattern on GAP-USD');
+	await sleep(300);
+	const was = b.i.from;
+	b = await boxes();
+	check(Math.abs(b.i.from - was) < 0.01 && clear(b), `a new pattern ` +
+		`leaves the dragged chart where it is (from ${was} to ` +
+		`${b.i.from}), its name clear of the titles: ${say(b)}`);
 
 	// Overlays are remembered.
 	await load(t);

@@ -24,6 +24,9 @@ const FONT_SIZE = 11;
 const LABEL_PX = FONT_SIZE + 8;
 // Markers closer than this (pixels) are merged into one.
 const MARK_PX = 14;
+// The latest pattern's name keeps this far (pixels) from the price lines'
+// titles and from the pane's edges.
+const NAME_GAP = 6;
 // On load and on a timeframe change the chart shows at most this many of
 // the newest candles, all of them when there are fewer.
 const FIT_BARS = 150;
@@ -82,6 +85,20 @@ function baseOptions() {
 const toSec = (ms) => Math.floor(ms / 1000);
 const bar = (c) => ({ time: toSec(c.t), open: c.o, high: c.h, low: c.l, close: c.c });
 
+// Index of the first candle of a starting at or after ms (a.length when
+// none does).
+function candleFrom(a, ms) {
+	let lo = 0, hi = a.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >> 1;
+		if (a[mid].t < ms)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 // Simple and exponential moving averages of closes, from index `from` on
 // (vals holds the earlier ones): null until `period` candles exist.
 function movingAverage(kind, period, a, vals, from) {
@@ -113,6 +130,28 @@ function textWidth(s) {
 		measureCtx.font = `${FONT_SIZE}px ${FONT}`;
 	}
 	return measureCtx.measureText(s).width;
+}
+
+// Width of a price line's title as lightweight-charts draws it in the
+// pane, against the price axis: its text, a 1 px border and, on each
+// side, padding of 5/12 of the font size.
+const titleWidth = (s) => Math.ceil(textWidth(s)) + 1 + 2 * FONT_SIZE / 12 * 5;
+
+// s cut short with "…" to at most px wide: s itself when it fits, '' when
+// fewer than 4 of its characters would.
+function fitText(s, px) {
+	if (textWidth(s) <= px)
+		return s;
+	let lo = 0, hi = s.length;	// the longest prefix that fits
+	while (lo < hi) {
+		const mid = (lo + hi + 1) >> 1;
+		if (textWidth(s.slice(0, mid) + '…') <= px)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	const cut = s.slice(0, lo).trimEnd();
+	return cut.length >= 4 ? cut + '…' : '';
 }
 
 export class PriceChart {
@@ -167,7 +206,11 @@ export class PriceChart {
 		this.thin = 1;		// candles per marker bucket
 		this.laterDue = false;
 		this.volumeMode = '';
-		this.named = '';	// the pattern name shown on the chart
+		this.named = '';	// the latest pattern's name
+		this.nameShown = '';	// as drawn: whole, shortened or ''
+		this.namedObj = null;	// {time, text, mark} of that pattern
+		this.marks = [];	// the markers, names whole
+		this.marksSeen = null;	// the marks showMarks last looked at
 	}
 
 	// Shows another series; the next draw() draws it whole and fits it.
@@ -177,6 +220,8 @@ export class PriceChart {
 		this.series = series;
 		this.drawnReset = -1;
 		this.markKey = this.lineKey = '';
+		this.marks = [];
+		this.namedObj = null;
 		this.el.dataset.symbol = symbol || '';
 		this.el.dataset.tf = tf;
 		this.fresh = true;
@@ -424,7 +469,8 @@ export class PriceChart {
 		const out = {
 			from: r ? r.from : null, to: r ? r.to : null, candles: a.length,
 			spacing: o.barSpacing, rightOffset: o.rightOffset, width: ts.width(),
-			named: this.named, namedX: null, namedWidth: this.named ? textWidth(this.named) : 0,
+			named: this.named, nameShown: this.nameShown, namedX: null,
+			namedWidth: textWidth(this.nameShown), font: `${FONT_SIZE}px ${FONT}`,
 			labels: JSON.parse(this.el.dataset.labels || '[]'), x: [],
 		};
 		if (this.namedTime !== undefined && this.namedTime !== null)
@@ -509,37 +555,75 @@ export class PriceChart {
 		const marks = [];
 		const count = (n) => (n > 1 ? String(n) : '');
 		let named = null;
-		// A time in the series: the marker's candle, or the last one.
-		const last = a.length ? a[a.length - 1].t : 0;
+		// A candle's time: the marker's, or the next one when no tick
+		// made a candle at its time (where lightweight-charts would
+		// draw it), or the last one.
+		const last = a.length - 1;
 		for (const [, m] of [...per.entries()].sort((x, y) => x[0] - y[0])) {
-			const time = toSec(Math.min(m.t, last));
+			const time = toSec(a[Math.min(candleFrom(a, m.t), last)].t);
 			if (m.buy)
 				marks.push({ time, position: 'belowBar', shape: 'arrowUp', color: UP, text: count(m.buy) });
 			if (m.sell)
 				marks.push({ time, position: 'aboveBar', shape: 'arrowDown', color: DOWN, text: count(m.sell) });
 			if (m.pat) {
-				marks.push({
+				const mark = {
 					time, position: m.bear ? 'aboveBar' : 'belowBar', shape: 'circle',
 					color: AMBER, text: m.named,
-				});
+				};
+				marks.push(mark);
 				if (m.named)
-					named = { time, text: m.named };
+					named = { time, text: m.named, mark };
 			}
 		}
 		marks.sort((x, y) => x.time - y.time);
+		this.marks = marks;
+		this.el.dataset.markers = String(marks.length);
+		this.markTimes = [...new Set(marks.map((k) => k.time))];
+		this.el.dataset.thin = String(this.thin);
+		this.keepNameInView(named, a);
+		this.showMarks();
+	}
+
+	// Sets the markers, the latest pattern's name as it fits where its
+	// candle stands now; only when something in them changed.
+	showMarks() {
+		const n = this.namedObj;
+		const shown = n ? this.fitName(n) : '';
+		if (this.marks === this.marksSeen && shown === this.nameShown)
+			return;	// every frame after a draw: mostly nothing new
+		this.marksSeen = this.marks;
+		this.nameShown = shown;
+		const marks = this.marks.map((k) => (n && k === n.mark ?
+			Object.assign({}, k, { text: this.nameShown }) : k));
 		const key = this.thin + ':' + marks.map((k) => k.time + k.shape + k.text).join(',');
 		if (key !== this.markKey) {
 			this.markKey = key;
 			this.markers.setMarkers(marks);
 		}
-		this.el.dataset.markers = String(marks.length);
-		this.markTimes = [...new Set(marks.map((k) => k.time))];
-		this.el.dataset.thin = String(this.thin);
-		this.keepNameInView(named, a);
+	}
+
+	// The name, centred on its candle, ends before the price lines'
+	// titles and inside the pane, or is cut short to: once scrolled or
+	// zoomed, the room keepNameInView made may be gone.
+	fitName(n) {
+		const ts = this.chart.timeScale();
+		const x = ts.timeToCoordinate(n.time);
+		if (x === null)
+			return '';
+		const right = ts.width() - this.titlesWidth() - NAME_GAP;
+		return fitText(n.text, 2 * Math.min(x - NAME_GAP, right - x));
+	}
+
+	// The widest title of the price lines shown.
+	titlesWidth() {
+		return Math.max(0, ...this.lines.filter((l) => l.shown).map((l) => titleWidth(l.name)));
 	}
 
 	// The latest pattern's name is centred on its candle: the newest
-	// candles get enough room on the right for it to show whole.
+	// candles get enough room on the right for it to show whole, while
+	// the chart stands where it was put (loaded, fitted). Once the
+	// trader has scrolled or zoomed, the view is theirs: a new pattern
+	// or candle does not pull it back, and fitName shortens the name.
 	keepNameInView(named, a) {
 		const ts = this.chart.timeScale();
 		let offset = 6;
@@ -549,16 +633,17 @@ export class PriceChart {
 		this.el.dataset.named = this.named;
 		if (named && a.length) {
 			const spacing = ts.options().barSpacing;
-			const lastSec = toSec(a[a.length - 1].t);
-			const behind = Math.round((lastSec - named.time) * 1000 / this.series.period);
+			// Candles after the named one, counted, not timed: a period
+			// without ticks has no candle and takes no room.
+			const behind = Math.max(0, a.length - 1 - candleFrom(a, named.time * 1000));
 			// Clear of the price lines' titles too, drawn at the
 			// pane's right edge.
-			const titles = Math.max(0, ...this.lines.filter((l) => l.shown)
-				.map((l) => textWidth(l.name) + 12));
-			const need = Math.ceil((textWidth(named.text) / 2 + 6 + titles) / spacing) - behind;
+			const need = Math.ceil((textWidth(named.text) / 2 + NAME_GAP + this.titlesWidth()) /
+				spacing) - behind;
 			offset = Math.max(offset, Math.min(60, need));
 		}
-		if (ts.options().rightOffset !== offset)
+		const put = ts.options().rightOffset;
+		if (put !== offset && Math.abs(ts.scrollPosition() - put) < 0.5)
 			ts.applyOptions({ rightOffset: offset });
 	}
 
@@ -605,7 +690,9 @@ export class PriceChart {
 	// Labels on the price axis never overlap: the last price's label
 	// always shows, then the lines by rank; a line whose label would
 	// touch one already placed keeps its line but loses its label and
-	// title, and its price is written under the chart instead.
+	// title, and its price is written under the chart instead. A label
+	// may cover one of the axis's tick prices, as on TradingView: the
+	// level is what the trader reads there, the ticks are the scale.
 	placeLabels() {
 		const placed = [];
 		const a = this.series ? this.series.candles : [];
@@ -629,9 +716,11 @@ export class PriceChart {
 			}
 		}
 		this.el.dataset.labels = JSON.stringify(placed.map((p) => [p.name, Math.round(p.y)]));
-		// The titles shown decide the room the pattern's name needs.
+		// The titles shown decide the room the pattern's name needs,
+		// and how much of it fits where it stands.
 		if (this.namedObj)
 			this.keepNameInView(this.namedObj, a);
+		this.showMarks();
 		const note = this.el.parentElement.querySelector('.levels');
 		if (note) {
 			const d = this.decimals < 0 ? undefined : this.decimals;

@@ -1,6 +1,7 @@
 /* hubcli.c: the hub's options, help, listening and input loop, shared by
  * tf-broadcast and tf-serve so that both take the same flags and read
- * stdin the same way. */
+ * stdin the same way. Command code, not lib/: it reports on stderr as the
+ * program and owns its signals, and both programs link it (Makefile). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /* hubcli.h: the command-line side of the hub that tf-broadcast and
- * tf-serve share: its options (flags, TF_<PROG>_* variables, help lines)
- * and listening (the bind check, the lws context). */
+ * tf-serve share: its options (flags, TF_<PROG>_* variables, help lines),
+ * listening (the bind check, the lws context) and the input loop. Command
+ * code (cmd/hubcli.c), so it may print: see there. */
 #ifndef TF_HUBCLI_H
 #define TF_HUBCLI_H
 
