@@ -88,7 +88,9 @@ await run('liveness', async (t) => {
 		'#control-error').textContent), null, '#control-error shows the 503');
 
 	const seen = await t.page.evaluate(() => window.__tf.conn.length);
+	const sysAsked = () => t.requests.filter((u) => /\/api\/system/.test(u)).length;
 	await t.context.setOffline(true);
+	const offAt = Date.now(), sys0 = sysAsked();
 	await connIs(t, 'offline', '#conn offline with the network down');
 	const down = await waitFor(t, () => {
 		const b = document.querySelector('#bot-state');
@@ -106,7 +108,12 @@ await run('liveness', async (t) => {
 	check(/no reader/.test(await t.page.textContent('#control-error')),
 		'the failure stays shown while disconnected');
 	// The server stale (--stale 1) by the time the page is back.
-	await sleep(lastAt + 2000 - Date.now());
+	// Offline for longer than the page's 5 s poll of /api/system: it asks
+	// nothing while the stream is down (each failed request would be a
+	// console error).
+	await sleep(Math.max(lastAt + 2000, offAt + 5500) - Date.now());
+	check(sysAsked() === sys0, `no /api/system request while offline ` +
+		`(${sysAsked() - sys0} made)`);
 	await t.context.setOffline(false);
 	// Back online with no event for longer than --stale: connected, and
 	// stale is the truth (the server's notice comes with the welcome).

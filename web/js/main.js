@@ -703,6 +703,11 @@ function drawMeta() {
 let sysTimer = 0;
 function pollSystem() {
 	clearTimeout(sysTimer);
+	// Without the stream the server is most likely out of reach too: no
+	// request (a failed one is a console error in every browser); the
+	// stream's return polls again.
+	if (streamState !== 'live')
+		return;
 	getSystem().then((s) => panels.drawServer(s), () => {}).finally(() => {
 		sysTimer = setTimeout(pollSystem, document.hidden ? SYSTEM_POLL_MS * 6 : SYSTEM_POLL_MS);
 	});
