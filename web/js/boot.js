@@ -55,6 +55,9 @@
 	let latest = null;	// the newest price line not on the tape yet
 	let drawing = false;
 	let tape = null;	// tape.js, once loaded
+	// num.js too, at once: tape.js's import of it would ask for it only
+	// once tape.js is in, a second round trip (one module either way).
+	import('/js/num.js').catch(() => {});
 	import('/js/tape.js').then((m) => {
 		tape = m;
 		if (latest)
