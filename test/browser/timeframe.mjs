@@ -26,8 +26,11 @@ await run('timeframe', async (t) => {
 	check(JSON.stringify(tfs) === '["1s","1m","5m","15m","1h","4h","1d"]',
 		`#timeframe has the buttons 1s, 1m, 5m, 15m, 1h, 4h, 1d in order ` +
 		`(got ${tfs})`);
+	// The chart comes once the first screen is painted (main.js), a
+	// frame or more after body[data-ready].
+	const c0 = await waitFor(t, () => document.querySelector('#chart')
+		.dataset.tf, null, '#chart[data-tf] (the price chart made)');
 	const p0 = await pressed(t);
-	const c0 = await t.page.getAttribute('#chart', 'data-tf');
 	check(p0.length === 1 && p0[0] === c0, `at start the pressed button ` +
 		`(${p0}) is the chart's timeframe (${c0})`);
 

@@ -47,6 +47,28 @@ await run('times', async (t) => {
 		/\bpos\b/.test(f[1][6][1]), `a gain reads "+2.00" in green, a ` +
 		`large quantity "1,234.50" (got ${f[1][3][0]}, ${f[1][6][0]})`);
 
+	// The tape's first price is formatted without Intl (num.js's
+	// plainPrice): the same text as fmtPrice, whatever the price.
+	const diff = await t.page.evaluate(async () => {
+		const { plainPrice, fmtPrice } = await import('/js/num.js');
+		const vals = [1.005, 2.675, 0.125, 9.995, 999.995, 99999.995,
+			0.00001234, 0.0000015, 1234567.891, 1e20, 0.99999999, 65000.5];
+		for (let i = 0; i < 20000; i++) {
+			const v = Math.random() * 10 ** (i % 14 - 7);
+			vals.push(v, Number(v.toPrecision(1 + i % 10)),
+				Math.round(v * 1e4) / 1e4 + 5 * 10 ** -(2 + i % 7));
+		}
+		let n = 0;
+		for (const v of vals) {
+			const a = plainPrice(v);
+			if (a !== null && ++n && a !== fmtPrice(v))
+				return `${v}: "${a}", not "${fmtPrice(v)}"`;
+		}
+		return n > 50000 ? '' : `only ${n} of ${vals.length} prices had one`;
+	});
+	check(diff === '', `the tape's price without Intl reads as fmtPrice ` +
+		`(${diff})`);
+
 	await t.page.click('#tz');
 	await waitFor(t, (w) => document.querySelector('#trades tbody tr:last-child')
 		?.cells[0].textContent === w, `${ymd(old)} 21:00:00`,

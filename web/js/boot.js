@@ -5,17 +5,19 @@
 // snapshot is in, its seq goes out as a resume message. The server holds
 // a new tf.v1 client's events until its first message (250 ms at most,
 // tf(7)), so the stream brings exactly the events after the snapshot, in
-// order, as if it had been opened with ?resume= after it. main.js takes
-// both over (api.js's takeSnapshot() and takeSocket(), once); until its
+// order, as if it had been opened with ?resume= after it. Until main.js's
 // first frame with live events (tfBoot.tapeDone), the latest live price
 // goes on the top bar's tape here (tape.js): the first live data on the
 // screen waits neither for the page's modules nor for its first full
-// drawing. The token and
-// the stream's URL are api.js's rules again (no module is imported here).
+// drawing. It also loads main.js (the page has no other script), once
+// that price is painted: see loadMain. main.js takes the snapshot and the
+// stream over (api.js's takeSnapshot() and takeSocket(), once). The token
+// and the stream's URL are api.js's rules again (no module is imported
+// here).
 'use strict';
 (function () {
 	if (window.tfBoot)
-		return;	// the modules ran first and asked for themselves
+		return;	// ran already (it loads main.js itself)
 	// Leaves this much of the server's 250 ms hold for the resume to
 	// travel: a snapshot later than that after the stream's start gets
 	// the stream main.js opens itself (with ?resume=).
@@ -26,6 +28,29 @@
 		headers.Authorization = 'Bearer ' + token;
 	const boot = { snapshot: null, socket: null, tapeDone: false };
 	window.tfBoot = boot;
+	// main.js and its modules load once the first live price is on the
+	// tape: compiling and running them takes the main thread for tens of
+	// ms on a cold load (more on a busy machine), and the socket's open
+	// and first message, the tape's frame and its paint would wait behind
+	// them (a <script type=module> in the head runs them as soon as the
+	// page is parsed). A stream without a price must not hold the page
+	// up: main.js loads anyway MAIN_WAIT_MS after the resume went out,
+	// at once when the snapshot or the socket failed, and at most
+	// MAIN_CAP_MS after this script ran, whatever happens.
+	const MAIN_WAIT_MS = 100;
+	const MAIN_CAP_MS = 1000;
+	let mainAsked = false;
+	function loadMain() {
+		if (mainAsked)
+			return;
+		mainAsked = true;
+		const go = () => import('/js/main.js').catch((e) =>
+			console.error('tf: main.js did not load:', e));
+		if (document.readyState === 'loading')
+			document.addEventListener('DOMContentLoaded', go);	// its DOM
+		else
+			go();
+	}
 	// window.tfDash is main.js's; firstEventAt may be set here first.
 	if (!window.tfDash)
 		window.tfDash = { firstEventAt: null };
@@ -49,12 +74,19 @@
 	} catch (e) {
 		ws = null;	// the stream connects itself
 	}
-	if (!ws)
+	if (!ws) {
+		loadMain();
 		return;
+	}
+	ws.addEventListener('close', loadMain);
+	setTimeout(loadMain, MAIN_CAP_MS);
 	const s = { ws, pos: null, messages: [], taken: false };
 	let latest = null;	// the newest price line not on the tape yet
 	let drawing = false;
 	let tape = null;	// tape.js, once loaded
+	// num.js too, at once: tape.js's import of it would ask for it only
+	// once tape.js is in, a second round trip (one module either way).
+	import('/js/num.js').catch(() => {});
 	import('/js/tape.js').then((m) => {
 		tape = m;
 		if (latest)
@@ -73,6 +105,8 @@
 		latest = null;
 		if (window.tfDash.firstEventAt === null)
 			window.tfDash.firstEventAt = performance.now();
+		// After the frame that paints the tape.
+		requestAnimationFrame(() => setTimeout(loadMain, 0));
 	}
 	function later() {
 		if (!drawing) {
@@ -117,11 +151,15 @@
 		    performance.now() - openedAt > RESUME_BY_MS ||
 		    ws.readyState > WebSocket.OPEN) {
 			ws.close(1000, 'unused');	// main.js reports, or connects
+			loadMain();
 			return;
 		}
 		s.pos = { epoch: snap.epoch, seq: snap.seq };
-		const resume = () => ws.send(JSON.stringify({ op: 'resume',
-			epoch: String(snap.epoch), seq: snap.seq }));
+		const resume = () => {
+			ws.send(JSON.stringify({ op: 'resume',
+				epoch: String(snap.epoch), seq: snap.seq }));
+			setTimeout(loadMain, MAIN_WAIT_MS);
+		};
 		if (ws.readyState === WebSocket.OPEN)
 			resume();
 		else
@@ -129,5 +167,6 @@
 		boot.socket = s;
 	}, () => {
 		ws.close(1000, 'unused');	// whoever takes it handles the failure
+		loadMain();
 	});
 })();

@@ -897,6 +897,7 @@ function watchPanels() {
 }
 
 async function start() {
+	document.body.dataset.started = '1';	// the grid shows (style.css)
 	panels = new Panels(state);
 	watchPanels();
 	dash.alerts = panels.alerts.stats;

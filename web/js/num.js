@@ -57,6 +57,48 @@ export function fmtPrice(p, decimals) {
 	return s;
 }
 
+// fmtPrice(p)'s text without Intl, or null where it would take more care
+// (p not above 0, exponent forms): the tape's first price uses it. A
+// page's first Intl.NumberFormat loads ICU's number data, 25-60 ms on a
+// fresh renderer of a busy 2-core machine, and the first live price would
+// wait that long between its arrival and its frame. en-US as nf() has
+// it: groups of three with ",", then "." and priceDecimals(p) digits,
+// rounded half away from zero from the shortest decimal form of p, as
+// ICU does (1.005 to 2 digits is 1.01); test/browser/times.mjs holds the
+// two texts equal.
+export function plainPrice(p) {
+	if (!isNum(p) || !(p > 0))
+		return null;
+	const d = priceDecimals(p);
+	const s = String(p);
+	if (s.includes('e'))
+		return null;
+	const dot = s.indexOf('.');
+	let int = dot < 0 ? s : s.slice(0, dot);
+	let frac = dot < 0 ? '' : s.slice(dot + 1);
+	if (frac.length > d) {
+		const up = frac.charCodeAt(d) >= 53;	// '5' or more
+		frac = frac.slice(0, d);
+		if (up) {
+			// One more in the last digit kept, carried leftwards.
+			const digits = (int + frac).split('');
+			let i = digits.length - 1;
+			for (; i >= 0 && digits[i] === '9'; i--)
+				digits[i] = '0';
+			if (i < 0)
+				digits.unshift('1');
+			else
+				digits[i] = String(Number(digits[i]) + 1);
+			const all = digits.join('');
+			int = all.slice(0, all.length - d);
+			frac = all.slice(all.length - d);
+		}
+	}
+	frac = frac.padEnd(d, '0');
+	int = int.replace(/\B(?=(\d{3})+$)/g, ',');
+	return d ? `${int}.${frac}` : int;
+}
+
 export function fmtNum(x, min = 0, max = 2) {
 	return isNum(x) ? nf(min, max).format(x) : '—';
 }

@@ -2,7 +2,7 @@
 // live data a user sees. boot.js writes it before the page's other
 // modules are loaded, main.js once a frame after that.
 
-import { fmtPrice } from './num.js';
+import { fmtPrice, plainPrice } from './num.js';
 
 const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 
@@ -16,7 +16,7 @@ export function drawTape(e) {
 	const prev = el.dataset.symbol === e.symbol ? Number(el.dataset.price) : NaN;
 	if (sym.textContent !== e.symbol)
 		sym.textContent = e.symbol;
-	px.textContent = fmtPrice(e.price);
+	px.textContent = plainPrice(e.price) ?? fmtPrice(e.price);
 	// Up or down against the symbol's price shown before; unchanged
 	// keeps the last direction.
 	if (isNum(prev) && prev !== e.price)
