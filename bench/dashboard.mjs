@@ -21,6 +21,12 @@
 //       events= events_per_s= heap_start_mib= heap_mid_mib= heap_end_mib= heap_max_mib=
 //       fetches_per_s= (GET /api/trading and /api/metrics pairs the page
 //       made again after fills) dom_nodes= (the page's elements at the end)
+//       live_mid_mib= live_end_mib= code_mid_mib= code_end_mib= (from a
+//       heap snapshot half-way and at the end: the bytes of every object
+//       still reachable, and apart from them the compiled code, which
+//       only grows as the engine optimizes; the page is frozen while a
+//       snapshot is taken, so those seconds and frames are left out of
+//       fps)
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 
@@ -264,6 +270,39 @@ async function soak(secs) {
 		await cdp.send('HeapProfiler.collectGarbage');
 		return heap();
 	};
+	// What a heap snapshot finds reachable: {live, code} in MiB, summed
+	// from its nodes' self sizes (the snapshot's own format: a flat array
+	// of meta.node_fields per node). The page does not run meanwhile.
+	const paused = { ms: 0, rafs: 0, TaskDuration: 0, ScriptDuration: 0,
+		LayoutDuration: 0, RecalcStyleDuration: 0 };
+	const liveHeap = async () => {
+		const t0 = await look();
+		const k0 = await metrics();
+		const chunks = [];
+		const add = (e) => chunks.push(e.chunk);
+		cdp.on('HeapProfiler.addHeapSnapshotChunk', add);
+		await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+		cdp.off('HeapProfiler.addHeapSnapshotChunk', add);
+		const snap = JSON.parse(chunks.join(''));
+		const f = snap.snapshot.meta.node_fields;
+		const types = snap.snapshot.meta.node_types[0];
+		const ti = f.indexOf('type'), si = f.indexOf('self_size');
+		let live = 0, code = 0;
+		for (let i = 0; i < snap.nodes.length; i += f.length) {
+			if (types[snap.nodes[i + ti]] === 'code')
+				code += snap.nodes[i + si];
+			else
+				live += snap.nodes[i + si];
+		}
+		const k1 = await metrics();
+		const t1 = await look();
+		paused.ms += t1.t - t0.t;
+		paused.rafs += t1.rafs - t0.rafs;
+		for (const k of Object.keys(paused))
+			if (k in k1)
+				paused[k] += k1[k] - k0[k];
+		return { live: live / 1048576, code: code / 1048576, after: t1 };
+	};
 	const h0 = await gcHeap();
 	const s0 = await look();
 	const m0 = await metrics();
@@ -274,10 +313,13 @@ async function soak(secs) {
 	// Halfway, also after a full GC: a heap that only fills its bounded
 	// lists in the first half is flat in the second.
 	const half = Date.now() + secs * 500;
-	let hmid = null;
+	let hmid = null, lmid = null;
 	while (Date.now() < end) {
-		if (hmid === null && Date.now() >= half)
+		if (hmid === null && Date.now() >= half) {
 			hmid = await gcHeap();
+			lmid = await liveHeap();
+			prev = lmid.after;	// the frozen seconds are no 5 s window
+		}
 		await sleep(Math.min(5000, Math.max(0, end - Date.now())));
 		const s = await look();
 		fpsMin = Math.min(fpsMin, (s.rafs - prev.rafs) * 1000 / (s.t - prev.t));
@@ -290,9 +332,17 @@ async function soak(secs) {
 	const s1 = await look();
 	const m1 = await metrics();
 	const h1 = await gcHeap();
+	// Figures per second of the run leave the half-way snapshot out.
 	const dt = (s1.t - s0.t) / 1000;
+	const runDt = (s1.t - s0.t - paused.ms) / 1000;
+	const busy = (k) => (m1[k] - m0[k] - paused[k]) / runDt;
+	const fps = (s1.rafs - s0.rafs - paused.rafs) / runDt;
+	const lend = await liveHeap();
+	if (lmid === null)
+		lmid = lend;
 	await browser.close();
-	return { secs: dt, fps: (s1.rafs - s0.rafs) / dt, fps_min: fpsMin,
+	return { secs: dt, fps,
+		fps_min: fpsMin,
 		frames_drawn: s1.frames - s0.frames,
 		events: s1.events - s0.events,
 		events_per_s: (s1.events - s0.events) / dt,
@@ -300,12 +350,14 @@ async function soak(secs) {
 		fetches_per_s: (s1.fetches - s0.fetches) / dt,
 		dom_nodes: s1.nodes,
 		// Main-thread seconds per second of run, by kind (CDP).
-		busy_script: (m1.ScriptDuration - m0.ScriptDuration) / dt,
-		busy_layout: (m1.LayoutDuration - m0.LayoutDuration) / dt,
-		busy_style: (m1.RecalcStyleDuration - m0.RecalcStyleDuration) / dt,
-		busy_task: (m1.TaskDuration - m0.TaskDuration) / dt,
+		busy_script: busy('ScriptDuration'),
+		busy_layout: busy('LayoutDuration'),
+		busy_style: busy('RecalcStyleDuration'),
+		busy_task: busy('TaskDuration'),
 		heap_start_mib: h0, heap_mid_mib: hmid === null ? h1 : hmid,
-		heap_end_mib: h1, heap_max_mib: Math.max(hmax, h1) };
+		heap_end_mib: h1, heap_max_mib: Math.max(hmax, h1),
+		live_mid_mib: lmid.live, live_end_mib: lend.live,
+		code_mid_mib: lmid.code, code_end_mib: lend.code };
 }
 
 const modes = { first, snapshot, soak };

@@ -8,7 +8,8 @@
 # browser context; 2) GET /api/snapshot latency with a full state (tf-sim
 # -n EVENTS unpaced into tf-serve --keep-open), N requests one after the
 # other on a keep-alive connection; 3) the page live for DURATION s at
-# 1,000 events/s: animation frames per second and JS heap at start and end;
+# 1,000 events/s: animation frames per second, JS heap at start and end,
+# and what a heap snapshot finds reachable half-way and at the end;
 # 4) with BASE=REF, scenarios 1 and 3 again with the page of git revision
 # REF (served by the same tf-serve from --web-root), to show what the
 # page's newer panels cost: BASE=e410683 is the page before issue 11
@@ -177,6 +178,8 @@ row() {
 				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%); %d elements; %.1f re-fetches of /api/trading a second\n",
 					100 * v["busy_task"], 100 * v["busy_script"], 100 * v["busy_layout"],
 					100 * v["busy_style"], v["dom_nodes"], v["fetches_per_s"]
+				printf "    reachable objects (heap snapshot) %.2f MiB half-way -> %.2f MiB at the end; compiled code %.2f -> %.2f MiB\n",
+					v["live_mid_mib"], v["live_end_mib"], v["code_mid_mib"], v["code_end_mib"]
 			}
 		}'
 }
@@ -197,6 +200,8 @@ if want soak; then
 	row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
 	[ -n "${BASE:-}" ] && row "$tmp/base.soak" "the same, the page of $BASE" soak
 	echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
-	echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC)"
+	echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC;"
+	echo "     reachable objects: what a heap snapshot holds, apart from compiled code, which grows as the"
+	echo "     engine optimizes; the page is frozen during the half-way snapshot: left out of fps and busy)"
 fi
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"
