@@ -21,12 +21,15 @@
 //       events= events_per_s= heap_start_mib= heap_mid_mib= heap_end_mib= heap_max_mib=
 //       fetches_per_s= (GET /api/trading and /api/metrics pairs the page
 //       made again after fills) dom_nodes= (the page's elements at the end)
-//       live_mid_mib= live_end_mib= code_mid_mib= code_end_mib= (from a
-//       heap snapshot half-way and at the end: the bytes of every object
-//       still reachable, and apart from them the compiled code, which
-//       only grows as the engine optimizes; the page is frozen while a
-//       snapshot is taken, so those seconds and frames are left out of
-//       fps)
+//       live_mid_mib= live_end_mib= code_mid_mib= code_end_mib=
+//       devtools_mid_mib= devtools_end_mib= (from a heap snapshot
+//       half-way and at the end: the bytes of every object still
+//       reachable, and apart from them the compiled code, which only
+//       grows as the engine optimizes, and DevTools' record of the
+//       page's requests, which only a browser driven over DevTools keeps;
+//       the page is frozen while a snapshot is taken, so those seconds
+//       and frames are left out of fps); on stderr, what grew most
+//       between the two snapshots
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 
@@ -270,9 +273,14 @@ async function soak(secs) {
 		await cdp.send('HeapProfiler.collectGarbage');
 		return heap();
 	};
-	// What a heap snapshot finds reachable: {live, code} in MiB, summed
-	// from its nodes' self sizes (the snapshot's own format: a flat array
-	// of meta.node_fields per node). The page does not run meanwhile.
+	// What a heap snapshot finds reachable: {live, code, devtools} in MiB,
+	// summed from its nodes' self sizes (the snapshot's own format: a flat
+	// array of meta.node_fields per node), and {kinds}: bytes by type and
+	// name, to say what grew. The page does not run meanwhile.
+	// devtools: DevTools' record of every request the page made
+	// (blink::NetworkResourcesData), kept only because Playwright drives
+	// the browser with the Network domain on: a browser without DevTools
+	// open holds none of it (one 80-byte node, checked over raw CDP).
 	const paused = { ms: 0, rafs: 0, TaskDuration: 0, ScriptDuration: 0,
 		LayoutDuration: 0, RecalcStyleDuration: 0 };
 	const liveHeap = async () => {
@@ -287,12 +295,25 @@ async function soak(secs) {
 		const f = snap.snapshot.meta.node_fields;
 		const types = snap.snapshot.meta.node_types[0];
 		const ti = f.indexOf('type'), si = f.indexOf('self_size');
-		let live = 0, code = 0;
+		const ni = f.indexOf('name');
+		let live = 0, code = 0, devtools = 0;
+		const kinds = new Map();
 		for (let i = 0; i < snap.nodes.length; i += f.length) {
-			if (types[snap.nodes[i + ti]] === 'code')
-				code += snap.nodes[i + si];
+			const type = types[snap.nodes[i + ti]];
+			const size = snap.nodes[i + si];
+			// Names of objects and native nodes; a string's
+			// name is its text: only the type counts there.
+			let kind = type;
+			if (type === 'object' || type === 'native')
+				kind += ' ' + snap.strings[snap.nodes[i + ni]]
+					.slice(0, 60).replace(/[0-9]+/g, '#');
+			kinds.set(kind, (kinds.get(kind) || 0) + size);
+			if (type === 'code')
+				code += size;
+			else if (kind.startsWith('native blink::NetworkResourcesData'))
+				devtools += size;
 			else
-				live += snap.nodes[i + si];
+				live += size;
 		}
 		const k1 = await metrics();
 		const t1 = await look();
@@ -301,7 +322,16 @@ async function soak(secs) {
 		for (const k of Object.keys(paused))
 			if (k in k1)
 				paused[k] += k1[k] - k0[k];
-		return { live: live / 1048576, code: code / 1048576, after: t1 };
+		return { live: live / 1048576, code: code / 1048576,
+			devtools: devtools / 1048576, kinds, after: t1 };
+	};
+	// The kinds that grew most from one snapshot to the other, on stderr.
+	const grew = (a, b) => {
+		const d = [...b.kinds].map(([k, v]) => [k, v - (a.kinds.get(k) || 0)])
+			.sort((x, y) => y[1] - x[1]).slice(0, 8);
+		process.stderr.write('dashboard.mjs: grew most between the ' +
+			'snapshots (KiB): ' + d.map(([k, v]) =>
+				`${k} ${(v / 1024).toFixed(1)}`).join('; ') + '\n');
 	};
 	const h0 = await gcHeap();
 	const s0 = await look();
@@ -340,6 +370,8 @@ async function soak(secs) {
 	const lend = await liveHeap();
 	if (lmid === null)
 		lmid = lend;
+	else
+		grew(lmid, lend);
 	await browser.close();
 	return { secs: dt, fps,
 		fps_min: fpsMin,
@@ -357,7 +389,8 @@ async function soak(secs) {
 		heap_start_mib: h0, heap_mid_mib: hmid === null ? h1 : hmid,
 		heap_end_mib: h1, heap_max_mib: Math.max(hmax, h1),
 		live_mid_mib: lmid.live, live_end_mib: lend.live,
-		code_mid_mib: lmid.code, code_end_mib: lend.code };
+		code_mid_mib: lmid.code, code_end_mib: lend.code,
+		devtools_mid_mib: lmid.devtools, devtools_end_mib: lend.devtools };
 }
 
 const modes = { first, snapshot, soak };

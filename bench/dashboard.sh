@@ -178,8 +178,10 @@ row() {
 				printf "    main thread busy %.0f%% (script %.0f%%, layout %.0f%%, style %.0f%%); %d elements; %.1f re-fetches of /api/trading a second\n",
 					100 * v["busy_task"], 100 * v["busy_script"], 100 * v["busy_layout"],
 					100 * v["busy_style"], v["dom_nodes"], v["fetches_per_s"]
-				printf "    reachable objects (heap snapshot) %.2f MiB half-way -> %.2f MiB at the end; compiled code %.2f -> %.2f MiB\n",
+				printf "    reachable objects (heap snapshot) %.2f MiB half-way -> %.2f MiB at the end; compiled code %.2f -> %.2f MiB;\n",
 					v["live_mid_mib"], v["live_end_mib"], v["code_mid_mib"], v["code_end_mib"]
+				printf "    DevTools%s record of the page%s requests %.2f -> %.2f MiB\n", "\047", "\047s",
+					v["devtools_mid_mib"], v["devtools_end_mib"]
 			}
 		}'
 }
@@ -198,10 +200,13 @@ if want snapshot; then
 fi
 if want soak; then
 	row "$tmp/soak" "page live ${DURATION}s at $RATE3 events/s" soak
+	sed -n 's/^dashboard.mjs: grew most/    grew most/p' "$tmp/soak.err"
 	[ -n "${BASE:-}" ] && row "$tmp/base.soak" "the same, the page of $BASE" soak
 	echo "    (tf-serve CPU over the run: ${serve_cpu} s; frames: requestAnimationFrame callbacks;"
 	echo "     heap: CDP Performance.getMetrics JSHeapUsedSize, start, half-way and end after a full GC;"
 	echo "     reachable objects: what a heap snapshot holds, apart from compiled code, which grows as the"
-	echo "     engine optimizes; the page is frozen during the half-way snapshot: left out of fps and busy)"
+	echo "     engine optimizes, and DevTools' record of each request, kept only because the bench drives"
+	echo "     the browser over DevTools; the page is frozen during the half-way snapshot: left out of fps"
+	echo "     and busy)"
 fi
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"
