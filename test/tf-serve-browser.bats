@@ -321,3 +321,9 @@ serve_quiet() {
 	browser idle
 	still_serving 1
 }
+
+@test "boot.js holds at most 50,000 messages for a late main.js, then closes; the page still ends live with the newest event" {
+	TF_SERVE_RING=30000 TF_SERVE_MAX_LAG=30000 serve 1
+	browser earlycap
+	still_serving 1
+}
