@@ -1756,10 +1756,7 @@ print(lines[0], allow[0] if allow else "no-allow", body.decode().strip())' "$POR
 		finish a$sig
 		closed_with a$sig 1001
 		# It stops although its input is still open.
-		wait_for eval '! kill -0 "$BPID" 2>/dev/null'
-		brc=0
-		wait "$BPID" || brc=$?
-		assert_equal "$brc" $((128 + $(kill -l "$sig")))
+		ended_by "$sig" "$BPID"
 	done
 }
 
@@ -1784,10 +1781,7 @@ print(lines[0], allow[0] if allow else "no-allow", body.decode().strip())' "$POR
 	assert_output "$(printf '%s\n' '[1,false]' '[3,true]' '[4,true]')"
 	kill -0 "$BPID"
 	kill -TERM "$BPID"
-	wait_for eval '! kill -0 "$BPID" 2>/dev/null'
-	brc=0
-	wait "$BPID" || brc=$?
-	assert_equal "$brc" 143
+	ended_by TERM "$BPID"
 }
 
 # --- bad input -----------------------------------------------------------------

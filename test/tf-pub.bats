@@ -347,10 +347,7 @@ for i in range(50): print(json.dumps({"i": i, "pad": "x" * 980}))' >&7
 		n=$((n + 5))
 		wait_for eval '[ "$(nats_msgs s TF)" -ge $n ]'
 		kill -s "$sig" "$pid"
-		wait_for eval '! kill -0 "$pid" 2>/dev/null'
-		rc=0
-		wait "$pid" || rc=$?
-		assert_equal "$rc" $((128 + $(kill -l "$sig")))
+		ended_by "$sig" "$pid"
 		exec 7>&-
 		grep -q 'published 5 lines to stream TF (seq [0-9]* to [0-9]*): 5 acknowledged, 0 not' err
 	done
