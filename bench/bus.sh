@@ -31,6 +31,10 @@ RUNS=${RUNS:-3}
 LINES=${LINES:-1000000}
 WINDOW=${WINDOW:-4096}
 SECS=${SECS:-10}
+[[ $SECS =~ ^[1-9][0-9]*$ ]] || { echo "bus.sh: SECS=$SECS: a whole number of seconds, 1 or more" >&2; exit 2; }
+# wsload leaves a warm-up out at each end of its window: 1 s, or a
+# quarter of a shorter feed (SECS=1 would otherwise keep no latency).
+WARM=$(awk -v s="$SECS" 'BEGIN { print (s >= 4 ? 1 : s / 4) }')
 CLIENTS=${CLIENTS:-1}
 ONLY=${ONLY:-1 3}
 bench_need tf-pub tf-sub tf-broadcast bench/natspub bench/feed bench/wsload
@@ -202,7 +206,7 @@ lat_run() {
 		sleep 0.1
 	done
 	sleep 1
-	"$B/bench/wsload" -q -n "$CLIENTS" -e "$n" -w 1 -d $((SECS + 10)) \
+	"$B/bench/wsload" -q -n "$CLIENTS" -e "$n" -w "$WARM" -d $((SECS + 10)) \
 		--ready "$tmp/ready" "ws://127.0.0.1:$port/" >"$tmp/$name.$r" ||
 		echo "bus.sh: $name: wsload failed" >&2
 	kill "$fpid" 2>/dev/null || true
