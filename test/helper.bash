@@ -43,6 +43,13 @@ ended_by() {
 	assert_equal "$rc" $((128 + $(kill -l "$1")))
 }
 
+# rss_means_something PROG: PROG is not a sanitizer build, whose
+# quarantine holds on to freed memory on purpose (make asan): a bound on
+# its RSS can be checked.
+rss_means_something() {
+	! nm -D "$(command -v "$1")" 2>/dev/null | grep -q __asan_init
+}
+
 # stop_pids: ends every process whose id the test wrote to ./pids, last
 # started first: SIGTERM to all, then SIGKILL to any still up after 10 s.
 stop_pids() {

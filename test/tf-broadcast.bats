@@ -190,12 +190,6 @@ rss() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$BPID/status"
 }
 
-# rss_means_something: not a sanitizer build, whose quarantine holds on to
-# freed memory on purpose (make asan).
-rss_means_something() {
-	! nm -D "$(command -v tf-broadcast)" 2>/dev/null | grep -q __asan_init
-}
-
 # second NAME: the frames of a --resume-after client's second connection.
 second() {
 	awk '/"type":"welcome"/ { w++ } w == 2' "$1.out"
@@ -994,7 +988,7 @@ for s in socks:
 	after=$(rss)
 	echo "# RSS before ${before} KiB, after ${after} KiB" >&3
 	kill -0 "$BPID"
-	if rss_means_something; then
+	if rss_means_something tf-broadcast; then
 		[ $((after - before)) -lt $((32 * 1024)) ]
 	fi
 	# It read everything, and the stalled clients did miss lines.
@@ -1921,7 +1915,7 @@ still_serving() {
 	assert_equal "$rc" 0
 	grep -Eq '^#(close 100[29]|eof|reset)' huge.err
 	after=$(rss)
-	if rss_means_something; then
+	if rss_means_something tf-broadcast; then
 		[ $((after - before)) -lt 8192 ]
 	fi
 	still_serving 1
@@ -1977,7 +1971,7 @@ still_serving() {
 	wait_for nclients 0
 	after=$(rss)
 	echo "# RSS before ${before} KiB, after ${after} KiB" >&3
-	if rss_means_something; then
+	if rss_means_something tf-broadcast; then
 		[ $((after - before)) -lt 2048 ]
 	fi
 	stats | jq -e '.clients_total >= 1100'
