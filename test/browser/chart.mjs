@@ -18,7 +18,9 @@
 //   - GAP-USD (120 one-minute candles 3 minutes apart, an open long with a
 //     stop, a pattern 10 candles back): the pattern's name ends before
 //     the price lines' titles, and is shortened once the chart is dragged
-//     to bring it under them; a new pattern does not pull the chart back.
+//     to bring it under them; a new pattern does not pull the chart back;
+//     the back-to-now button (#chart-now) shows while it is dragged and
+//     brings the newest candles back, the name whole again.
 import { run, check, waitFor, inject, load, sleep } from './lib.mjs';
 
 const MIN = 60000;
@@ -247,6 +249,26 @@ await run('chart', async (t) => {
 	check(Math.abs(b.i.from - was) < 0.01 && clear(b), `a new pattern ` +
 		`leaves the dragged chart where it is (from ${was} to ` +
 		`${b.i.from}), its name clear of the titles: ${say(b)}`);
+
+	// The back-to-now button shows while the chart is dragged away, and
+	// brings the newest candles back at the same zoom with the room for
+	// the (new) pattern's name made again: the name whole and clear.
+	check(await t.page.isVisible('#chart-now'), '#chart-now shows on ' +
+		'the dragged chart');
+	const spacing = b.i.spacing;
+	await t.page.click('#chart-now');
+	await waitFor(t, () => {
+		const i = window.tfDash.chart();
+		return i.nameShown === i.named && i.to >= i.candles - 1 &&
+			document.querySelector('#chart-now').hidden;
+	}, null, 'the newest candles in view, the name whole, #chart-now ' +
+	'hidden again', 5000);
+	await sleep(300);
+	b = await boxes();
+	check(b.name === 'double bottom' && clear(b) &&
+		Math.abs(b.i.spacing - spacing) < 0.01, `back to now, the ` +
+		`pattern's name shows whole, before the titles, at the same ` +
+		`zoom (${spacing} -> ${b.i.spacing} px a candle): ${say(b)}`);
 
 	// Overlays are remembered.
 	await load(t);

@@ -189,6 +189,15 @@ export class PriceChart {
 		// lines' labels fall: both are looked at again, once a frame.
 		this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => this.later());
 		new ResizeObserver(() => this.later()).observe(el);
+		// Shown once the trader has scrolled away from the newest candles
+		// (as on TradingView): back to them, at the same zoom, and the
+		// room for the latest pattern's name is made again.
+		this.nowBtn = el.parentElement.querySelector('.chart-now');
+		if (this.nowBtn)
+			this.nowBtn.addEventListener('click', () => {
+				this.chart.timeScale().scrollToRealTime();
+				this.later();
+			});
 		this.lines = [];	// {line, name, price, rank}
 		this.overlays = [];	// {kind, period, series, vals}
 		this.indicators = new Map();	// name -> {series, color}
@@ -494,7 +503,28 @@ export class PriceChart {
 			if (this.thinFor() !== this.thin)
 				this.drawMarks(this.state, this.series.candles);
 			this.placeLabels();
+			this.showNow();
 		});
+	}
+
+	// The back-to-now button, while the view is not at the newest candles
+	// (a bar or more away from where the right offset puts them).
+	showNow() {
+		if (!this.nowBtn)
+			return;
+		const ts = this.chart.timeScale();
+		const away = this.series.candles.length > 0 &&
+			Math.abs(ts.scrollPosition() - ts.options().rightOffset) >= 1;
+		if (this.nowBtn.hidden === away) {
+			this.nowBtn.hidden = !away;
+			// Over the pane's bottom right corner, clear of both scales.
+			if (away) {
+				const b = this.nowBtn.style;
+				b.right = `${this.chart.priceScale('right').width() + 8}px`;
+				b.top = `${this.el.offsetTop + this.el.clientHeight - ts.height() -
+					this.nowBtn.offsetHeight - 8}px`;
+			}
+		}
 	}
 
 	// Candles per marker bucket at the current zoom.
