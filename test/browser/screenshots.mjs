@@ -7,13 +7,18 @@
 // its panel with its first column kept in view; sideways, the price
 // chart's panel fits the screen's height; on the desktops no panel is left
 // half empty.
-//   node screenshots.mjs URL [--out DIR]  (DIR: where to save, default
-//   test/artifacts)
+//   node screenshots.mjs URL [--out DIR] [--sizes WxH,...]  (DIR: where
+//   to save, default test/artifacts; the sizes: all four by default)
 import fs from 'node:fs';
 import path from 'node:path';
 import { run, check, waitFor, sleep, load, args, ARTIFACTS } from './lib.mjs';
 
-const SIZES = [[1440, 900], [1920, 1080], [390, 844], [844, 390]];
+const SIZES = (args.sizes || '1440x900,1920x1080,390x844,844x390')
+	.split(',').map((x) => x.split('x').map(Number));
+if (!SIZES.every((x) => x.length === 2 && x.every((n) => n >= 100))) {
+	console.error(`screenshots.mjs: --sizes ${args.sizes}: want WxH,...`);
+	process.exit(2);
+}
 const OUT = args.out || ARTIFACTS;
 
 await run('screenshots', async (t) => {
