@@ -1386,23 +1386,6 @@ tf_dash_counters(const struct tf_dash *d, struct tf_dash_counters *c)
 	c->candles = d->candle_slots;
 }
 
-/* A finite double in the fewest digits that read back the same; null
- * for NaN and infinities (which JSON cannot hold). */
-static void
-add_num(struct tf_buf *b, double v)
-{
-	char tmp[40];
-
-	if (!isfinite(v)) {
-		tf_buf_add(b, "null", 4);
-		return;
-	}
-	snprintf(tmp, sizeof tmp, "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		snprintf(tmp, sizeof tmp, "%.17g", v);
-	tf_buf_adds(b, tmp);
-}
-
 static void
 add_line(struct tf_buf *b, const struct entry *e)
 {
@@ -1437,8 +1420,10 @@ add_points(struct tf_buf *b, const struct ring *r)
 	for (i = 0; i < r->n; i++) {
 		const struct point *pt = ring_at(r, i);
 
-		tf_buf_addf(b, "%s[%lld,", i ? "," : "", (long long)pt->t);
-		add_num(b, pt->v);
+		tf_buf_adds(b, i ? ",[" : "[");
+		tf_buf_int(b, pt->t);
+		tf_buf_add(b, ",", 1);
+		tf_buf_num(b, pt->v);
 		tf_buf_add(b, "]", 1);
 	}
 	tf_buf_add(b, "]", 1);
@@ -1459,18 +1444,21 @@ add_candles(struct tf_buf *b, const struct ring *r, int64_t from, int64_t to,
 
 		if ((from && c->t < from) || (to && c->t >= to))
 			continue;
-		tf_buf_addf(b, "%s{\"t\":%lld,\"o\":", first ? "" : ",",
-			(long long)c->t);
-		add_num(b, c->o);
+		tf_buf_adds(b, first ? "{\"t\":" : ",{\"t\":");
+		tf_buf_int(b, c->t);
+		tf_buf_add(b, ",\"o\":", 5);
+		tf_buf_num(b, c->o);
 		tf_buf_add(b, ",\"h\":", 5);
-		add_num(b, c->h);
+		tf_buf_num(b, c->h);
 		tf_buf_add(b, ",\"l\":", 5);
-		add_num(b, c->l);
+		tf_buf_num(b, c->l);
 		tf_buf_add(b, ",\"c\":", 5);
-		add_num(b, c->c);
+		tf_buf_num(b, c->c);
 		tf_buf_add(b, ",\"v\":", 5);
-		add_num(b, c->v);
-		tf_buf_addf(b, ",\"n\":%llu}", (unsigned long long)c->n);
+		tf_buf_num(b, c->v);
+		tf_buf_add(b, ",\"n\":", 5);
+		tf_buf_int(b, (long long)c->n);
+		tf_buf_add(b, "}", 1);
 		first = 0;
 	}
 	tf_buf_add(b, "]", 1);
@@ -1540,7 +1528,7 @@ tf_dash_snapshot_members(const struct tf_dash *d, struct tf_buf *b)
 		tf_buf_adds(b, i ? ",{\"event\":" : "{\"event\":");
 		add_line(b, &p->e);
 		tf_buf_adds(b, ",\"actual\":");
-		add_num(b, p->state == PRED_DONE ? p->actual : NAN);
+		tf_buf_num(b, p->state == PRED_DONE ? p->actual : NAN);
 		tf_buf_adds(b, p->correct < 0 ? ",\"correct\":null}" :
 			p->correct ? ",\"correct\":true}" :
 				     ",\"correct\":false}");
@@ -1715,17 +1703,17 @@ add_positions(const struct tf_dash *d, struct tf_buf *b)
 		tf_buf_json(b, s->name, s->nlen);
 		tf_buf_addf(b, ",\"side\":\"%s\",\"quantity\":",
 			side_name(p->dir));
-		add_num(b, p->q);
+		tf_buf_num(b, p->q);
 		tf_buf_adds(b, ",\"avg_entry\":");
-		add_num(b, avg);
+		tf_buf_num(b, avg);
 		tf_buf_adds(b, ",\"last\":");
-		add_num(b, last);
+		tf_buf_num(b, last);
 		tf_buf_adds(b, ",\"unrealized_pnl\":");
-		add_num(b, upnl);
+		tf_buf_num(b, upnl);
 		tf_buf_adds(b, ",\"unrealized_pct\":");
-		add_num(b, upnl * 100 / (avg * p->q));
+		tf_buf_num(b, upnl * 100 / (avg * p->q));
 		tf_buf_adds(b, ",\"stop\":");
-		add_num(b, s->stop);
+		tf_buf_num(b, s->stop);
 		tf_buf_addf(b, ",\"opened_ts\":%lld}", (long long)p->opened);
 	}
 	tf_buf_add(b, "]", 1);
@@ -1746,20 +1734,20 @@ add_trips(const struct tf_dash *d, struct tf_buf *b)
 		tf_buf_json(b, s->name, s->nlen);
 		tf_buf_addf(b, ",\"side\":\"%s\",\"quantity\":",
 			side_name(t->dir));
-		add_num(b, t->qty);
+		tf_buf_num(b, t->qty);
 		tf_buf_adds(b, ",\"entry_price\":");
-		add_num(b, t->entry);
+		tf_buf_num(b, t->entry);
 		tf_buf_adds(b, ",\"exit_price\":");
-		add_num(b, t->exit);
+		tf_buf_num(b, t->exit);
 		tf_buf_addf(b, ",\"opened_ts\":%lld,\"closed_ts\":%lld,"
 			       "\"duration_ms\":%lld,\"pnl\":",
 			(long long)t->opened, (long long)t->closed,
 			(long long)(t->closed - t->opened));
-		add_num(b, t->pnl);
+		tf_buf_num(b, t->pnl);
 		tf_buf_adds(b, ",\"fees\":");
-		add_num(b, t->fees);
+		tf_buf_num(b, t->fees);
 		tf_buf_adds(b, ",\"pnl_pct\":");
-		add_num(b, t->pnl * 100 / (t->entry * t->qty));
+		tf_buf_num(b, t->pnl * 100 / (t->entry * t->qty));
 		tf_buf_adds(b, ",\"order_ids\":");
 		add_ids(b, &t->ids);
 		tf_buf_add(b, "}", 1);
@@ -1800,7 +1788,7 @@ add_profit(const struct tf_dash *d, struct tf_buf *b)
 		tf_buf_adds(b, i ? ",{\"day\":" : "{\"day\":");
 		add_day(b, y->day);
 		tf_buf_adds(b, ",\"pnl\":");
-		add_num(b, y->pnl);
+		tf_buf_num(b, y->pnl);
 		tf_buf_addf(b, ",\"trips\":%llu,\"wins\":%llu,\"losses\":%llu}",
 			(unsigned long long)y->trips,
 			(unsigned long long)y->wins,
@@ -1815,13 +1803,13 @@ add_profit(const struct tf_dash *d, struct tf_buf *b)
 		tf_buf_adds(b, first ? "{\"symbol\":" : ",{\"symbol\":");
 		tf_buf_json(b, s->name, s->nlen);
 		tf_buf_adds(b, ",\"pnl\":");
-		add_num(b, s->pnl);
+		tf_buf_num(b, s->pnl);
 		tf_buf_addf(b, ",\"trips\":%llu,\"wins\":%llu,\"losses\":%llu,"
 			       "\"fees\":",
 			(unsigned long long)s->trips,
 			(unsigned long long)s->wins,
 			(unsigned long long)s->losses);
-		add_num(b, s->fees);
+		tf_buf_num(b, s->fees);
 		tf_buf_add(b, "}", 1);
 		first = 0;
 	}
@@ -1863,7 +1851,7 @@ static void
 add_field(struct tf_buf *b, const char *name, double v, uint64_t n)
 {
 	tf_buf_addf(b, ",\"%s\":", name);
-	add_num(b, n ? v : NAN);
+	tf_buf_num(b, n ? v : NAN);
 }
 
 void

@@ -1,5 +1,6 @@
 /* wsproto.c: WebSocket frame headers (RFC 6455 section 5.2) and JSON
  * string escaping for the messages the hub builds. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,87 @@ tf_buf_addf(struct tf_buf *b, const char *fmt, ...)
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+/* Writes the digits of u backwards, ending at end; returns the first. */
+static char *
+digits(char *end, unsigned long long u)
+{
+	do
+		*--end = (char)('0' + u % 10);
+	while (u /= 10);
+	return end;
+}
+
+void
+tf_buf_int(struct tf_buf *b, long long v)
+{
+	char tmp[24], *end = tmp + sizeof tmp, *p;
+
+	p = digits(end, v < 0 ? 0ULL - (unsigned long long)v :
+		(unsigned long long)v);
+	if (v < 0)
+		*--p = '-';
+	tf_buf_add(b, p, (size_t)(end - p));
+}
+
+/* Most numbers a trading system sends are short decimals (prices, sizes,
+ * money): printf's floating-point formatting was most of what a
+ * snapshot cost. A number that is r / 10^d exactly as a double, with r
+ * an integer of at most 15 digits and d <= 9, is written as that decimal
+ * with the smallest d: the same text "%.15g" gives, since v rounded to 15
+ * significant digits is that decimal (v is within half an ulp of it, ~1e-16
+ * of v, far less than half a step of the 15th digit). r / 10^d is
+ * rounded from the exact quotient as strtod rounds the text, so the test
+ * is the round trip itself. Outside [1e-4, 1e15), where "%g" takes an
+ * exponent, and for anything else, printf decides. */
+void
+tf_buf_num(struct tf_buf *b, double v)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+		1e8, 1e9 };
+	static const unsigned long long u10[] = { 1, 10, 100, 1000, 10000,
+		100000, 1000000, 10000000, 100000000, 1000000000 };
+	double a = fabs(v);
+	char tmp[40];
+	int d;
+
+	if (!isfinite(v)) {
+		tf_buf_add(b, "null", 4);
+		return;
+	}
+	if (a >= 1e-4 && a < 1e15) {
+		for (d = 0; d < 10; d++) {
+			double x = a * p10[d], r;
+			unsigned long long u, ip, fp;
+			char *end = tmp + sizeof tmp, *p;
+			int i;
+
+			if (x >= 1e15)	/* past 15 significant digits */
+				break;
+			r = nearbyint(x);
+			if (r / p10[d] != a)
+				continue;
+			u = (unsigned long long)r;
+			ip = u / u10[d];
+			fp = u % u10[d];
+			p = end;
+			if (d) {
+				for (i = 0; i < d; i++, fp /= 10)
+					*--p = (char)('0' + fp % 10);
+				*--p = '.';
+			}
+			p = digits(p, ip);
+			if (v < 0)
+				*--p = '-';
+			tf_buf_add(b, p, (size_t)(end - p));
+			return;
+		}
+	}
+	snprintf(tmp, sizeof tmp, "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		snprintf(tmp, sizeof tmp, "%.17g", v);
+	tf_buf_adds(b, tmp);
 }
 
 void

@@ -35,6 +35,12 @@ void tf_buf_add(struct tf_buf *b, const void *s, size_t n);
 void tf_buf_adds(struct tf_buf *b, const char *s);
 void tf_buf_addf(struct tf_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Adds v as a JSON number in the fewest digits that read back the same
+ * (printf's "%.15g", or "%.17g" when that does not), null for NaN and
+ * infinities, which JSON cannot hold. */
+void tf_buf_num(struct tf_buf *b, double v);
+/* Adds v in decimal. */
+void tf_buf_int(struct tf_buf *b, long long v);
 /* Adds s[0..n) as a JSON string, quotes included; invalid UTF-8 bytes
  * become U+FFFD. */
 void tf_buf_json(struct tf_buf *b, const char *s, size_t n);

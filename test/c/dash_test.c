@@ -1328,6 +1328,75 @@ check_trip(jv v, int i, const char *sym, const char *side, double qty,
 /* A feed whose every figure is worked out by hand below: long and short
  * round trips, partial exits, a fill crossing zero, fees, a trip of P&L
  * 0, two days, and two trips still open. */
+/* num_is: tf_buf_num(v) writes what printf's shortest round trip does
+ * ("%.15g", else "%.17g"; null when not finite). */
+static void
+num_is(double v)
+{
+	struct tf_buf b;
+	char want[40];
+
+	if (!isfinite(v))
+		strcpy(want, "null");
+	else {
+		snprintf(want, sizeof want, "%.15g", v);
+		if (strtod(want, NULL) != v)
+			snprintf(want, sizeof want, "%.17g", v);
+	}
+	tf_buf_init(&b);
+	tf_buf_num(&b, v);
+	tf_buf_add(&b, "", 1);
+	CHECK(!b.failed && strcmp(b.p, want) == 0,
+		"tf_buf_num(%.17g): \"%s\", want \"%s\"", v,
+		b.failed ? "(failed)" : b.p, want);
+	tf_buf_finish(&b);
+}
+
+/* Numbers in snapshots: the fast path for short decimals writes exactly
+ * the text printf did, over decimals of every length and size, doubles
+ * of any bits, and the edges of the fast path's range. */
+static void
+test_num(void)
+{
+	static const double edge[] = { 0.0, -0.0, 1e-4, -1e-4, 9.9999e-5,
+		1e15, -1e15, 999999999999999.9, 99999999999999.98, 1e14, 0.1,
+		0.2, 0.1 + 0.2, 1.0 / 3, 65420.56, -65420.56, 0.00012345,
+		123456789.123456789, 9007199254740992.0, 9007199254740993.0,
+		4503599627370495.5, 1e-300, 5e-324, 1.7976931348623157e308,
+		100, 1e9, 1e10 + 0.5, 0.5, 2.5e-3, 1.005, 1.015, 0.000999999,
+		NAN, INFINITY, -INFINITY };
+	struct tf_buf b;
+	unsigned long long x = 88172645463325252ULL;
+	size_t i;
+	int d, k;
+
+	for (i = 0; i < sizeof edge / sizeof edge[0]; i++)
+		num_is(edge[i]);
+	for (k = 0; k < 60000; k++) {
+		double r, v;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;	/* xorshift64 */
+		d = (int)(x % 12);
+		r = (double)((x >> 8) % (1ULL << (x % 53 + 1)));
+		v = r / pow(10, d);
+		num_is(x & 1 ? -v : v);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		memcpy(&v, &x, sizeof v);	/* any bits */
+		num_is(v);
+		num_is((double)(x % 100000000) / 1e4 * 1.1);
+	}
+	tf_buf_init(&b);
+	tf_buf_int(&b, 0);
+	tf_buf_add(&b, ",", 1);
+	tf_buf_int(&b, -9223372036854775807LL - 1);
+	tf_buf_add(&b, ",", 1);
+	tf_buf_int(&b, 1700000000123LL);
+	tf_buf_add(&b, "", 1);
+	CHECK(strcmp(b.p, "0,-9223372036854775808,1700000000123") == 0,
+		"tf_buf_int: %s", b.p);
+	tf_buf_finish(&b);
+}
+
 static void
 test_trading(void)
 {
@@ -1860,6 +1929,7 @@ main(int argc, char **argv)
 	test_bounds();
 	test_alerts_trades();
 	test_metrics();
+	test_num();
 	test_trading();
 	test_trading_edges();
 	test_predictions();
