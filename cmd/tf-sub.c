@@ -100,6 +100,7 @@ struct sub {
 	/* The consumer takes the whole stream (no filter subject); then
 	 * only messages under "PREFIX." are ours (see take). */
 	int whole;
+	char *whole_name;		/* that consumer, made by us */
 	char under[TF_BUS_PREFIX_MAX + 2];
 	size_t under_len;
 	struct tf_bus_cursor cur;	/* where we are (end: --until-end) */
@@ -469,6 +470,26 @@ reap(struct sub *s)
 	return 0;
 }
 
+/* Deletes the whole-stream consumer we made, now: nats.c deletes only
+ * the consumers it made, and the server would keep ours for INACTIVE_NS
+ * more (a reader of the stream's consumers would see two after a
+ * resync). A failure leaves it to the server. */
+static void
+drop_whole(struct sub *s)
+{
+	jsErrCode jerr = 0;
+
+	if (!s->whole_name)
+		return;
+	/* Not while reconnecting: the request would wait its whole time. */
+	if (natsConnection_Status(tf_bus_nc(s->bus)) ==
+			NATS_CONN_STATUS_CONNECTED)
+		js_DeleteConsumer(tf_bus_js(s->bus), s->c->bus.stream,
+			s->whole_name, NULL, &jerr);
+	free(s->whole_name);
+	s->whole_name = NULL;
+}
+
 /* Gives up the consumer: unsubscribes (the server deletes it) and frees
  * the subscription when reap says it may. Returns 0, or -1 when too many
  * wait to be freed (the caller waits for the connection). */
@@ -480,6 +501,7 @@ retire(struct sub *s)
 	if (s->nretired == RETIRED_MAX && reap(s) < 0)
 		return -1;
 	natsSubscription_Unsubscribe(s->ns);
+	drop_whole(s);
 	s->retired[s->nretired++] = s->ns;
 	s->ns = NULL;
 	reap(s);
@@ -617,8 +639,11 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 				c->bus.stream, &whole, NULL, &jerr);
 		/* nats.c checks what it is given against the consumer. */
 		so.Config = whole;
-		if (ns == NATS_OK)
+		if (ns == NATS_OK) {
 			so.Consumer = ci->Name;
+			if (!(s->whole_name = strdup(ci->Name)))
+				ns = NATS_NO_MEMORY;
+		}
 	}
 	if (ns == NATS_OK)
 		ns = js_SubscribeSync(&s->ns, tf_bus_js(s->bus), s->filter,
@@ -627,6 +652,10 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	natsInbox_Destroy(inbox);
 	if (ns != NATS_OK) {
 		char what[300];
+
+		/* A consumer made before the failure: the server's. */
+		free(s->whole_name);
+		s->whole_name = NULL;
 
 		snprintf(what, sizeof what, "stream %s: cannot subscribe",
 			c->bus.stream);
@@ -1019,8 +1048,10 @@ run(struct config *c)
 		summary(&s);
 	/* Delete the consumer now rather than in seconds. */
 	if (s.ns && natsConnection_Status(tf_bus_nc(s.bus)) ==
-			NATS_CONN_STATUS_CONNECTED)
+			NATS_CONN_STATUS_CONNECTED) {
 		natsSubscription_Unsubscribe(s.ns);
+		drop_whole(&s);
+	}
 final:
 	if (write_metrics(&s, METRICS_FINAL, rc) < 0 && !rc)
 		rc = 1;
@@ -1033,6 +1064,7 @@ out:
 	natsSubscription_Destroy(s.ns);
 	while (s.nretired)
 		natsSubscription_Destroy(s.retired[--s.nretired]);
+	free(s.whole_name);
 	tf_bus_destroy(s.bus);
 	tf_bus_shutdown();
 	free(out.buf);

@@ -117,6 +117,13 @@ nats_msgs() {
 			select(.name == $s) | .state.messages][0] // 0'
 }
 
+# nats_consumers NAME STREAM: how many consumers the stream has.
+nats_consumers() {
+	curl -sf "http://127.0.0.1:$(nats_var "$1" MON)/jsz?consumers=true" |
+		jq -r --arg s "$2" '[.account_details[]?.stream_detail[]? |
+			select(.name == $s) | .consumer_detail // [] | length][0] // 0'
+}
+
 # nats_raw URL OPS...: a bare NATS client (the protocol is text): sends
 # CONNECT, then each op: "pub SUBJECT PAYLOAD" publishes, "req SUBJECT
 # PAYLOAD" publishes with a reply inbox and prints the reply's payload.

@@ -240,6 +240,22 @@ EOF
 	[ "$(nats_msgs s TF)" -eq 4 ]
 }
 
+@test "the consumer tf-sub made for the whole stream is gone as soon as tf-sub is, not seconds later" {
+	lines 3 | pub --create
+	tf-sub --all >got 2>err &
+	pid=$!
+	echo $pid >>pids
+	wait_for eval '[ "$(wc -l <got)" -eq 3 ]'
+	assert_equal "$(nats_consumers s TF)" 1
+	kill -TERM "$pid"
+	ended_by TERM "$pid"
+	# The server would delete it after 5 s without a reader.
+	assert_equal "$(nats_consumers s TF)" 0
+	run_err sub --all --until-end
+	assert_output "$(lines 3)"
+	assert_equal "$(nats_consumers s TF)" 0
+}
+
 @test "a slow reader: memory stays bounded, and nothing is lost when nats.c drops what does not fit" {
 	python3 -c 'import json
 for i in range(1, 40001): print(json.dumps({"type": "price_update", "i": i, "pad": "x" * 1000}))' |
