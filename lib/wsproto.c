@@ -157,7 +157,7 @@ tf_buf_num(struct tf_buf *b, double v)
 		100000, 1000000, 10000000, 100000000, 1000000000 };
 	double a = fabs(v);
 	char tmp[40];
-	int d;
+	int d, wide = 0;
 
 	if (!isfinite(v)) {
 		tf_buf_add(b, "null", 4);
@@ -170,8 +170,12 @@ tf_buf_num(struct tf_buf *b, double v)
 			char *end = tmp + sizeof tmp, *p;
 			int i;
 
-			if (x >= 1e15)	/* past 15 significant digits */
+			if (x >= 1e15) {	/* past 15 significant digits */
+				/* Clearly past: no 15-digit decimal is v (one
+				 * with fewer decimals would have been found). */
+				wide = x >= 1.1e15;
 				break;
+			}
 			r = nearbyint(x);
 			if (r / p10[d] != a)
 				continue;
@@ -191,8 +195,8 @@ tf_buf_num(struct tf_buf *b, double v)
 			return;
 		}
 	}
-	snprintf(tmp, sizeof tmp, "%.15g", v);
-	if (strtod(tmp, NULL) != v)
+	if (wide || (snprintf(tmp, sizeof tmp, "%.15g", v),
+	    strtod(tmp, NULL) != v))
 		snprintf(tmp, sizeof tmp, "%.17g", v);
 	tf_buf_adds(b, tmp);
 }
