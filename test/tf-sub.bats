@@ -37,6 +37,16 @@ for i in range(1, int(sys.argv[1]) + 1):
         time.sleep(0.02)' "$1"
 }
 
+# following N FILE: tf-sub --all in the background (its id in $pid,
+# stderr in err), once it has written to FILE the N events the stream
+# holds.
+following() {
+	tf-sub --all >"$2" 2>err &
+	pid=$!
+	echo $pid >>pids
+	wait_for eval "[ \"\$(wc -l <$2)\" -eq $1 ]"
+}
+
 pub() {
 	tf-pub -n -q "$@"
 }
@@ -242,10 +252,7 @@ EOF
 
 @test "the consumer tf-sub made for the whole stream is gone as soon as tf-sub is, not seconds later" {
 	lines 3 | pub --create
-	tf-sub --all >got 2>err &
-	pid=$!
-	echo $pid >>pids
-	wait_for eval '[ "$(wc -l <got)" -eq 3 ]'
+	following 3 got
 	assert_equal "$(nats_consumers s TF)" 1
 	kill -TERM "$pid"
 	ended_by TERM "$pid"
@@ -351,10 +358,7 @@ sys.stdout.buffer.write(sys.stdin.buffer.read())' <o >out &
 
 @test "the stream deleted while it follows, or one without its subjects: clear errors, exit 1" {
 	lines 3 | pub --create
-	tf-sub --all >out 2>err &
-	pid=$!
-	echo $pid >>pids
-	wait_for eval '[ "$(wc -l <out)" -eq 3 ]'
+	following 3 out
 	nats_raw "$TF_NATS_URL" 'req $JS.API.STREAM.DELETE.TF {}' >/dev/null
 	wait_for eval '! kill -0 "$pid" 2>/dev/null'
 	rc=0
