@@ -30,8 +30,18 @@
 //       the page is frozen while a snapshot is taken, so those seconds
 //       and frames are left out of fps); on stderr, what grew most
 //       between the two snapshots
+//   node bench/dashboard.mjs bare URL SECS
+//       the page SECS s live in a chromium driven over bare CDP (no
+//       Network domain), then a heap snapshot -> secs= events= live_mib=
+//       code_mib= devtools_nodes= devtools_bytes= (what a browser without
+//       DevTools open keeps of DevTools' record of requests)
 import { chromium } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 
 const CHROMIUM = process.env.TF_CHROMIUM || '/usr/bin/chromium';
 const [mode, url, nArg, url2] = process.argv.slice(2);
@@ -240,6 +250,43 @@ async function snapshot(n) {
 		symbols: Object.keys(snap.symbols || {}).length };
 }
 
+// A heap snapshot's JSON (its own format: a flat array of
+// meta.node_fields per node) summed by self size: {live, code, devtools}
+// in MiB, devtoolsNodes, and {kinds}: bytes by type and name, to say what
+// grew. devtools: DevTools' record of every request the page made
+// (blink::NetworkResourcesData), kept only while a DevTools client has
+// the Network domain on, as Playwright does.
+function summarize(text) {
+	const snap = JSON.parse(text);
+	const f = snap.snapshot.meta.node_fields;
+	const types = snap.snapshot.meta.node_types[0];
+	const ti = f.indexOf('type'), si = f.indexOf('self_size');
+	const ni = f.indexOf('name');
+	let live = 0, code = 0, devtools = 0, devtoolsNodes = 0;
+	const kinds = new Map();
+	for (let i = 0; i < snap.nodes.length; i += f.length) {
+		const type = types[snap.nodes[i + ti]];
+		const size = snap.nodes[i + si];
+		// Names of objects and native nodes; a string's name is its
+		// text: only the type counts there.
+		let kind = type;
+		if (type === 'object' || type === 'native')
+			kind += ' ' + snap.strings[snap.nodes[i + ni]]
+				.slice(0, 60).replace(/[0-9]+/g, '#');
+		kinds.set(kind, (kinds.get(kind) || 0) + size);
+		if (type === 'code') {
+			code += size;
+		} else if (kind.startsWith('native blink::NetworkResourcesData')) {
+			devtools += size;
+			devtoolsNodes++;
+		} else {
+			live += size;
+		}
+	}
+	return { live: live / 1048576, code: code / 1048576,
+		devtools: devtools / 1048576, devtoolsNodes, kinds };
+}
+
 async function soak(secs) {
 	const browser = await launch();
 	const page = await browser.newPage({
@@ -273,14 +320,8 @@ async function soak(secs) {
 		await cdp.send('HeapProfiler.collectGarbage');
 		return heap();
 	};
-	// What a heap snapshot finds reachable: {live, code, devtools} in MiB,
-	// summed from its nodes' self sizes (the snapshot's own format: a flat
-	// array of meta.node_fields per node), and {kinds}: bytes by type and
-	// name, to say what grew. The page does not run meanwhile.
-	// devtools: DevTools' record of every request the page made
-	// (blink::NetworkResourcesData), kept only because Playwright drives
-	// the browser with the Network domain on: a browser without DevTools
-	// open holds none of it (one 80-byte node, checked over raw CDP).
+	// What a heap snapshot finds reachable (summarize). The page does
+	// not run meanwhile.
 	const paused = { ms: 0, rafs: 0, TaskDuration: 0, ScriptDuration: 0,
 		LayoutDuration: 0, RecalcStyleDuration: 0 };
 	const liveHeap = async () => {
@@ -291,30 +332,7 @@ async function soak(secs) {
 		cdp.on('HeapProfiler.addHeapSnapshotChunk', add);
 		await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
 		cdp.off('HeapProfiler.addHeapSnapshotChunk', add);
-		const snap = JSON.parse(chunks.join(''));
-		const f = snap.snapshot.meta.node_fields;
-		const types = snap.snapshot.meta.node_types[0];
-		const ti = f.indexOf('type'), si = f.indexOf('self_size');
-		const ni = f.indexOf('name');
-		let live = 0, code = 0, devtools = 0;
-		const kinds = new Map();
-		for (let i = 0; i < snap.nodes.length; i += f.length) {
-			const type = types[snap.nodes[i + ti]];
-			const size = snap.nodes[i + si];
-			// Names of objects and native nodes; a string's
-			// name is its text: only the type counts there.
-			let kind = type;
-			if (type === 'object' || type === 'native')
-				kind += ' ' + snap.strings[snap.nodes[i + ni]]
-					.slice(0, 60).replace(/[0-9]+/g, '#');
-			kinds.set(kind, (kinds.get(kind) || 0) + size);
-			if (type === 'code')
-				code += size;
-			else if (kind.startsWith('native blink::NetworkResourcesData'))
-				devtools += size;
-			else
-				live += size;
-		}
+		const sum = summarize(chunks.join(''));
 		const k1 = await metrics();
 		const t1 = await look();
 		paused.ms += t1.t - t0.t;
@@ -322,8 +340,7 @@ async function soak(secs) {
 		for (const k of Object.keys(paused))
 			if (k in k1)
 				paused[k] += k1[k] - k0[k];
-		return { live: live / 1048576, code: code / 1048576,
-			devtools: devtools / 1048576, kinds, after: t1 };
+		return Object.assign(sum, { after: t1 });
 	};
 	// The kinds that grew most from one snapshot to the other, on stderr.
 	const grew = (a, b) => {
@@ -393,10 +410,80 @@ async function soak(secs) {
 		devtools_mid_mib: lmid.devtools, devtools_end_mib: lend.devtools };
 }
 
-const modes = { first, snapshot, soak };
+// The page in a chromium driven over bare CDP, with no Network domain
+// on (nothing but Page, Runtime and HeapProfiler): SECS s live, then a
+// heap snapshot -> secs= events= live_mib= code_mib= devtools_nodes=
+// devtools_bytes= (what a browser without DevTools open holds of
+// DevTools' record of requests).
+async function bare(secs) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-bare-'));
+	const ch = spawn(CHROMIUM, ['--headless', '--no-sandbox',
+		'--remote-debugging-port=0', `--user-data-dir=${dir}`,
+		'--window-size=1280,800',
+		'--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+		'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+	try {
+		// "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
+		const port = await new Promise((resolve, reject) => {
+			let err = '';
+			const t = setTimeout(() => reject(new Error(
+				'chromium gave no DevTools port')), 10000);
+			ch.stderr.on('data', (d) => {
+				err += d;
+				const m = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
+				if (m) {
+					clearTimeout(t);
+					resolve(m[1]);
+				}
+			});
+		});
+		const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+		const target = list.find((x) => x.type === 'page');
+		const ws = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 2 ** 30 });
+		await new Promise((r, j) => { ws.on('open', r); ws.on('error', j); });
+		let id = 0;
+		const waiting = new Map(), chunks = [];
+		ws.on('message', (d) => {
+			const m = JSON.parse(d);
+			if (m.id && waiting.has(m.id)) {
+				waiting.get(m.id)(m);
+				waiting.delete(m.id);
+			} else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') {
+				chunks.push(m.params.chunk);
+			}
+		});
+		const send = (method, params = {}) => new Promise((r) => {
+			waiting.set(++id, r);
+			ws.send(JSON.stringify({ id, method, params }));
+		});
+		const events = async () => (await send('Runtime.evaluate', {
+			expression: 'window.tfDash ? window.tfDash.events : 0',
+			returnByValue: true })).result.result.value;
+		await send('Page.navigate', { url });
+		await sleep(2000);	// past the start
+		const e0 = await events();
+		const t0 = Date.now();
+		await sleep(secs * 1000);
+		const e1 = await events();
+		await send('HeapProfiler.collectGarbage');
+		await send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+		const sum = summarize(chunks.join(''));
+		ws.close();
+		return { secs: (Date.now() - t0) / 1000, events: e1 - e0,
+			live_mib: sum.live, code_mib: sum.code,
+			devtools_nodes: sum.devtoolsNodes,
+			devtools_bytes: Math.round(sum.devtools * 1048576) };
+	} finally {
+		ch.kill();
+		await new Promise((r) => (ch.exitCode !== null ? r() : ch.on('exit', r)));
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+const modes = { first, snapshot, soak, bare };
 const local = (u) => /^http:\/\/127\.0\.0\.1:\d+\/$/.test(u);
 if (!modes[mode] || !url || !local(url) || (url2 && (mode !== 'first' || !local(url2)))) {
-	console.error('usage: node bench/dashboard.mjs first|snapshot|soak ' +
+	console.error('usage: node bench/dashboard.mjs first|snapshot|soak|bare ' +
 		'http://127.0.0.1:PORT/ N [http://127.0.0.1:PORT2/ (first)]');
 	process.exit(2);
 }

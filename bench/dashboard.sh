@@ -18,13 +18,17 @@
 # env: B (build dir), DURATION (60: seconds of scenario 3), RUNS (10: page
 #      loads of scenario 1), RATE1 (200), EVENTS (200000), N (200),
 #      RATE3 (1000), BASE (a git revision: scenario 4), ONLY (a list of
-#      the scenarios to run, e.g. "first": first, snapshot, soak), KEEP=1
-#      (keep the run directory and print its name)
+#      the scenarios to run, e.g. "first": first, snapshot, soak; and
+#      bare, only when named: the page BARE (60) s at RATE3 in a chromium
+#      driven over bare CDP, to show what DevTools' own record of
+#      requests is in the soak's heap snapshots), KEEP=1 (keep the run
+#      directory and print its name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.bash
 B=${B:-build}
 DURATION=${DURATION:-60}
+BARE=${BARE:-60}
 RUNS=${RUNS:-10}
 RATE1=${RATE1:-200}
 EVENTS=${EVENTS:-200000}
@@ -142,6 +146,18 @@ if want soak; then
 	stop
 fi
 
+# 5) the page over bare CDP: what a browser without DevTools open keeps of
+# DevTools' record of requests (not in the default set: ONLY=bare)
+if [[ " ${ONLY:-} " == *" bare "* ]]; then
+	start bare -- --rate "$RATE3"
+	node bench/dashboard.mjs bare "http://127.0.0.1:$port/" "$BARE" \
+		>"$tmp/bare" 2>"$tmp/bare.err" || {
+		echo "dashboard.sh: bare: failed" >&2
+		cat "$tmp/bare.err" >&2
+	}
+	stop
+fi
+
 # 4) the same with the page of $BASE
 if [ -n "${BASE:-}" ] && want soak; then
 	start base --web-root "$tmp/base/web" -- --rate "$RATE3"
@@ -208,5 +224,18 @@ if want soak; then
 	echo "     engine optimizes, and DevTools' record of each request, kept only because the bench drives"
 	echo "     the browser over DevTools; the page is frozen during the half-way snapshot: left out of fps"
 	echo "     and busy)"
+fi
+if [[ " ${ONLY:-} " == *" bare "* ]]; then
+	if [ -s "$tmp/bare" ]; then
+		tr ' ' '\n' <"$tmp/bare" | awk -F= -v secs="$BARE" -v rate="$RATE3" '
+			NF == 2 { v[$1] = $2 }
+			END {
+				printf "  %-44s reachable objects %.2f MiB (compiled code %.2f); DevTools%s record of requests: %d nodes, %d bytes\n",
+					"page " secs "s at " rate " events/s, bare CDP", v["live_mib"], v["code_mib"], "\047", v["devtools_nodes"], v["devtools_bytes"]
+				printf "    (chromium driven over CDP with no Network domain on; %d events in the page)\n", v["events"]
+			}'
+	else
+		printf '  %-44s (no figures: the run failed)\n' "page over bare CDP"
+	fi
 fi
 echo "  (targets: first live data < 300 ms; the page keeps ~60 fps and a flat heap at 1000 events/s)"
