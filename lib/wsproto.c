@@ -141,7 +141,7 @@ tf_buf_int(struct tf_buf *b, long long v)
 /* Most numbers a trading system sends are short decimals (prices, sizes,
  * money): printf's floating-point formatting was most of what a
  * snapshot cost. A number that is r / 10^d exactly as a double, with r
- * an integer of at most 15 digits and d <= 9, is written as that decimal
+ * an integer of at most 15 digits, is written as that decimal
  * with the smallest d: the same text "%.15g" gives, since v rounded to 15
  * significant digits is that decimal (v is within half an ulp of it, ~1e-16
  * of v, far less than half a step of the 15th digit). r / 10^d is
@@ -151,10 +151,18 @@ tf_buf_int(struct tf_buf *b, long long v)
 void
 tf_buf_num(struct tf_buf *b, double v)
 {
+	/* Powers of ten up to 1e19, exact as doubles (up to 1e22 are):
+	 * from 1e-4 on, 15 digits never need more decimals than 19. */
 	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-		1e8, 1e9 };
-	static const unsigned long long u10[] = { 1, 10, 100, 1000, 10000,
-		100000, 1000000, 10000000, 100000000, 1000000000 };
+		1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+		1e19 };
+	static const unsigned long long u10[] = { 1ULL, 10ULL, 100ULL,
+		1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+		1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+		1000000000000000ULL, 10000000000000000ULL,
+		100000000000000000ULL, 1000000000000000000ULL,
+		10000000000000000000ULL };
 	double a = fabs(v);
 	char tmp[40];
 	int d, wide = 0;
@@ -164,7 +172,7 @@ tf_buf_num(struct tf_buf *b, double v)
 		return;
 	}
 	if (a >= 1e-4 && a < 1e15) {
-		for (d = 0; d < 10; d++) {
+		for (d = 0; d < 20; d++) {
 			double x = a * p10[d], r;
 			unsigned long long u, ip, fp;
 			char *end = tmp + sizeof tmp, *p;

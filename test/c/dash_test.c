@@ -1376,7 +1376,7 @@ test_num(void)
 		double r, v;
 
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;	/* xorshift64 */
-		d = (int)(x % 12);
+		d = (int)(x % 21);
 		r = (double)((x >> 8) % (1ULL << (x % 53 + 1)));
 		v = r / pow(10, d);
 		num_is(x & 1 ? -v : v);
@@ -1384,6 +1384,7 @@ test_num(void)
 		memcpy(&v, &x, sizeof v);	/* any bits */
 		num_is(v);
 		num_is((double)(x % 100000000) / 1e4 * 1.1);
+		num_is((double)(x % 1000000007) / 7e9);	/* in [0, 0.15) */
 	}
 	tf_buf_init(&b);
 	tf_buf_int(&b, 0);
