@@ -1,5 +1,6 @@
-/* wsproto.c: WebSocket frame headers (RFC 6455 section 5.2) and JSON
- * string escaping for the messages the hub builds. */
+/* wsproto.c: WebSocket frame headers (RFC 6455 section 5.2), and the
+ * buffer, JSON strings and numbers of the messages the hub and the
+ * dashboard's state build. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

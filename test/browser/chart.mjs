@@ -255,6 +255,12 @@ await run('chart', async (t) => {
 	// the (new) pattern's name made again: the name whole and clear.
 	check(await t.page.isVisible('#chart-now'), '#chart-now shows on ' +
 		'the dragged chart');
+	const nb = await t.page.locator('#chart-now').boundingBox();
+	check(nb.x >= cb.x && nb.x + nb.width <= cb.x + b.i.width &&
+		nb.y >= cb.y && nb.y + nb.height <= cb.y + cb.height - 20,
+	`#chart-now lies over the pane, clear of the price and time scales ` +
+		`(button ${JSON.stringify(nb)}, chart ${JSON.stringify(cb)}, ` +
+		`pane ${b.i.width} px wide)`);
 	const spacing = b.i.spacing;
 	await t.page.click('#chart-now');
 	await waitFor(t, () => {

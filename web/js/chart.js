@@ -188,7 +188,12 @@ export class PriceChart {
 		// Zooming changes how dense the markers are and where the price
 		// lines' labels fall: both are looked at again, once a frame.
 		this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => this.later());
-		new ResizeObserver(() => this.later()).observe(el);
+		new ResizeObserver(() => {
+			this.resized++;
+			this.later();
+		}).observe(el);
+		this.resized = 0;	// ResizeObserver calls so far
+		this.nowKey = '';	// where the back-to-now button was placed for
 		// Shown once the trader has scrolled away from the newest candles
 		// (as on TradingView): back to them, at the same zoom, and the
 		// room for the latest pattern's name is made again.
@@ -515,16 +520,21 @@ export class PriceChart {
 		const ts = this.chart.timeScale();
 		const away = this.series.candles.length > 0 &&
 			Math.abs(ts.scrollPosition() - ts.options().rightOffset) >= 1;
-		if (this.nowBtn.hidden === away) {
+		if (this.nowBtn.hidden === away)
 			this.nowBtn.hidden = !away;
-			// Over the pane's bottom right corner, clear of both scales.
-			if (away) {
-				const b = this.nowBtn.style;
-				b.right = `${this.chart.priceScale('right').width() + 8}px`;
-				b.top = `${this.el.offsetTop + this.el.clientHeight - ts.height() -
-					this.nowBtn.offsetHeight - 8}px`;
-			}
-		}
+		if (!away)
+			return;
+		// Over the pane's bottom right corner, clear of both scales:
+		// placed again when the chart or its price scale changes size.
+		const psw = this.chart.priceScale('right').width();
+		const key = `${psw}:${this.resized}`;
+		if (key === this.nowKey)
+			return;
+		this.nowKey = key;
+		const b = this.nowBtn.style;
+		b.right = `${psw + 8}px`;
+		b.top = `${this.el.offsetTop + this.el.clientHeight - ts.height() -
+			this.nowBtn.offsetHeight - 8}px`;
 	}
 
 	// Candles per marker bucket at the current zoom.
