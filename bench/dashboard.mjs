@@ -120,6 +120,8 @@ function probe() {
 	});
 	const painted = () => {
 		window.__t.painted ??= performance.now();
+		if (window.__tfPainted)
+			window.__tfPainted();
 	};
 	// window.tfDash.firstEventAt, watched as the page sets it.
 	let dash;
@@ -146,14 +148,32 @@ function probe() {
 // One cold load of url in a fresh context (empty cache), then the same
 // page again in that context (files revalidated): the stages of the cold
 // one and the warm one's first event.
-async function firstOnce(browser, url) {
+// The page tells when it painted through a binding (a CDP event, nothing
+// run in the page meanwhile); poll: asks it every 20 ms instead, as this
+// benchmark did before 2026-12-07 (Playwright's polling runs its own
+// script in the page, on the main thread the load needs).
+async function firstOnce(browser, url, poll) {
 	const ctx = await browser.newContext({
 		viewport: { width: 1280, height: 800 } });
+	let told = () => {};
+	await ctx.exposeBinding('__tfPainted', () => told());
 	const page = await ctx.newPage();
 	await page.addInitScript(probe);
+	const painted = async () => {
+		if (poll)
+			return page.waitForFunction(() => window.__t.painted, null,
+				{ timeout: 30000, polling: 20 });
+		let timer;
+		const said = new Promise((resolve, reject) => {
+			told = resolve;
+			timer = setTimeout(() => reject(new Error(
+				'no first live data in 30 s')), 30000);
+		});
+		return said.finally(() => clearTimeout(timer));
+	};
+	const p0 = painted();
 	await page.goto(url, { waitUntil: 'commit', timeout: 30000 });
-	await page.waitForFunction(() => window.__t.painted, null,
-		{ timeout: 30000, polling: 20 });
+	await p0;
 	// The chart library may come after the first live data: wait for it.
 	await page.waitForFunction(() => performance.getEntriesByType('resource')
 		.some((x) => /lightweight-charts/.test(x.name)), null,
@@ -170,9 +190,9 @@ async function firstOnce(browser, url) {
 			charts: end(/lightweight-charts/), snapshot: end(/api\/snapshot/),
 			first: window.tfDash.firstEventAt };
 	});
+	const p1 = painted();
 	await page.goto(url, { waitUntil: 'commit', timeout: 30000 });
-	await page.waitForFunction(() => window.__t.painted, null,
-		{ timeout: 30000, polling: 20 });
+	await p1;
 	r.warm = await page.evaluate(() => window.__t.painted);
 	await ctx.close();
 	return r;
@@ -196,16 +216,23 @@ function summary(rs) {
 
 // RUNS loads of url; with url2, as many of url2 in turns with them (one
 // line of figures each), so that both see the same machine.
+// POLL_AB=1 and no url2: url in turns measured both ways (see firstOnce),
+// the polled one on the second line.
 async function first(runs, url2) {
 	const browser = await launch();
 	const a = [], b = [];
+	const ab = !url2 && process.env.POLL_AB === '1';
+	// Which of the two goes first alternates: a load just after another
+	// context closed is slower (the browser still tears the old one down).
 	for (let i = 0; i < runs; i++) {
-		a.push(await firstOnce(browser, url));
-		if (url2)
-			b.push(await firstOnce(browser, url2));
+		if ((url2 || ab) && i % 2)
+			b.push(await firstOnce(browser, url2 || url, ab));
+		a.push(await firstOnce(browser, url, false));
+		if ((url2 || ab) && !(i % 2))
+			b.push(await firstOnce(browser, url2 || url, ab));
 	}
 	await browser.close();
-	return url2 ? `${fmt(summary(a))}\n${fmt(summary(b))}` : summary(a);
+	return url2 || ab ? `${fmt(summary(a))}\n${fmt(summary(b))}` : summary(a);
 }
 
 function get(agent, path) {
