@@ -9,7 +9,10 @@
 //       snapshot_ms= ready_ms= ws_open_ms= welcome_ms= event_ms= first_ms=
 //       (the page's script drew it) painted_ms=; then
 //       each page loaded again in its context (cache warm): warm_p50_ms=;
-//       with URL2, as many loads of it in turns, on a second line
+//       with URL2, as many loads of it in turns, on a second line; with
+//       POLL_AB=1 (no URL2), URL in turns told by a binding and found by
+//       Playwright's 20 ms polling (the way before 2026-12-07), the
+//       polled one on the second line
 //   node bench/dashboard.mjs snapshot URL N
 //       N sequential GET /api/snapshot on one keep-alive connection
 //       -> n= p50_ms= p99_ms= max_ms= bytes= events=
