@@ -238,6 +238,20 @@ field(const char *name, const char *arg, const char **out, char *err,
 	return 0;
 }
 
+/* One of two words: *out is 1 for the second, 0 for the first. */
+static int
+either(const char *name, const char *arg, const char *off, const char *on,
+	int *out, char *err, size_t errlen)
+{
+	if (strcmp(arg, off) && strcmp(arg, on)) {
+		tf_seterr(err, errlen, "%s: '%s' is not %s or %s", name, arg,
+			off, on);
+		return -1;
+	}
+	*out = !strcmp(arg, on);
+	return 0;
+}
+
 /* Whether host (as --host takes it) is a loopback address, as
  * check_bind will resolve it: the first address getaddrinfo gives. */
 static int
@@ -295,13 +309,8 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 		return number(tf_parse_u64, "--max-lag", arg, 0, 100000000,
 			&h->max_lag, err, errlen);
 	case OPT_SLOW:
-		if (strcmp(arg, "skip") && strcmp(arg, "close")) {
-			tf_seterr(err, errlen, "--slow: '%s' is not skip or "
-				"close", arg);
-			return -1;
-		}
-		h->slow_close = !strcmp(arg, "close");
-		return 0;
+		return either("--slow", arg, "skip", "close", &h->slow_close,
+			err, errlen);
 	case OPT_HEARTBEAT:
 		return seconds("--heartbeat", arg, &h->heartbeat_ms, err,
 			errlen);
@@ -337,13 +346,8 @@ tf_hubcli_set(struct tf_hubcli *c, int val, const char *arg, char *err,
 	case OPT_ALLOW_HOST:
 		return field("--allow-host", arg, &h->allow_hosts, err, errlen);
 	case OPT_INPUT:
-		if (strcmp(arg, "lines") && strcmp(arg, "envelope")) {
-			tf_seterr(err, errlen, "--input: '%s': lines or "
-				"envelope", arg);
-			return -1;
-		}
-		c->envelope = !strcmp(arg, "envelope");
-		return 0;
+		return either("--input", arg, "lines", "envelope",
+			&c->envelope, err, errlen);
 	case OPT_RESUME_WAIT:
 		return seconds("--resume-wait", arg, &h->resume_wait_ms, err,
 			errlen);

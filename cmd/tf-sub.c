@@ -97,10 +97,10 @@ struct sub {
 	char epoch[TF_BUS_EPOCH_SIZE];
 	int64_t created_ns;
 	const char *filter;		/* the consumer's subject */
-	/* The consumer takes the whole stream (no filter subject); then
-	 * only messages under "PREFIX." are ours (see take). */
-	int whole;
-	char *whole_name;		/* that consumer, made by us */
+	/* Set while the consumer, made by us, takes the whole stream (no
+	 * filter subject): its name. Then only messages under "PREFIX."
+	 * are ours (see take). */
+	char *whole_name;
 	char under[TF_BUS_PREFIX_MAX + 2];
 	size_t under_len;
 	struct tf_bus_cursor cur;	/* where we are (end: --until-end) */
@@ -519,6 +519,7 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	struct tf_bus_stream st;
 	jsSubOptions so;
 	jsConsumerConfig whole, *cc;
+	int all;
 	jsConsumerInfo *ci = NULL;
 	natsInbox *inbox = NULL;
 	jsErrCode jerr = 0;
@@ -610,8 +611,8 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	 * matches a filter against the subject of every message it delivers,
 	 * even one that takes them all: about a tenth of its CPU time per
 	 * message delivered (its Go profile during tf-sub --all). */
-	s->whole = !c->ntopics && st.within;
-	cc = s->whole ? &whole : &so.Config;
+	all = !c->ntopics && st.within;
+	cc = all ? &whole : &so.Config;
 	jsConsumerConfig_Init(&whole);
 	cc->AckPolicy = js_AckNone;
 	cc->FlowControl = true;
@@ -627,7 +628,7 @@ subscribe(struct sub *s, int *fatal, char *err, size_t errlen)
 	} else {
 		cc->DeliverPolicy = js_DeliverAll;
 	}
-	if (s->whole) {
+	if (all) {
 		/* Ephemeral: the server deletes it once its subscription is
 		 * gone for INACTIVE_NS (nats.c deletes only the consumers it
 		 * made). */
@@ -728,7 +729,8 @@ take(struct sub *s, natsMsg *m)
 		return -1;
 
 	/* A subject the stream took since its subjects were looked at. */
-	if (s->whole && strncmp(natsMsg_GetSubject(m), s->under, s->under_len))
+	if (s->whole_name &&
+	    strncmp(natsMsg_GetSubject(m), s->under, s->under_len))
 		return 0;
 	if (s->c->ntopics > 1) {
 		const char *subject = natsMsg_GetSubject(m);

@@ -2,7 +2,7 @@
 // imports, so that boot.js can show the first live price with them before
 // the page's other modules are loaded. util.js re-exports them.
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 
 const fmtCache = new Map();
 export function nf(min, max) {

@@ -2,9 +2,7 @@
 // live data a user sees. boot.js writes it before the page's other
 // modules are loaded, main.js once a frame after that.
 
-import { fmtPrice, plainPrice } from './num.js';
-
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+import { fmtPrice, plainPrice, isNum } from './num.js';
 
 // e: a price_update or ticker_update line (an object). Returns false when
 // there is nothing to show it with (no price, or no #tape yet).

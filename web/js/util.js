@@ -2,12 +2,12 @@
 // nodes (data always as text, never markup), number and time formatting.
 
 import { get as setting } from './settings.js';
-import { nf } from './num.js';
+import { nf, isNum } from './num.js';
 
 // The numbers' formats live in num.js (boot.js uses them before any
 // other module is loaded); the page imports them from here.
 export {
-	priceDecimals, fmtPrice, fmtNum, fmtCount, fmtMoney, fmtSigned, fmtPnl,
+	isNum, priceDecimals, fmtPrice, fmtNum, fmtCount, fmtMoney, fmtSigned, fmtPnl,
 	fmtPct, fmtRate, fmtQty,
 } from './num.js';
 
@@ -42,8 +42,6 @@ export function setText(el, text) {
 	if (el.textContent !== s)
 		el.textContent = s;
 }
-
-export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 
 // Event time to epoch ms: a number is epoch ms, a string RFC 3339; null
 // when neither (the caller decides what stands in).
