@@ -229,6 +229,9 @@ second() {
 	mkfifo in
 	{ tf-broadcast --port "$PORT" <in 2>err 3>&- & echo $! >bpid; wait; } | head -n 1 >first &
 	exec 7>in
+	# The FIFO opens once tf-broadcast does, which may be before the
+	# subshell has written its id.
+	wait_for test -s bpid
 	BPID=$(cat bpid)
 	echo "$BPID" >>pids
 	wait_for accepting
